@@ -1,0 +1,1 @@
+"""School Points: the domain of a training school's WeChat points programme."""

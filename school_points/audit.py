@@ -1,0 +1,18 @@
+"""The audit log: who changed points, goods, orders or settings."""
+from .extensions import db
+from .models import AuditLog
+
+
+def record(actor, action, target_type="", target_id="", *, campus_id=None, changes=None):
+    """Add an audit entry in the caller's transaction; `actor` is an Actor."""
+    db.session.add(
+        AuditLog(
+            actor_type=actor.type,
+            actor_id=actor.id,
+            action=action,
+            target_type=target_type,
+            target_id=str(target_id or ""),
+            campus_id=campus_id,
+            changes=changes or {},
+        )
+    )

@@ -1,0 +1,15 @@
+"""Random codes people type or scan: bind codes, invite codes, pickup codes, referral codes."""
+import secrets
+
+# No 0/O/1/I/L: parents read these aloud and type them on phones.
+ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+
+
+def new_code(length=8):
+    """A random code from the unambiguous alphabet."""
+    return "".join(secrets.choice(ALPHABET) for _ in range(length))
+
+
+def new_pickup_code():
+    """A pickup code for a redemption order: long enough to be unguessable, short enough for a QR."""
+    return new_code(12)

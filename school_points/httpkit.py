@@ -1,0 +1,220 @@
+"""What every HTTP adapter shares: the error shape, JSON bodies, pagination, idempotent POSTs.
+
+Adapters import this; it knows nothing about marshmallow or any one adapter.
+"""
+import base64
+import hashlib
+import json
+import time
+from functools import wraps
+
+from flask import current_app, g, jsonify, request
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from werkzeug.exceptions import HTTPException
+
+from .errors import DomainError, IdempotencyKeyReused, ValidationFailed
+from .extensions import db
+from .jobs.queue import enqueue
+from .models import IdempotencyRecord
+from .notifications import dispatch_after_commit, forget_pending
+from .settings import forget_cached_settings
+
+STATUS_BY_KIND = {
+    "conflict": 409,
+    "not_found": 404,
+    "forbidden": 403,
+    "validation": 422,
+    "unavailable": 503,
+    "rate_limited": 429,
+    "unauthorized": 401,
+    "bad_request": 400,
+    "bad_gateway": 502,
+}
+
+HTTP_ERRORS = {
+    400: ("bad_request", "请求格式不正确"),
+    401: ("unauthorized", "请先登录"),
+    403: ("forbidden", "无权执行此操作"),
+    404: ("not_found", "资源不存在"),
+    405: ("method_not_allowed", "不支持该请求方法"),
+    413: ("payload_too_large", "请求内容过大"),
+    415: ("unsupported_media_type", "不支持的内容类型"),
+    429: ("rate_limited", "操作过于频繁，请稍后再试"),
+}
+
+
+class ApiError(DomainError):
+    """An adapter-level error with an explicit HTTP status (401 tokens, 400 malformed bodies)."""
+
+    def __init__(self, status, code, message, details=None):
+        super().__init__(message, code=code, details=details)
+        self.status = status
+
+
+def error_response(status, code, message, details=None):
+    """The one error shape of SPEC §7."""
+    response = jsonify({"error": {"code": code, "message": message, "details": details or {}}})
+    response.status_code = status
+    return response
+
+
+def register_error_handlers(app):
+    """Turn every error on the JSON APIs into the documented shape; a 500 is logged as a bug."""
+
+    @app.errorhandler(DomainError)
+    def _domain_error(exc):
+        db.session.rollback()
+        forget_cached_settings()
+        forget_pending()
+        status = getattr(exc, "status", None) or STATUS_BY_KIND.get(exc.kind, 409)
+        response = error_response(status, exc.code, exc.message, exc.details)
+        if status == 429 and "retry_after" in exc.details:
+            response.headers["Retry-After"] = str(exc.details["retry_after"])
+        return response
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc):
+        db.session.rollback()
+        code, message = HTTP_ERRORS.get(exc.code, ("http_error", "请求失败"))
+        return error_response(exc.code or 500, code, message)
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc):
+        db.session.rollback()
+        current_app.logger.exception("unhandled error on %s %s", request.method, request.path)
+        return error_response(500, "internal_error", "服务器内部错误，请稍后再试")
+
+
+def json_body():
+    """The request's JSON object; 400 for a body that is not a JSON object."""
+    limit = current_app.config["JSON_MAX_BYTES"]
+    if request.content_length is not None and request.content_length > limit:
+        raise ApiError(413, "payload_too_large", "请求内容过大")
+    raw = request.get_data(cache=True)
+    if len(raw) > limit:
+        raise ApiError(413, "payload_too_large", "请求内容过大")
+    if not raw.strip():
+        return {}
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise ApiError(400, "malformed_json", "请求体不是合法的 JSON") from None
+    if not isinstance(data, dict):
+        raise ApiError(400, "malformed_json", "请求体必须是 JSON 对象")
+    return data
+
+
+def page_args(default_limit=20, max_limit=100):
+    """`limit` and decoded `cursor` from the query string (SPEC §7 lists)."""
+    raw_limit = request.args.get("limit", str(default_limit))
+    try:
+        limit = int(raw_limit)
+    except ValueError:
+        raise ValidationFailed(details={"limit": ["必须是整数"]}) from None
+    if not 1 <= limit <= max_limit:
+        raise ValidationFailed(details={"limit": [f"必须在 1 到 {max_limit} 之间"]})
+    return limit, decode_cursor(request.args.get("cursor"))
+
+
+def encode_cursor(value):
+    """An opaque cursor for a keyset position."""
+    return base64.urlsafe_b64encode(json.dumps(value).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor):
+    """The keyset position inside a cursor; 422 for one we did not make."""
+    if not cursor:
+        return None
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        value = json.loads(base64.urlsafe_b64decode(padded.encode()))
+    except (ValueError, UnicodeDecodeError):
+        raise ValidationFailed(details={"cursor": ["无效的分页游标"]}) from None
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise ValidationFailed(details={"cursor": ["无效的分页游标"]})
+    return value
+
+
+def keyset_page(query, id_column, limit, cursor):
+    """Newest-first page of `query` on an indexed id column: (rows, next_cursor)."""
+    if cursor is not None:
+        query = query.where(id_column < cursor)
+    rows = db.session.scalars(query.order_by(id_column.desc()).limit(limit + 1)).all()
+    next_cursor = encode_cursor(rows[limit - 1].id) if len(rows) > limit else None
+    return rows[:limit], next_cursor
+
+
+def page(items, next_cursor):
+    """The list shape of SPEC §7."""
+    return {"items": items, "next_cursor": next_cursor}
+
+
+# --- Idempotency-Key (SPEC §7): the first result of a creating POST is replayed on repeats ---
+
+def idempotent(view):
+    """Decorate a creating POST view; the view must finish with `respond(...)`.
+
+    The key's record is inserted first in the request's transaction, so a concurrent repeat waits
+    on the unique index until the first commits, then replays its stored response.
+    """
+
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        key = request.headers.get("Idempotency-Key")
+        if key is None:
+            return view(*args, **kwargs)
+        key = key.strip()
+        if not key or len(key) > 200:
+            raise ValidationFailed("Idempotency-Key 长度必须在 1 到 200 之间", details={"Idempotency-Key": key[:50]})
+        scope = f"{g.get('idempotency_scope', 'anon')}:{request.method}:{request.path}"[:64]
+        digest = hashlib.sha256(request.get_data(cache=True)).hexdigest()
+        replay = _claim(scope, key, digest)
+        if replay is not None:
+            return replay
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+def _claim(scope, key, digest):
+    """Insert the key's record, or return the replay of the first request's response."""
+    for _ in range(50):
+        existing = db.session.scalars(
+            select(IdempotencyRecord).where(IdempotencyRecord.scope == scope, IdempotencyRecord.key == key)
+        ).first()
+        if existing is None:
+            record = IdempotencyRecord(scope=scope, key=key, request_hash=digest)
+            try:
+                with db.session.begin_nested():
+                    db.session.add(record)
+            except IntegrityError:
+                db.session.rollback()
+                continue
+            g.idempotency_record = record
+            return None
+        if existing.request_hash != digest:
+            raise IdempotencyKeyReused(details={"Idempotency-Key": key})
+        if existing.status_code is not None:
+            response = jsonify(existing.response)
+            response.status_code = existing.status_code
+            response.headers["Idempotent-Replayed"] = "true"
+            return response
+        db.session.rollback()
+        time.sleep(0.1)
+    raise ApiError(409, "request_in_progress", "相同的请求正在处理中，请稍后重试")
+
+
+def respond(body, status=200, *, jobs=()):
+    """Commit the request's transaction (with its idempotency record), then enqueue jobs."""
+    record = g.pop("idempotency_record", None)
+    if record is not None:
+        record.status_code = status
+        record.response = body
+    db.session.commit()
+    dispatch_after_commit()
+    for job in jobs:
+        enqueue(job[0], *job[1:])
+    response = jsonify(body)
+    response.status_code = status
+    return response

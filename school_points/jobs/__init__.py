@@ -1,0 +1,1 @@
+"""Background jobs: they take ids, run after commit, and commit their own work."""

@@ -1,0 +1,77 @@
+"""Operational records: notification outbox, audit log, idempotency keys."""
+from sqlalchemy import ForeignKey, Index, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ..extensions import db
+from .base import AwareDateTime, now_default
+
+NOTIFICATION_KINDS = ("redeemed", "issued", "cancelled", "points_awarded", "expiring")
+
+
+class Notification(db.Model):
+    """A WeChat notification: stored first (outbox), then sent by a background job."""
+
+    __tablename__ = "notification"
+    __table_args__ = (
+        Index("ix_notification_status_next", "status", "next_attempt_at"),
+        Index("ix_notification_wechat_msgid", "wechat_msgid"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(db.String(24))
+    dedupe_key: Mapped[str] = mapped_column(db.String(200), unique=True)
+    user_id = mapped_column(ForeignKey("wechat_user.id"), nullable=True, index=True)
+    student_id = mapped_column(ForeignKey("student.id"), nullable=True, index=True)
+    channel: Mapped[str] = mapped_column(db.String(16), default="")  # oa_template | mp_subscribe
+    template_id: Mapped[str] = mapped_column(db.String(128), default="")
+    values: Mapped[dict] = mapped_column(db.JSON, default=dict)
+    page: Mapped[str] = mapped_column(db.String(255), default="")
+    status: Mapped[str] = mapped_column(db.String(16), default="pending")  # pending|sent|failed|skipped
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error_code = mapped_column(db.Integer, nullable=True)
+    last_error: Mapped[str] = mapped_column(db.String(255), default="")
+    wechat_msgid = mapped_column(db.String(64), nullable=True)
+    client_msg_id: Mapped[str] = mapped_column(db.String(64), default="")
+    delivery_status: Mapped[str] = mapped_column(db.String(64), default="")
+    next_attempt_at = mapped_column(AwareDateTime, nullable=True)
+    created_at = mapped_column(AwareDateTime, default=now_default, nullable=False)
+    sent_at = mapped_column(AwareDateTime, nullable=True)
+
+
+class AuditLog(db.Model):
+    """Who changed what: every admin or teacher action on points, goods, orders or settings."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_campus_id_id", "campus_id", "id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    actor_type: Mapped[str] = mapped_column(db.String(16))
+    actor_id = mapped_column(db.Integer, nullable=True)
+    action: Mapped[str] = mapped_column(db.String(48))
+    target_type: Mapped[str] = mapped_column(db.String(24), default="")
+    target_id: Mapped[str] = mapped_column(db.String(64), default="")
+    campus_id = mapped_column(ForeignKey("campus.id"), nullable=True)
+    changes: Mapped[dict] = mapped_column(db.JSON, default=dict)
+    created_at = mapped_column(AwareDateTime, default=now_default, nullable=False)
+
+
+class IdempotencyRecord(db.Model):
+    """The first result of a creating POST under an Idempotency-Key, replayed on repeats."""
+
+    __tablename__ = "idempotency_record"
+    __table_args__ = (UniqueConstraint("scope", "key"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scope: Mapped[str] = mapped_column(db.String(64))
+    key: Mapped[str] = mapped_column(db.String(200))
+    request_hash: Mapped[str] = mapped_column(db.String(64))
+    status_code = mapped_column(db.Integer, nullable=True)
+    response = mapped_column(db.JSON, nullable=True)
+    created_at = mapped_column(AwareDateTime, default=now_default, nullable=False, index=True)
+
+
+class ProcessedWechatMessage(db.Model):
+    """A WeChat callback message or event already handled (the durable side of retry dedup)."""
+
+    __tablename__ = "processed_wechat_message"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dedupe_key: Mapped[str] = mapped_column(db.String(200), unique=True)
+    reply: Mapped[str] = mapped_column(db.Text, default="")
+    created_at = mapped_column(AwareDateTime, default=now_default, nullable=False, index=True)

@@ -1,0 +1,58 @@
+"""Composition root: create_app() builds the app and is the one place that imports every adapter.
+
+Run with `flask --app wsgi run` or `gunicorn 'wsgi:create_app()'`.
+"""
+import logging
+from pathlib import Path
+
+from flask import Flask, jsonify
+
+from school_points import cli, health
+from school_points.config import load_config
+from school_points.db_setup import configure_engine
+from school_points.extensions import db, migrate
+from school_points.httpkit import register_error_handlers
+
+
+def create_app(overrides=None):
+    """Build the application; `overrides` replace settings read from the environment."""
+    app = Flask(__name__, instance_relative_config=True)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    app.config.from_mapping(load_config(app.instance_path, overrides))
+    app.json.ensure_ascii = False
+    for step in (register_extensions, register_blueprints, register_error_handlers, register_commands):
+        step(app)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    return app
+
+
+def register_extensions(app):
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"))
+    with app.app_context():
+        configure_engine(db.engine)
+
+
+def register_blueprints(app):
+    import admin
+    import miniprogram_api
+    import wechat_bot
+
+    app.register_blueprint(admin.bp, url_prefix="/api/admin/v1")
+    app.register_blueprint(miniprogram_api.bp, url_prefix="/api/v1")
+    app.register_blueprint(wechat_bot.bp, url_prefix="/wechat")
+    if hasattr(miniprogram_api, "docs_bp"):
+        app.register_blueprint(miniprogram_api.docs_bp, url_prefix="/api")
+
+    @app.get("/healthz")
+    def healthz():
+        return jsonify({"status": "ok"})
+
+    @app.get("/readyz")
+    def readyz():
+        report = health.readiness()
+        return jsonify(report), 200 if report["status"] == "ok" else 503
+
+
+def register_commands(app):
+    cli.register(app)
