@@ -2,12 +2,12 @@
 from .mall import ORDER_STATUSES, Goods, Redemption
 from .ops import NOTIFICATION_KINDS, AuditLog, IdempotencyRecord, Notification, ProcessedWechatMessage
 from .org import Admin, Campus, SchoolClass, SchoolSetting, Student, Teacher, class_student, class_teacher
-from .people import Guardian, WechatUser
+from .people import AccountLink, Guardian, WechatUser
 from .points import LedgerEntry, LotUse, PointsAccount, PointsLot, Signin
 from .social import GrowthRecord, Like, Referral, Share
 
 __all__ = [
-    "Admin", "AuditLog", "Campus", "Goods", "GrowthRecord", "Guardian", "IdempotencyRecord",
+    "AccountLink", "Admin", "AuditLog", "Campus", "Goods", "GrowthRecord", "Guardian", "IdempotencyRecord",
     "LedgerEntry", "Like", "LotUse", "NOTIFICATION_KINDS", "Notification", "ORDER_STATUSES",
     "PointsAccount", "PointsLot", "ProcessedWechatMessage", "Redemption", "Referral", "SchoolClass",
     "SchoolSetting", "Share", "Signin", "Student", "Teacher", "WechatUser", "class_student", "class_teacher",

@@ -38,3 +38,16 @@ class Guardian(db.Model):
 
     user = relationship("WechatUser", back_populates="guardianships")
     student = relationship("Student")
+
+
+class AccountLink(db.Model):
+    """A one-time `link_<token>` QR scene that joins an official-account openid to a mini-program user."""
+
+    __tablename__ = "account_link"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token: Mapped[str] = mapped_column(db.String(48), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("wechat_user.id", ondelete="CASCADE"), index=True)
+    expires_at = mapped_column(AwareDateTime, nullable=False)
+    consumed_at = mapped_column(AwareDateTime, nullable=True)
+    consumed_oa_openid = mapped_column(db.String(64), nullable=True)
+    created_at = mapped_column(AwareDateTime, default=now_default, nullable=False)
