@@ -1,0 +1,192 @@
+"""Growth records (成长记录/打卡): check-in points, likes and shares, each under its daily cap."""
+import hashlib
+import uuid
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+
+from . import guardians, ledger, ratelimit
+from .actors import Actor
+from .clock import local_today, utcnow
+from .errors import NotFound, ValidationFailed
+from .extensions import db
+from .models import GrowthRecord, LedgerEntry, Like, Share
+from .settings import get_settings
+
+MAX_CONTENT_LENGTH = 2000
+MAX_MEDIA = 9
+MAX_MEDIA_URL_LENGTH = 512
+LIKES_PER_MINUTE = 30
+
+
+def post_record(user, student_id, content, media, *, source="mp", key):
+    """A guardian posts a record; it earns check-in points while the student's daily count allows."""
+    student = guardians.guardian_student(user, student_id)
+    if student.status != "active":
+        raise NotFound("学员不存在")
+    content, media = _clean_content(content, media)
+    record_key = f"growth:u{user.id}:{_digest(key)}"
+    if (done := _record_by_key(record_key)) is not None:
+        return done, _checkin_points(done)
+    account = ledger.lock(student.id)
+    if (done := _record_by_key(record_key)) is not None:  # a concurrent repeat committed while we waited
+        return done, _checkin_points(done)
+    record = GrowthRecord(student_id=student.id, author_user_id=user.id, content=content, media=media,
+                          source=source if source in ("mp", "oa") else "mp", local_day=local_today(),
+                          idempotency_key=record_key, created_at=utcnow())
+    db.session.add(record)
+    db.session.flush()
+    awarded = _award_checkin(account, record, Actor.user(user.id))
+    return record, awarded
+
+
+def delete_record(user, record_id):
+    """A guardian deletes a record; check-in points earned by it today are taken back."""
+    record = get_record(record_id)
+    guardians.guardian_student(user, record.student_id)
+    account = ledger.lock(record.student_id)
+    record = get_record(record_id, refresh=True)  # re-read under the lock: a concurrent delete won
+    record.deleted_at = utcnow()
+    if record.checkin_entry_id is not None and record.local_day == local_today():
+        earned = db.session.get(LedgerEntry, record.checkin_entry_id)
+        ledger.reverse(account, earned, key=f"reversal:checkin:rec:{record.id}", actor=Actor.user(user.id),
+                       note="删除打卡记录，收回打卡积分")
+    db.session.flush()
+    return record
+
+
+def like_record(user, record_id):
+    """One like per user per record; it earns the student points unless a guardian liked it."""
+    ratelimit.hit("like", user.id, limit=LIKES_PER_MINUTE, window_seconds=60)
+    record = get_record(record_id)
+    if _like_of(record.id, user.id) is not None:
+        return True, record.like_count, 0
+    account = ledger.lock(record.student_id)
+    like = Like(record_id=record.id, user_id=user.id, awarded=0, created_at=utcnow())
+    try:
+        with db.session.begin_nested():
+            db.session.add(like)
+    except IntegrityError:  # the same user's concurrent like won
+        return True, get_record(record_id, refresh=True).like_count, 0
+    db.session.execute(update(GrowthRecord).where(GrowthRecord.id == record.id)
+                       .values(like_count=GrowthRecord.like_count + 1))
+    record = get_record(record_id, refresh=True)
+    like.awarded = _award_like(account, record, user)
+    db.session.flush()
+    return True, record.like_count, like.awarded
+
+
+def share_record(user, record_id, *, key):
+    """A guardian shares a record; points per share up to the daily number of rewarded shares."""
+    record = get_record(record_id)
+    guardians.guardian_student(user, record.student_id)
+    share_key = f"share:u{user.id}:{_digest(key)}"
+    if (done := _share_by_key(share_key)) is not None:
+        return done.awarded
+    account = ledger.lock(record.student_id)
+    if (done := _share_by_key(share_key)) is not None:
+        return done.awarded
+    share = Share(record_id=record.id, user_id=user.id, awarded=0, idempotency_key=share_key, created_at=utcnow())
+    db.session.add(share)
+    db.session.flush()
+    rules = get_settings()["share"]
+    points, cap = int(rules["points"]), int(rules["daily_cap"])
+    if points > 0 and _entries_today(record.student_id, "share") < cap:
+        ledger.credit(account, points, "share", key=f"share:{share.id}", ref=ledger.Ref("growth_record", record.id),
+                      actor=Actor.user(user.id), note="分享成长记录")
+        share.awarded = points
+    db.session.flush()
+    return share.awarded
+
+
+def get_record(record_id, *, refresh=False):
+    """A growth record that has not been deleted; NotFound otherwise."""
+    if not isinstance(record_id, int) or isinstance(record_id, bool):
+        raise NotFound("成长记录不存在")
+    query = select(GrowthRecord).where(GrowthRecord.id == record_id)
+    if refresh:
+        query = query.execution_options(populate_existing=True)
+    record = db.session.scalars(query).first()
+    if record is None or record.deleted_at is not None:
+        raise NotFound("成长记录不存在")
+    return record
+
+
+def _award_checkin(account, record, actor):
+    """Check-in points while today's check-in entries (even reversed ones) are under the daily count."""
+    rules = get_settings()["checkin"]
+    points, daily_count = int(rules["points"]), int(rules["daily_count"])
+    if points <= 0 or _entries_today(record.student_id, "checkin") >= daily_count:
+        return 0
+    entry = ledger.credit(account, points, "checkin", key=f"checkin:rec:{record.id}",
+                          ref=ledger.Ref("growth_record", record.id), actor=actor, note="成长记录打卡")
+    db.session.flush()
+    record.checkin_entry_id = entry.id
+    return points
+
+
+def _award_like(account, record, user):
+    """Like points to the record's student, up to the daily cap in points; guardians' likes earn nothing."""
+    if guardians.is_guardian(user.id, record.student_id):
+        return 0
+    rules = get_settings()["like"]
+    room = int(rules["daily_cap"]) - _points_today(record.student_id, "like")
+    points = min(int(rules["points"]), room)
+    if points <= 0:
+        return 0
+    ledger.credit(account, points, "like", key=f"like:rec:{record.id}:u:{user.id}",
+                  ref=ledger.Ref("growth_record", record.id), actor=Actor.user(user.id), note="成长记录获赞")
+    return points
+
+
+def _clean_content(content, media):
+    content = content if content is not None else ""
+    media = media if media is not None else []
+    if not isinstance(content, str) or len(content.strip()) > MAX_CONTENT_LENGTH:
+        raise ValidationFailed(details={"content": [f"内容最多 {MAX_CONTENT_LENGTH} 字"]})
+    if not isinstance(media, list) or len(media) > MAX_MEDIA or any(
+        not isinstance(url, str) or not url.strip() or len(url) > MAX_MEDIA_URL_LENGTH for url in media
+    ):
+        raise ValidationFailed(details={"media": [f"最多 {MAX_MEDIA} 张图片，每项是图片地址"]})
+    if not content.strip() and not media:
+        raise ValidationFailed("请填写内容或上传图片", details={"content": ["内容和图片不能都为空"]})
+    return content.strip(), [url.strip() for url in media]
+
+
+def _digest(key):
+    """A short, fixed-length form of a client's idempotency key (keys may be 200 characters)."""
+    if key is None:
+        key = uuid.uuid4().hex  # no client key: the request is simply not idempotent
+    return hashlib.sha256(str(key).encode()).hexdigest()[:32]
+
+
+def _checkin_points(record):
+    if record.checkin_entry_id is None:
+        return 0
+    return db.session.get(LedgerEntry, record.checkin_entry_id).delta
+
+
+def _entries_today(student_id, kind):
+    return int(db.session.scalar(
+        select(func.count(LedgerEntry.id)).where(
+            LedgerEntry.student_id == student_id, LedgerEntry.kind == kind, LedgerEntry.local_day == local_today())
+    ))
+
+
+def _points_today(student_id, kind):
+    return int(db.session.scalar(
+        select(func.coalesce(func.sum(LedgerEntry.delta), 0)).where(
+            LedgerEntry.student_id == student_id, LedgerEntry.kind == kind, LedgerEntry.local_day == local_today())
+    ))
+
+
+def _record_by_key(key):
+    return db.session.scalars(select(GrowthRecord).where(GrowthRecord.idempotency_key == key)).first()
+
+
+def _share_by_key(key):
+    return db.session.scalars(select(Share).where(Share.idempotency_key == key)).first()
+
+
+def _like_of(record_id, user_id):
+    return db.session.scalars(select(Like).where(Like.record_id == record_id, Like.user_id == user_id)).first()
