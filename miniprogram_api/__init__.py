@@ -1,4 +1,21 @@
-"""HTTP adapter for the mini-program (SPEC §7.1)."""
+"""HTTP adapter for the mini-program (SPEC §7.1): `bp` at /api/v1, `docs_bp` (OpenAPI + docs) at /api."""
 from flask import Blueprint
 
+from school_points.errors import NotFound
+
 bp = Blueprint("miniprogram_api", __name__)
+docs_bp = Blueprint("miniprogram_docs", __name__)
+
+MAX_PATH_ID = 2**31 - 1
+
+
+@bp.url_value_preprocessor
+def _ids_in_range(endpoint, values):
+    """An id no row can have answers 404 before it reaches the database (PostgreSQL int4)."""
+    for value in (values or {}).values():
+        if isinstance(value, int) and not 1 <= value <= MAX_PATH_ID:
+            raise NotFound()
+
+
+from . import account, growth, mall, ping, points, teacher, uploads  # noqa: E402,F401  (routes)
+from . import openapi  # noqa: E402,F401  (docs_bp routes)

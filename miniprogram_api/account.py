@@ -1,0 +1,105 @@
+"""Login and the user's own things: students, default student, teacher role, official-account link, referral."""
+from flask import current_app, g, request
+
+from school_points import account_links, guardians, ratelimit, referral
+from school_points.clock import as_aware
+from school_points.httpkit import ApiError, respond
+from school_points.users import login_or_create
+from school_points.wechat_clients import mp_code2session, oa_qrcode
+
+from . import bp, schemas
+from .auth import issue_token
+from .kit import api, dump, load_body
+from .presenters import me_out, student_summaries, teacher_profile, user_out
+
+
+def _limit(name, subject, setting, default):
+    limit, window = current_app.config.get(setting, default)
+    ratelimit.hit(name, subject, limit=limit, window_seconds=window)
+
+
+@bp.post("/auth/login")
+@api("登录：用 wx.login() 的 code 换取 token", auth=None, body=schemas.LoginIn, out=schemas.LoginOut,
+     tags=["账号"], errors={401: ["invalid_code"], 403: ["user_disabled"], 429: ["rate_limited"],
+                          502: ["wechat_unavailable"], 503: ["wechat_not_configured"]},
+     description="新用户自动创建；`ref` 为分享路径里的推荐码，仅对学校此前不认识的人记为推荐。session_key 不会返回。")
+def login():
+    _limit("mp_login", request.remote_addr or "unknown", "MP_LOGIN_RATE_LIMIT", (30, 60))
+    data = load_body(schemas.LoginIn)
+    user, known_before = login_or_create(mp_code2session(data["code"]))
+    if user.disabled:
+        raise ApiError(403, "user_disabled", "该账号已停用")
+    if data["ref"]:
+        referral.record_referral(user, data["ref"], known_before=known_before)
+    token, ttl = issue_token(user)
+    return respond({"token": token, "expires_in": ttl, "user": user_out(user)})
+
+
+@bp.get("/me")
+@api("当前用户：角色、学员（余额与累计积分）、老师信息、推荐码", out=schemas.MeOut, tags=["账号"])
+def me():
+    return respond(me_out(g.user))
+
+
+@bp.post("/me/students")
+@api("用绑定码绑定学员", body=schemas.BindIn, out=schemas.StudentSummary, status=201, tags=["账号"],
+     errors={404: ["bind_code_not_found"], 429: ["rate_limited"]})
+def bind():
+    _limit("mp_bind", g.user.id, "MP_BIND_RATE_LIMIT", (20, 3600))
+    data = load_body(schemas.BindIn)
+    guardian = guardians.bind_student(g.user, data["bind_code"], data["relation"])
+    summary = next(s for s in student_summaries(g.user) if s["id"] == guardian.student_id)
+    return respond(summary, 201)
+
+
+@bp.delete("/me/students/<int:sid>")
+@api("解除绑定", out=schemas.UnbindOut, tags=["账号"])
+def unbind(sid):
+    guardians.unbind_student(g.user, sid)
+    return respond({"student_id": sid, "bound": False})
+
+
+@bp.put("/me/default-student")
+@api("设置默认学员（公众号使用）", body=schemas.DefaultStudentIn, out=schemas.DefaultStudentOut, tags=["账号"],
+     errors={404: ["not_found"]})
+def set_default_student():
+    data = load_body(schemas.DefaultStudentIn)
+    student = guardians.set_default_student(g.user, data["student_id"])
+    return respond({"default_student_id": student.id})
+
+
+@bp.post("/me/teacher")
+@api("用邀请码成为老师", body=schemas.InviteIn, out=schemas.TeacherProfile, tags=["账号"],
+     errors={404: ["invite_code_not_found"], 409: ["invite_code_used", "already_teacher"], 429: ["rate_limited"]})
+def become_teacher():
+    from school_points.teachers import accept_invite
+
+    _limit("mp_invite", g.user.id, "MP_INVITE_RATE_LIMIT", (10, 3600))
+    data = load_body(schemas.InviteIn)
+    teacher = accept_invite(g.user, data["invite_code"])
+    return respond(teacher_profile(teacher))
+
+
+@bp.post("/me/oa-link")
+@api("获取关联公众号的一次性二维码场景 link_<token>", out=schemas.OaLinkOut, status=201, tags=["账号"],
+     errors={429: ["rate_limited"], 502: ["wechat_unavailable"], 503: ["wechat_not_configured"]},
+     description="用户用微信扫描 qr_url（或在公众号内扫码）后，公众号 openid 与本用户合并。10 分钟内有效，只能使用一次。")
+def oa_link():
+    _limit("mp_oa_link", g.user.id, "MP_OA_LINK_RATE_LIMIT", (10, 3600))
+    link = account_links.create_link(g.user)
+    scene = account_links.scene_for(link)
+    qr = oa_qrcode(scene, expire_seconds=account_links.LINK_TTL_SECONDS)
+    expires_at = min(as_aware(link.expires_at), qr["expires_at"] or as_aware(link.expires_at))
+    return respond(dump(schemas.OaLinkOut, {"scene": scene, "qr_url": qr["url"], "expires_at": expires_at}), 201)
+
+
+@bp.get("/me/referral")
+@api("我的推荐：推荐码、分享路径、二维码场景、推荐人数", out=schemas.ReferralOut, tags=["账号"])
+def my_referral():
+    summary = referral.referral_summary(g.user)
+    code = summary["code"]
+    share_page = current_app.config.get("MP_SHARE_PAGE", "pages/index/index")
+    return respond({
+        "code": code, "share_path": f"{share_page}?ref={code}", "qr_scene": f"ref_{code}",
+        "referred": summary["referred"], "rewarded": summary["rewarded"],
+    })
