@@ -1,16 +1,17 @@
 """Redemption: spending points on goods, handing them out, cancelling with a refund (SPEC §5)."""
 import pytest
-from domain_helpers import account_of, entries, ledger_sum, outcome
 from sqlalchemy import func, select
 
 from school_points import redemption
 from school_points.actors import Actor
 from school_points.errors import (
-    AlreadyIssued, Forbidden, LimitReached, OrderNotPending, OutOfStock, RateLimited, WrongVerifyCode,
+    AlreadyIssued, DomainError, Forbidden, LimitReached, OrderNotPending, OutOfStock, RateLimited, WrongVerifyCode,
 )
 from school_points.extensions import db
 from school_points.models import AuditLog, Goods, Notification, Redemption
 from school_points.reconcile import find_differences
+from tests.conftest import requires_pg, run_concurrently
+from tests.school_points.domain_helpers import account_of, entries, ledger_sum, outcome
 
 ADMIN = Actor.admin(1)
 
@@ -210,3 +211,88 @@ def test_refund_restores_the_lots_the_order_spent(make_student, make_goods, rule
     db.session.expire_all()
     assert lots() == [20, 20]
     assert ledger_sum(student.id) == account_of(student.id)[0] == 40
+
+
+# ------------------------------------------------------------- real concurrent transactions
+
+
+def redeem_or_error(student_id, goods_id, key, quantity=1):
+    """One parent's request in its own session: the order status, or the error code."""
+    order = redemption.redeem(student_id, goods_id, quantity, key=key, actor=Actor.user(1))
+    db.session.commit()
+    return order.status
+
+
+def codes(results):
+    return sorted(r if isinstance(r, str) else r.code if isinstance(r, DomainError) else repr(r) for r in results)
+
+
+@requires_pg
+def test_fifty_parents_racing_for_ten_items_never_oversell(app, make_student, make_goods):
+    goods = make_goods(points=30, stock=10)
+    students = [make_student(name=f"学生{i}", balance=100) for i in range(50)]
+    args = [(s.id, goods.id, f"k{s.id}") for s in students]
+    results = run_concurrently(app, lambda a: redeem_or_error(*a), args)
+    assert codes(results) == ["out_of_stock"] * 40 + ["pending"] * 10
+    assert stock_of(goods) == 0
+    balances = sorted(account_of(s.id)[0] for s in students)
+    assert balances == [70] * 10 + [100] * 40  # each paid at most once, losers untouched
+    assert db.session.scalar(select(func.count()).select_from(Redemption)) == 10
+    assert find_differences() == []
+
+
+@requires_pg
+def test_ten_concurrent_redemptions_of_thirty_from_one_hundred_points_succeed_three_times(app, make_student, make_goods):
+    student, goods = make_student(balance=100), make_goods(points=30, stock=50)
+    student_id, goods_id = student.id, goods.id  # threads must not touch the main session's objects
+    results = run_concurrently(app, lambda i: redeem_or_error(student_id, goods_id, f"k{i}"), list(range(10)))
+    assert codes(results) == ["insufficient_points"] * 7 + ["pending"] * 3
+    assert account_of(student.id)[0] == 10 and stock_of(goods) == 47
+    assert find_differences() == []
+
+
+@requires_pg
+def test_a_doubled_request_with_one_key_makes_one_order(app, make_student, make_goods):
+    student, goods = make_student(balance=100), make_goods(points=30)
+    student_id, goods_id = student.id, goods.id
+    results = run_concurrently(app, lambda _: redeem_or_error(student_id, goods_id, "same"), list(range(5)))
+    assert codes(results) == ["pending"] * 5
+    assert account_of(student.id)[0] == 70 and stock_of(goods) == 9
+
+
+@requires_pg
+def test_concurrent_cancels_refund_once(app, make_student, make_goods):
+    student, goods = make_student(balance=100), make_goods(points=30, stock=5)
+    order_id = redeem(student, goods).id
+
+    def cancel(_):
+        redemption.cancel(db.session.get(Redemption, order_id), actor=Actor.user(1))
+        db.session.commit()
+        return "cancelled"
+
+    results = run_concurrently(app, cancel, list(range(6)))
+    assert codes(results) == ["cancelled"] + ["order_not_pending"] * 5
+    assert account_of(student.id)[0] == 100 and stock_of(goods) == 5
+    assert find_differences() == []
+
+
+@requires_pg
+def test_issue_racing_cancel_does_exactly_one(app, make_student, make_goods):
+    student, goods = make_student(balance=100), make_goods(points=30)
+    order_id = redeem(student, goods).id
+
+    def act(which):
+        order = db.session.get(Redemption, order_id)
+        if which == "issue":
+            redemption.issue_by_admin(order, actor=ADMIN)
+        else:
+            redemption.cancel(order, actor=ADMIN)
+        db.session.commit()
+        return which
+
+    results = codes(run_concurrently(app, act, ["issue", "cancel"]))
+    db.session.expire_all()
+    status = db.session.get(Redemption, order_id).status
+    assert results in (["issue", "order_not_pending"], ["already_issued", "cancel"])
+    assert account_of(student.id)[0] == (70 if status == "issued" else 100)
+    assert find_differences() == []
