@@ -2,3 +2,6 @@
 from flask import Blueprint
 
 bp = Blueprint("admin", __name__)
+
+# The view modules attach their routes to `bp`; imported after it exists.
+from . import auth, mall, people, reporting, school  # noqa: E402,F401

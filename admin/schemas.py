@@ -1,0 +1,352 @@
+"""marshmallow schemas of the admin API: what comes in (strict, Chinese errors) and what goes out."""
+from datetime import date
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from school_points.clock import isoformat
+from school_points.models import ORDER_STATUSES
+from school_points.settings import NOTIFICATION_FIELD_DEFAULTS
+
+from .fields import (
+    Date, Dict, List, Nested, QueryInt, Str, StrictBool, StrictInt, StrictSchema, id_field, id_list, int_range,
+    length, one_of,
+)
+
+POINTS_MAX = 1_000_000
+URL = validate.Regexp(r"^(https?://\S+|/\S*)?$", error="必须是 http(s):// 地址或以 / 开头的路径")
+
+# ------------------------------------------------------------------ settings (SPEC §4)
+
+VALUE_NAMES = ("student", "goods", "points", "balance", "time", "status", "remark")
+TEMPLATE_KEYWORD = validate.Regexp(r"^[a-z_]{1,32}[0-9]{1,2}$", error="必须是模板关键词名，如 thing1、number3")
+
+
+def unique_ids(items):
+    ids = [item["id"] for item in items]
+    if len(ids) != len(set(ids)):
+        raise ValidationError("行为 id 不能重复")
+
+
+class BehaviorIn(StrictSchema):
+    id = id_field(required=True)
+    name = Str(required=True, validate=length(1, 32))
+    points = StrictInt(required=True, validate=int_range(1, 1000))
+
+
+class EvaluationSettings(StrictSchema):
+    behaviors = List(Nested(BehaviorIn), validate=[length(0, 50), unique_ids])
+    max_custom_points = StrictInt(validate=int_range(0, 1000))
+    teacher_daily_budget = StrictInt(validate=int_range(0, 100_000))
+
+
+class CheckinSettings(StrictSchema):
+    points = StrictInt(validate=int_range(0, 1000))
+    daily_count = StrictInt(validate=int_range(0, 20))
+
+
+class LikeSettings(StrictSchema):
+    points = StrictInt(validate=int_range(0, 100))
+    daily_cap = StrictInt(validate=int_range(0, 10_000))
+
+
+class ShareSettings(StrictSchema):
+    points = StrictInt(validate=int_range(0, 100))
+    daily_cap = StrictInt(validate=int_range(0, 100))
+
+
+class ReferralSettings(StrictSchema):
+    referrer_points = StrictInt(validate=int_range(0, 100_000))
+    welcome_points = StrictInt(validate=int_range(0, 100_000))
+
+
+class SigninSettings(StrictSchema):
+    streak_points = List(StrictInt(validate=int_range(0, 1000)), validate=length(1, 31))
+
+
+class BirthdaySettings(StrictSchema):
+    points = StrictInt(validate=int_range(0, 100_000))
+
+
+class ExpirySettings(StrictSchema):
+    policy = Str(validate=one_of(("none", "rolling", "year_end")))
+    months = StrictInt(validate=int_range(1, 120))
+    remind_days = StrictInt(validate=int_range(0, 365))
+
+
+class MallSettings(StrictSchema):
+    open = StrictBool()
+    poster_url = Str(validate=[length(0, 512), URL])
+    notice = Str(validate=length(0, 500))
+
+
+class NotificationSettings(StrictSchema):
+    enabled = StrictBool()
+    template_id = Str(validate=length(0, 128))
+    # `fields` would shadow Schema.fields, hence the attribute name.
+    field_map = Dict(keys=Str(validate=one_of(VALUE_NAMES)), values=Str(validate=[length(0, 35), TEMPLATE_KEYWORD]),
+                     data_key="fields", attribute="fields")
+
+
+NotificationsSettings = StrictSchema.from_dict(
+    {kind: Nested(NotificationSettings) for kind in NOTIFICATION_FIELD_DEFAULTS}, name="NotificationsSettings"
+)
+
+
+class SettingsIn(StrictSchema):
+    """The settings document; every key optional (a PATCH), every value checked."""
+
+    point_value_fen = StrictInt(validate=int_range(1, 10_000))
+    evaluation = Nested(EvaluationSettings)
+    checkin = Nested(CheckinSettings)
+    like = Nested(LikeSettings)
+    share = Nested(ShareSettings)
+    referral = Nested(ReferralSettings)
+    signin = Nested(SigninSettings)
+    birthday = Nested(BirthdaySettings)
+    expiry = Nested(ExpirySettings)
+    mall = Nested(MallSettings)
+    notifications = Nested(NotificationsSettings)
+
+
+# ------------------------------------------------------------------ request bodies
+
+class LoginIn(StrictSchema):
+    username = Str(required=True, validate=length(1, 64))
+    password = Str(required=True, strip=False, validate=length(1, 128))
+
+
+class CampusIn(StrictSchema):
+    name = Str(required=True, validate=length(1, 64))
+
+
+class ClassIn(StrictSchema):
+    name = Str(required=True, validate=length(1, 64))
+    campus_id = id_field()
+    teacher_ids = id_list()
+    student_ids = id_list()
+
+
+def not_in_future(day):
+    if not date(1900, 1, 1) <= day <= date.today():
+        raise ValidationError("必须在 1900-01-01 到今天之间")
+
+
+class StudentIn(StrictSchema):
+    name = Str(required=True, validate=length(1, 64))
+    campus_id = id_field()
+    class_ids = id_list()
+    birthday = Date(allow_none=True, validate=not_in_future)
+
+
+class StudentPatch(StudentIn):
+    status = Str(validate=one_of(("active", "archived")))
+
+
+class AdjustmentIn(StrictSchema):
+    delta = StrictInt(required=True, validate=int_range(-POINTS_MAX, POINTS_MAX))
+    reason = Str(required=True, validate=length(1, 255))
+
+    @validates_schema
+    def _not_zero(self, data, **kwargs):
+        if data["delta"] == 0:
+            raise ValidationError("不能为 0", "delta")
+
+
+class TeacherIn(StrictSchema):
+    name = Str(required=True, validate=length(1, 64))
+    campus_id = id_field()
+    class_ids = id_list()
+
+
+class TeacherPatch(TeacherIn):
+    active = StrictBool()
+
+
+class GoodsIn(StrictSchema):
+    name = Str(required=True, validate=length(1, 64))
+    description = Str(validate=length(0, 2000))
+    image_url = Str(validate=[length(0, 512), URL])
+    points = StrictInt(required=True, validate=int_range(1, POINTS_MAX))
+    stock = StrictInt(validate=int_range(0, POINTS_MAX))
+    limit_per_student = StrictInt(allow_none=True, validate=int_range(1, 10_000))
+    campus_id = id_field(allow_none=True)
+    on_shelf = StrictBool()
+    sort = StrictInt(validate=int_range(-POINTS_MAX, POINTS_MAX))
+    verify_code = Str(required=True, validate=validate.Regexp(r"^[A-Za-z0-9]{4,32}$", error="必须是 4 到 32 位字母或数字"))
+
+
+class EmptyIn(StrictSchema):
+    """A body with nothing to say: empty or {}."""
+
+
+class CancelIn(StrictSchema):
+    reason = Str(load_default="", validate=length(0, 255))
+
+
+# ------------------------------------------------------------------ query strings
+
+def query_id():
+    return QueryInt(validate=int_range(1, 2**31 - 1))
+
+
+class StudentQuery(StrictSchema):
+    q = Str(validate=length(0, 64))
+    campus_id = query_id()
+    class_id = query_id()
+    status = Str(validate=one_of(("active", "archived")))
+
+
+class CampusFilter(StrictSchema):
+    campus_id = query_id()
+
+
+class GoodsQuery(CampusFilter):
+    on_shelf = Str(validate=one_of(("true", "false")))
+
+
+class RedemptionQuery(StrictSchema):
+    status = Str(validate=one_of(ORDER_STATUSES))
+    campus_id = query_id()
+    student_id = query_id()
+    goods_id = query_id()
+
+
+class ReportQuery(StrictSchema):
+    from_ = Date(data_key="from")
+    to = Date()
+    campus_id = query_id()
+
+    @validates_schema
+    def _ordered(self, data, **kwargs):
+        if "from_" in data and "to" in data:
+            if data["from_"] > data["to"]:
+                raise ValidationError("开始日期不能晚于结束日期", "from")
+            if (data["to"] - data["from_"]).days > 3660:
+                raise ValidationError("时间范围不能超过 10 年", "from")
+
+
+class AuditQuery(StrictSchema):
+    action = Str(validate=length(1, 48))
+    target_type = Str(validate=length(1, 24))
+    target_id = Str(validate=length(1, 64))
+
+
+# ------------------------------------------------------------------ responses
+
+def when(attr):
+    """An aware datetime attribute as ISO 8601 with the school's offset."""
+    return fields.Function(lambda obj: isoformat(getattr(obj, attr)))
+
+
+class AdminOut(Schema):
+    id = fields.Integer()
+    username = fields.String()
+    role = fields.String()
+    campus_id = fields.Integer(allow_none=True)
+
+
+class CampusOut(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    created_at = when("created_at")
+
+
+class ClassOut(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    campus_id = fields.Integer()
+    teacher_ids = fields.Function(lambda c: [t.id for t in c.teachers])
+    student_ids = fields.Function(lambda c: [s.id for s in c.students])
+    created_at = when("created_at")
+
+
+class StudentOut(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    campus_id = fields.Integer()
+    class_ids = fields.Function(lambda s: [c.id for c in s.classes])
+    birthday = fields.Date(allow_none=True)
+    status = fields.String()
+    balance = fields.Function(lambda s: s.account.balance if s.account else 0)
+    lifetime_points = fields.Function(lambda s: s.account.lifetime if s.account else 0)
+    created_at = when("created_at")
+
+
+class StudentDetailOut(StudentOut):
+    bind_code = fields.String()
+
+
+class LedgerEntryOut(Schema):
+    id = fields.Integer()
+    delta = fields.Integer()
+    balance_after = fields.Integer()
+    kind = fields.String()
+    note = fields.String()
+    ref_type = fields.String(allow_none=True)
+    ref_id = fields.String(allow_none=True)
+    actor_type = fields.String(allow_none=True)
+    actor_id = fields.Integer(allow_none=True)
+    created_at = when("created_at")
+
+
+class TeacherOut(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    campus_id = fields.Integer()
+    class_ids = fields.Function(lambda t: [c.id for c in t.classes])
+    active = fields.Boolean()
+    bound = fields.Function(lambda t: t.user_id is not None)
+    # Shown until a WeChat user accepts it, so the admin can pass it on again.
+    invite_code = fields.String(allow_none=True)
+    created_at = when("created_at")
+
+
+class GoodsOut(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    description = fields.String()
+    image_url = fields.String()
+    points = fields.Integer()
+    stock = fields.Integer()
+    stock_received = fields.Integer()
+    limit_per_student = fields.Integer(allow_none=True)
+    campus_id = fields.Integer(allow_none=True)
+    on_shelf = fields.Boolean()
+    sort = fields.Integer()
+    verify_code = fields.String()
+    created_at = when("created_at")
+    updated_at = when("updated_at")
+
+
+class RedemptionOut(Schema):
+    id = fields.Integer()
+    student = fields.Function(lambda o: {"id": o.student_id, "name": o.student.name})
+    campus_id = fields.Integer()
+    goods_id = fields.Integer()
+    goods_name = fields.String()
+    quantity = fields.Integer()
+    points_each = fields.Integer()
+    total_points = fields.Integer()
+    status = fields.String()
+    created_at = when("created_at")
+    issued_at = when("issued_at")
+    issue_method = fields.String(allow_none=True)
+    issued_by = fields.Function(lambda o: _who(o.issued_by_type, o.issued_by_id))
+    cancelled_at = when("cancelled_at")
+    cancelled_by = fields.Function(lambda o: _who(o.cancelled_by_type, o.cancelled_by_id))
+    cancel_reason = fields.String()
+
+
+class AuditLogOut(Schema):
+    id = fields.Integer()
+    actor = fields.Function(lambda a: _who(a.actor_type, a.actor_id))
+    action = fields.String()
+    target_type = fields.String()
+    target_id = fields.String()
+    campus_id = fields.Integer(allow_none=True)
+    changes = fields.Raw()
+    created_at = when("created_at")
+
+
+def _who(kind, row_id):
+    return None if kind is None else {"type": kind, "id": row_id}

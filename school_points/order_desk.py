@@ -1,0 +1,55 @@
+"""Redemption orders as admins handle them: list within the campus scope, hand out, cancel.
+
+The order rules themselves (pending only, refunds exactly once, notifications) live in
+`redemption`; this module scopes the order to the admin and writes the audit entry.
+"""
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from . import audit
+from .extensions import db
+from .models import Redemption
+from .scoping import campus_filter_id, get_in_scope
+
+
+def list_orders_query(scope, *, status=None, campus_id=None, student_id=None, goods_id=None):
+    """Orders inside the scope, filtered, with their students loaded up front."""
+    query = scope.filter(select(Redemption).options(selectinload(Redemption.student)), Redemption.campus_id)
+    if campus_id is not None:
+        campus_filter_id(scope, campus_id)
+    for column, value in (
+        (Redemption.status, status), (Redemption.campus_id, campus_id),
+        (Redemption.student_id, student_id), (Redemption.goods_id, goods_id),
+    ):
+        if value is not None:
+            query = query.where(column == value)
+    return query
+
+
+def get_order(order_id, scope):
+    """An order inside the scope, or NotFound."""
+    return get_in_scope(Redemption, order_id, scope, message="订单不存在", code="order_not_found")
+
+
+def issue_order(order_id, *, scope, actor):
+    """Mark a pending order handed out by the admin."""
+    from . import redemption
+
+    order = get_order(order_id, scope)
+    redemption.issue_by_admin(order, actor=actor)
+    db.session.flush()
+    audit.record(actor, "order.issue", "redemption", order.id, campus_id=order.campus_id,
+                 changes={"status": ["pending", order.status]})
+    return order
+
+
+def cancel_order(order_id, reason, *, scope, actor):
+    """Cancel a pending order: points come back and stock is restored (exactly once)."""
+    from . import redemption
+
+    order = get_order(order_id, scope)
+    order = redemption.cancel(order, actor=actor, reason=reason)
+    db.session.flush()
+    audit.record(actor, "order.cancel", "redemption", order.id, campus_id=order.campus_id,
+                 changes={"status": ["pending", order.status], "reason": reason, "refund": order.total_points})
+    return order

@@ -1,0 +1,16 @@
+"""Admins changing the school's settings (SPEC §4): super admins only, audit logged."""
+from . import audit
+from .scoping import require_super
+from .settings import update_settings
+
+
+def change_settings(patch, *, scope, actor):
+    """Merge an already validated patch into the settings; audit the sections that changed."""
+    require_super(scope, "只有总管理员可以修改学校设置")
+    old, new = update_settings(patch)
+    changed = sorted(key for key in new if old.get(key) != new.get(key))
+    audit.record(actor, "settings.update", "settings", 1, changes={
+        "old": {key: old.get(key) for key in changed},
+        "new": {key: new[key] for key in changed},
+    })
+    return new
