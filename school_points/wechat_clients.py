@@ -207,11 +207,12 @@ def mp_code2session(code):
     return session
 
 
-def oa_qrcode(scene, expire_seconds=30 * 24 * 3600):
+def oa_qrcode(scene, expire_seconds=30 * 24 * 3600, *, timeout=API_TIMEOUT_SECONDS):
     """A parametric QR code of the official account: {url, ticket, expires_at}.
 
     `expire_seconds=None` makes a permanent code (WeChat allows 100,000 of those per account).
-    `url` is the QR image; `expires_at` is None for a permanent code.
+    `url` is the QR image; `expires_at` is None for a permanent code. `timeout` bounds each HTTP
+    call (the callback must answer WeChat within 5 s).
     """
     if expire_seconds is None:
         body = {"action_name": "QR_LIMIT_STR_SCENE", "action_info": {"scene": {"scene_str": scene}}}
@@ -219,7 +220,7 @@ def oa_qrcode(scene, expire_seconds=30 * 24 * 3600):
         expire_seconds = max(60, min(int(expire_seconds), 30 * 24 * 3600))
         body = {"expire_seconds": expire_seconds, "action_name": "QR_STR_SCENE",
                 "action_info": {"scene": {"scene_str": scene}}}
-    result = call(oa_client(), lambda client: client.qrcode.create(body))
+    result = call(oa_client(), lambda client: client.post("qrcode/create", data=body, timeout=timeout))
     ticket = result.get("ticket")
     if not ticket:
         raise WechatUnavailable(reason="qrcode/create returned no ticket")

@@ -1,2 +1,37 @@
 """Fixtures for the official-account callback tests."""
+import pytest
+
 from tests.fakewechat import fake_wechat  # noqa: F401 - re-exported fixture
+from tests.wechat_bot.officialaccount import AES_KEY, APP_ID, TOKEN, OfficialAccount
+
+
+@pytest.fixture
+def oa_config(app):
+    """The official account's callback credentials, restored after the test."""
+    values = {"WECHAT_OA_TOKEN": TOKEN, "WECHAT_OA_AES_KEY": AES_KEY, "WECHAT_OA_APP_ID": APP_ID}
+    saved = {k: app.config.get(k) for k in values}
+    app.config.update(values)
+    yield
+    app.config.update(saved)
+
+
+@pytest.fixture
+def oa(client, oa_config):
+    """Plaintext-mode official account."""
+    return OfficialAccount(client)
+
+
+@pytest.fixture
+def oa_safe(client, oa_config):
+    """Safe-mode (AES) official account."""
+    return OfficialAccount(client, safe=True)
+
+
+@pytest.fixture
+def parent(make_student, make_user, make_guardian):
+    """A follower bound to one student (王小明, 100 points); returns (openid, user, student)."""
+    student = make_student(name="王小明", balance=100)
+    user = make_user(oa_openid="oa-parent-1")
+    user.oa_subscribed = True
+    make_guardian(student, user=user)
+    return "oa-parent-1", user, student

@@ -1,0 +1,18 @@
+"""The scheduler's timetable, for `rq cron school_points.cron --url $REDIS_URL` (SPEC §7.3).
+
+Jobs run on the worker (`flask --app wsgi worker`), inside the app context. The daily jobs run
+hourly rather than at one clock time: each is idempotent (ledger keys, reminded_at), so repeats
+cost nothing, and whatever the school's timezone, a day's work is done within its first hour.
+"""
+from rq import cron
+
+from .birthday import award_birthdays
+from .expiry import expire_due, remind_expiring
+from .jobs.queue import QUEUE_NAME
+from .jobs.sweep import sweep_media, sweep_outbox
+
+cron.register(sweep_outbox, QUEUE_NAME, interval=60, job_timeout=300)
+cron.register(sweep_media, QUEUE_NAME, interval=600, job_timeout=300)
+cron.register(expire_due, QUEUE_NAME, cron="5 * * * *", job_timeout=1800)
+cron.register(remind_expiring, QUEUE_NAME, cron="15 * * * *", job_timeout=1800)
+cron.register(award_birthdays, QUEUE_NAME, cron="25 * * * *", job_timeout=1800)

@@ -1,0 +1,164 @@
+"""Sending outbox notifications to WeChat (SPEC §6.2): channel, payload, outcome.
+
+A notification goes as an official-account template message when its parent follows the
+official account, else as a mini-program subscribe message. Each send carries a client_msg_id
+derived from the notification id, so a resend after a crash is not delivered twice. Outcomes:
+sent; retried later with backoff (-1, timeouts, 5xx, rate limits); failed at once (43004, 43101,
+40003, 40037, 47003 and other refusals); skipped (no credentials, no reachable identity).
+"""
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import update
+
+from . import wechat_clients
+from .clock import as_aware, school_tz, utcnow
+from .extensions import db
+from .models import Notification, WechatUser
+from .settings import get_settings
+
+MAX_ATTEMPTS = 5
+BACKOFF_SECONDS = (30, 120, 600, 1800)
+# A worker that claimed a notification and died leaves it "sending"; the sweep retries after this.
+SENDING_LEASE_SECONDS = 120
+NO_RETRY_ERRORS = frozenset({43004, 43101, 40003, 40037, 47003})
+RETRY_ERRORS = frozenset({-1, 45009, 45011}) | wechat_clients.TOKEN_ERRORS
+# WeChat's length limits by keyword type (the prefix of the template's keyword name).
+FIELD_LIMITS = {"thing": 20, "phrase": 5, "name": 10, "character_string": 32, "car_number": 8, "letter": 32}
+
+
+@dataclass(frozen=True)
+class Route:
+    """Where a notification goes: channel, openid and template, or why it cannot go."""
+
+    channel: str = ""
+    openid: str = ""
+    template_id: str = ""
+    skip_reason: str = ""
+
+
+def claim(notification_id, now=None):
+    """Mark a due notification as being sent by this worker; False if it is not ours to send."""
+    now = now or utcnow()
+    due = (Notification.next_attempt_at.is_(None)) | (Notification.next_attempt_at <= now)
+    result = db.session.execute(
+        update(Notification)
+        .where(Notification.id == notification_id, Notification.status.in_(("pending", "sending")), due)
+        .values(status="sending", next_attempt_at=now + timedelta(seconds=SENDING_LEASE_SECONDS))
+    )
+    return result.rowcount == 1
+
+
+def route(notification):
+    """The channel a notification takes for its recipient, given the configured credentials."""
+    user = db.session.get(WechatUser, notification.user_id) if notification.user_id else None
+    config = get_settings()["notifications"].get(notification.kind, {})
+    if user is None or user.disabled:
+        return Route(skip_reason="接收人不存在")
+    if user.oa_openid and user.oa_subscribed and wechat_clients.oa_configured():
+        return Route("oa_template", user.oa_openid, notification.template_id or config.get("template_id", ""))
+    if user.mp_openid and wechat_clients.mp_configured():
+        template_id = config.get("mp_template_id") or notification.template_id or config.get("template_id", "")
+        return Route("mp_subscribe", user.mp_openid, template_id)
+    if not (wechat_clients.oa_configured() or wechat_clients.mp_configured()):
+        return Route(skip_reason="未配置微信凭证")
+    return Route(skip_reason="家长未关注公众号，也没有可用的小程序身份")
+
+
+def payload(notification, target):
+    """The JSON body WeChat expects for this notification on `target`'s channel."""
+    data = template_data(notification.kind, notification.values or {})
+    if target.channel == "oa_template":
+        body = {"touser": target.openid, "template_id": target.template_id, "data": data,
+                "client_msg_id": notification.client_msg_id}
+        mp_appid = current_app.config.get("WECHAT_MP_APP_ID")
+        if notification.page and mp_appid:
+            body["miniprogram"] = {"appid": mp_appid, "pagepath": notification.page}
+        return body
+    body = {"touser": target.openid, "template_id": target.template_id, "data": data}
+    if notification.page:
+        body["page"] = notification.page
+    return body
+
+
+def send(target, body):
+    """Send one message; returns WeChat's msgid. Raises WechatUnavailable with the errcode."""
+    endpoint = "message/template/send" if target.channel == "oa_template" else "message/subscribe/send"
+    client = wechat_clients.oa_client() if target.channel == "oa_template" else wechat_clients.mp_client()
+    result = wechat_clients.call(client, lambda c: c.post(endpoint, data=body))
+    return str(result.get("msgid") or "") if isinstance(result, dict) else ""
+
+
+def template_data(kind, values):
+    """Our values under the template's keyword names, per the settings' fields mapping."""
+    fields = get_settings()["notifications"].get(kind, {}).get("fields", {})
+    data = {}
+    for ours, keyword in fields.items():
+        if keyword and ours in values and values[ours] is not None:
+            data[keyword] = {"value": _format(keyword, values[ours])}
+    return data
+
+
+def _format(keyword, value):
+    if isinstance(value, str) and keyword.startswith("time"):
+        value = _local_time(value)
+    text = str(value)
+    for prefix, limit in FIELD_LIMITS.items():
+        if keyword.startswith(prefix) and len(text) > limit:
+            return text[: limit - 1] + "…"
+    return text
+
+
+def _local_time(value):
+    try:
+        moment = as_aware(datetime.fromisoformat(value))
+    except ValueError:
+        return value
+    return moment.astimezone(school_tz()).strftime("%Y-%m-%d %H:%M")
+
+
+# ---------------------------------------------------------------- recording outcomes
+
+
+def mark_sent(notification, target, msgid):
+    """Sent: store the channel, WeChat's msgid and when."""
+    notification.status, notification.channel, notification.wechat_msgid = "sent", target.channel, msgid or None
+    notification.sent_at, notification.next_attempt_at = utcnow(), None
+    notification.last_error_code, notification.last_error = None, ""
+
+
+def mark_skipped(notification, reason):
+    """Skipped: nothing could be sent, with the reason."""
+    notification.status, notification.last_error, notification.next_attempt_at = "skipped", reason[:255], None
+
+
+def mark_error(notification, target, error, now=None):
+    """A failed attempt: retry later with backoff, or fail for good."""
+    now = now or utcnow()
+    notification.channel = target.channel
+    notification.last_error_code = error.errcode if error.errcode is not None else error.http_status
+    notification.last_error = str(error)[:255]
+    if is_retryable(error) and notification.attempts < MAX_ATTEMPTS:
+        delay = BACKOFF_SECONDS[min(notification.attempts, len(BACKOFF_SECONDS)) - 1]
+        notification.status, notification.next_attempt_at = "pending", now + timedelta(seconds=delay)
+    else:
+        notification.status, notification.next_attempt_at = "failed", None
+
+
+def is_retryable(error):
+    """Timeouts, 5xx, WeChat busy, rate limits and unresolved token errors are worth retrying."""
+    if error.errcode in NO_RETRY_ERRORS:
+        return False
+    return error.transient or error.errcode in RETRY_ERRORS
+
+
+def record_delivery_status(msgid, status):
+    """TEMPLATESENDJOBFINISH: WeChat says how the template message with `msgid` ended."""
+    notification = db.session.scalars(
+        db.select(Notification).where(Notification.wechat_msgid == str(msgid))
+    ).first()
+    if notification is not None:
+        notification.delivery_status = (status or "")[:64]
+        db.session.flush()
+    return notification

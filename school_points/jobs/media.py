@@ -1,0 +1,89 @@
+"""Fetching check-in photos sent to the official account (WeChat keeps them for 3 days).
+
+The callback stores the photo's MediaId in the record as a placeholder and answers at once; this
+job downloads the image, stores it like a mini-program upload and puts its URL in the record.
+"""
+import io
+import logging
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import String, cast, select
+
+from .. import wechat_clients
+from ..clock import utcnow
+from ..errors import DomainError
+from ..extensions import db
+from ..models import GrowthRecord
+from ..uploads import save_image
+
+log = logging.getLogger(__name__)
+
+PLACEHOLDER = "wechat-media:"
+# WeChat deletes temporary media after 3 days: past that a placeholder cannot be filled.
+MEDIA_LIFETIME = timedelta(days=3)
+# Where the mini-program adapter serves stored uploads (miniprogram_api GET /api/v1/uploads/<name>).
+UPLOADS_PATH = "/api/v1/uploads/"
+
+
+def media_placeholder(media_id):
+    """The record's media entry for a photo not fetched yet."""
+    return PLACEHOLDER + media_id[:128]
+
+
+def fetch_record_media(record_id):
+    """Replace a record's placeholders with stored images; returns how many are still missing."""
+    record = db.session.get(GrowthRecord, record_id)
+    if record is None or not any(m.startswith(PLACEHOLDER) for m in record.media or []):
+        return 0
+    media, missing = [], 0
+    for item in record.media:
+        if not item.startswith(PLACEHOLDER):
+            media.append(item)
+            continue
+        url, keep = _fetch(item[len(PLACEHOLDER):])
+        if url:
+            media.append(url)
+        elif keep:
+            media.append(item)
+            missing += 1
+    record.media = media
+    db.session.commit()
+    return missing
+
+
+def _fetch(media_id):
+    """(url, keep_placeholder): a stored image's URL, or whether to try again later."""
+    try:
+        response = wechat_clients.call(wechat_clients.oa_client(), lambda c: c.media.download(media_id))
+    except wechat_clients.WechatNotConfigured:
+        return None, False
+    except wechat_clients.WechatUnavailable as exc:
+        log.warning("media %s not fetched: %s", media_id, exc)
+        return None, exc.transient
+    content = getattr(response, "content", None)
+    if content is None:
+        return None, False  # WeChat answered JSON without an error: no such media
+    try:
+        name = save_image(io.BytesIO(content))
+    except DomainError as exc:
+        log.warning("media %s is not a storable image: %s", media_id, exc.message)
+        return None, False
+    return public_upload_url(name), False
+
+
+def public_upload_url(name):
+    """The URL the mini-program adapter serves a stored upload at."""
+    return current_app.config.get("PUBLIC_BASE_URL", "") + UPLOADS_PATH + name
+
+
+def records_missing_media(now=None):
+    """Ids of recent records that still have a photo to fetch (for the sweep)."""
+    now = now or utcnow()
+    return list(db.session.scalars(
+        select(GrowthRecord.id).where(
+            GrowthRecord.source == "oa", GrowthRecord.deleted_at.is_(None),
+            GrowthRecord.created_at >= now - MEDIA_LIFETIME,
+            cast(GrowthRecord.media, String).like(f"%{PLACEHOLDER}%"),
+        ).order_by(GrowthRecord.id).limit(500)
+    ))

@@ -1,0 +1,48 @@
+"""The outbox sweep: re-enqueue work that was stored but never done (Redis down, worker died)."""
+from datetime import timedelta
+
+from sqlalchemy import or_, select
+
+from ..clock import utcnow
+from ..extensions import db
+from ..models import Notification
+from .media import fetch_record_media, records_missing_media
+from .notify import deliver
+from .queue import enqueue
+
+# A notification younger than this is probably still in the queue: leave it to its job.
+GRACE = timedelta(seconds=60)
+BATCH = 500
+
+
+def due_notification_ids(now=None):
+    """Notifications waiting to be sent: never picked up, due for a retry, or left mid-send."""
+    now = now or utcnow()
+    never_tried = (Notification.next_attempt_at.is_(None)) & (Notification.created_at <= now - GRACE)
+    query = (
+        select(Notification.id)
+        .where(Notification.status.in_(("pending", "sending")),
+               or_(never_tried, Notification.next_attempt_at <= now))
+        .order_by(Notification.id).limit(BATCH)
+    )
+    ids = list(db.session.scalars(query))
+    db.session.rollback()
+    return ids
+
+
+def sweep_outbox(now=None):
+    """Enqueue delivery of every due notification; returns how many."""
+    ids = due_notification_ids(now)
+    for notification_id in ids:
+        enqueue(deliver, notification_id)
+    return len(ids)
+
+
+def sweep_media(now=None):
+    """Enqueue the photo fetch of recent check-ins that still miss their image; returns how many."""
+    now = now or utcnow()
+    ids = records_missing_media(now)
+    db.session.rollback()
+    for record_id in ids:
+        enqueue(fetch_record_media, record_id)
+    return len(ids)

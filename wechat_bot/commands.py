@@ -1,0 +1,172 @@
+"""Text commands and menu clicks of the official account (SPEC §6.1): thin calls into the domain."""
+import json
+import logging
+
+import redis
+from sqlalchemy import select
+
+from school_points import growth, guardians, referral, signin, wechat_clients
+from school_points.actors import Actor
+from school_points.clock import isoformat
+from school_points.errors import AlreadySignedIn, DomainError
+from school_points.extensions import db
+from school_points.jobs.media import fetch_record_media, media_placeholder
+from school_points.models import Redemption
+from school_points.redis_conn import get_redis
+
+from . import texts
+from .replies import say
+
+log = logging.getLogger(__name__)
+
+REFERRAL_QR_SECONDS = 30 * 24 * 3600
+REFERRAL_QR_TIMEOUT = 1.5  # seconds: the whole reply must reach WeChat well inside 5 s
+RECENT_REDEMPTIONS = 5
+
+
+def points(message, user, key):
+    """积分: balances of every bound student."""
+    students = guardians.students_of(user)
+    if not students:
+        return say(message, texts.NO_STUDENT)
+    current = guardians.default_student(user)
+    lines = []
+    for student in students:
+        account = student.account
+        line = texts.POINTS_LINE.format(name=student.name, balance=account.balance if account else 0,
+                                        lifetime=account.lifetime if account else 0)
+        lines.append(line + (texts.POINTS_DEFAULT_MARK if len(students) > 1 and student.id == current.id else ""))
+    return say(message, "\n".join(lines))
+
+
+def sign_in(message, user, key):
+    """签到: the default student's daily sign-in."""
+    student = guardians.default_student(user)
+    if student is None:
+        return say(message, texts.NO_STUDENT)
+    try:
+        awarded, streak, balance = signin.sign_in(student.id, actor=Actor.user(user.id))
+    except AlreadySignedIn:
+        return say(message, texts.ALREADY_SIGNED_IN.format(name=student.name))
+    return say(message, texts.SIGNED_IN.format(name=student.name, awarded=awarded, streak=streak, balance=balance))
+
+
+def check_in(message, user, key, content):
+    """打卡 <内容>: a growth record for the default student."""
+    if not content:
+        return say(message, texts.CHECKIN_USAGE)
+    student = guardians.default_student(user)
+    if student is None:
+        return say(message, texts.NO_STUDENT)
+    _, awarded = growth.post_record(user, student.id, content, [], source="oa", key=f"wechat:{key}")
+    if not awarded:
+        return say(message, texts.CHECKED_IN_NO_POINTS)
+    return say(message, texts.CHECKED_IN.format(name=student.name, awarded=awarded))
+
+
+def image_check_in(message, user, key):
+    """A photo: a growth record now; the image itself is fetched from WeChat by a job."""
+    student = guardians.default_student(user)
+    if student is None:
+        return say(message, texts.NO_STUDENT)
+    media = [media_placeholder(message._data.get("MediaId", ""))]
+    record, awarded = growth.post_record(user, student.id, "", media, source="oa", key=f"wechat:{key}")
+    job = (fetch_record_media, record.id)
+    if not awarded:
+        return say(message, texts.IMAGE_CHECKED_IN_NO_POINTS, job)
+    return say(message, texts.IMAGE_CHECKED_IN.format(name=student.name, awarded=awarded), job)
+
+
+def bind(message, user, key, code):
+    """绑定 <bind_code>."""
+    if not code:
+        return say(message, texts.BIND_USAGE)
+    guardian = guardians.bind_student(user, code)
+    return say(message, texts.BOUND.format(name=guardian.student.name))
+
+
+def switch(message, user, key, name):
+    """切换 <学生名>: change the default student."""
+    students = guardians.students_of(user)
+    if not students:
+        return say(message, texts.NO_STUDENT)
+    names = "、".join(s.name for s in students)
+    if not name:
+        return say(message, texts.SWITCH_USAGE.format(names=names))
+    chosen = next((s for s in students if s.name == name), None)
+    if chosen is None:
+        return say(message, texts.SWITCH_UNKNOWN.format(name=name, names=names))
+    guardians.set_default_student(user, chosen.id)
+    return say(message, texts.SWITCHED.format(name=chosen.name))
+
+
+def redemptions(message, user, key):
+    """兑换记录: the default student's recent orders."""
+    student = guardians.default_student(user)
+    if student is None:
+        return say(message, texts.NO_STUDENT)
+    orders = db.session.scalars(
+        select(Redemption).where(Redemption.student_id == student.id)
+        .order_by(Redemption.id.desc()).limit(RECENT_REDEMPTIONS)
+    ).all()
+    if not orders:
+        return say(message, texts.NO_REDEMPTIONS.format(name=student.name))
+    lines = [texts.REDEMPTIONS_TITLE.format(name=student.name)]
+    for order in orders:
+        lines.append(texts.REDEMPTION_LINE.format(
+            goods=order.goods_name, quantity=order.quantity, points=order.total_points,
+            status=texts.REDEMPTION_STATUS.get(order.status, order.status),
+            time=isoformat(order.created_at)[:16].replace("T", " "),
+        ))
+    return say(message, "\n".join(lines))
+
+
+def refer(message, user, key):
+    """推荐: the referral code and a QR code that carries it."""
+    summary = referral.referral_summary(user)
+    text = texts.REFERRAL.format(**summary)
+    url = referral_qr_url(summary["code"])
+    text += texts.REFERRAL_QR.format(url=url) if url else texts.REFERRAL_QR_LATER
+    return say(message, text)
+
+
+def referral_qr_url(code):
+    """The `ref_<code>` QR image URL, cached in Redis; None when WeChat cannot make one now."""
+    cache_key = f"wechat:refqr:{code}"
+    client = get_redis()
+    cached = _cache_get(client, cache_key)
+    if cached:
+        return cached
+    try:
+        qr = wechat_clients.oa_qrcode(f"ref_{code}", REFERRAL_QR_SECONDS, timeout=REFERRAL_QR_TIMEOUT)
+    except DomainError as exc:
+        log.warning("referral QR for %s not made: %s", code, exc)
+        return None
+    _cache_set(client, cache_key, qr["url"], REFERRAL_QR_SECONDS - 24 * 3600)
+    return qr["url"]
+
+
+def usage(text):
+    """A command that only explains itself."""
+    def reply(message, user, key):
+        return say(message, text)
+    return reply
+
+
+def _cache_get(client, key):
+    if client is None:
+        return None
+    try:
+        value = client.get(key)
+    except redis.RedisError:
+        return None
+    return json.loads(value) if value else None
+
+
+def _cache_set(client, key, value, seconds):
+    if client is None:
+        return
+    try:
+        client.set(key, json.dumps(value), ex=seconds)
+    except redis.RedisError:
+        pass

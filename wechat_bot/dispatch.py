@@ -1,0 +1,55 @@
+"""Which handler answers a message: events, text commands, photos, everything else."""
+from school_points import oa_users
+
+from . import commands, texts
+from .events import handle_event
+from .replies import say
+
+# Exact texts (after trimming) and their commands.
+EXACT = {
+    "积分": commands.points,
+    "签到": commands.sign_in,
+    "兑换记录": commands.redemptions,
+    "推荐": commands.refer,
+}
+# Commands followed by an argument: "打卡 练琴 30 分钟", "绑定 AB23CD45", "切换 王小明".
+WITH_ARGUMENT = {
+    "打卡": commands.check_in,
+    "绑定": commands.bind,
+    "切换": commands.switch,
+}
+ARGUMENT_SEPARATORS = " \t\r\n:：,，"
+
+# Menu CLICK keys (see school_points/wechat_cli.py for the menu itself).
+CLICK_COMMANDS = {
+    "POINTS": commands.points,
+    "SIGNIN": commands.sign_in,
+    "CHECKIN": commands.usage(texts.CHECKIN_USAGE),
+    "REDEMPTIONS": commands.redemptions,
+    "REFERRAL": commands.refer,
+    "BIND": commands.usage(texts.BIND_USAGE),
+    "HELP": commands.usage(texts.HELP),
+}
+
+
+def handle(message, key):
+    """The Outcome for one parsed message (called once per message by the inbox)."""
+    if message.type == "event":
+        return handle_event(message, key, CLICK_COMMANDS)
+    user, _ = oa_users.find_or_create_oa_user(message.source)
+    if message.type == "text":
+        return handle_text(message, user, key)
+    if message.type == "image":
+        return commands.image_check_in(message, user, key)
+    return say(message, texts.UNSUPPORTED_MESSAGE)
+
+
+def handle_text(message, user, key):
+    """A text command, or the short help for anything else."""
+    text = (message._data.get("Content") or "").strip()
+    if text in EXACT:
+        return EXACT[text](message, user, key)
+    for word, command in WITH_ARGUMENT.items():
+        if text.startswith(word):
+            return command(message, user, key, text[len(word):].strip(ARGUMENT_SEPARATORS))
+    return say(message, texts.UNKNOWN_COMMAND)

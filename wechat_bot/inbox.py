@@ -1,0 +1,141 @@
+"""Handling each WeChat message or event once, however often WeChat retries it (SPEC §6.1).
+
+WeChat retries a message (same MsgId) or event (same sender, CreateTime and event) when we are
+slow. Three layers make the effect happen once:
+1. Redis remembers each answered message's reply for a while (fast path, optional).
+2. `ProcessedWechatMessage` is inserted first in the handling transaction, unique on the dedupe
+   key: a concurrent retry waits on that index and then replays the stored reply.
+3. The services' ledger idempotency keys are derived from the same key, the last line if both
+   caches are gone.
+"""
+import logging
+import time
+
+import redis
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from school_points.errors import DomainError
+from school_points.extensions import db
+from school_points.jobs.queue import enqueue
+from school_points.models import ProcessedWechatMessage
+from school_points.notifications import dispatch_after_commit, forget_pending
+from school_points.redis_conn import get_redis
+from school_points.settings import forget_cached_settings
+
+log = logging.getLogger(__name__)
+
+CACHE_SECONDS = 600
+# After a Redis error, skip Redis for a while: every message must still answer well inside 5 s.
+REDIS_BACKOFF_SECONDS = 30
+_redis_skip_until = 0.0
+
+
+def dedupe_key(message):
+    """The key naming one message (MsgId) or one event (sender + CreateTime + event)."""
+    data = message._data
+    msg_id = str(data.get("MsgId") or data.get("MsgID") or "").strip()
+    if msg_id and data.get("MsgType") != "event":
+        return f"msg:{msg_id}"[:200]
+    event = str(data.get("Event") or data.get("MsgType") or "").lower()
+    return f"evt:{data.get('FromUserName', '')}:{data.get('CreateTime', '')}:{event}"[:200]
+
+
+def handle_once(message, handler):
+    """The reply to `message`, running `handler(message, key)` only the first time it arrives.
+
+    `handler` returns an Outcome (reply text renderer + jobs); it may raise DomainError, whose
+    message becomes the reply. The handler's changes and the processed record commit together.
+    """
+    key = dedupe_key(message)
+    cached = _recall(key)
+    if cached is not None:
+        return cached
+    reply = _stored_reply(key)
+    if reply is None:
+        reply = _process(message, key, handler)
+    _remember(key, reply)
+    return reply
+
+
+def _process(message, key, handler):
+    record = ProcessedWechatMessage(dedupe_key=key, reply="")
+    try:
+        with db.session.begin_nested():
+            db.session.add(record)
+    except IntegrityError:  # a concurrent retry committed first (we waited on its row lock)
+        db.session.rollback()
+        return _stored_reply(key) or ""
+    try:
+        outcome = handler(message, key)
+    except DomainError as exc:
+        _rollback()
+        return _store_refusal(key, message, exc)
+    record.reply = outcome.reply_xml
+    db.session.commit()
+    dispatch_after_commit()
+    for job in outcome.jobs:
+        enqueue(job[0], *job[1:])
+    return record.reply
+
+
+def _store_refusal(key, message, exc):
+    """A refused command answers with the refusal, also on retries."""
+    from .replies import text_reply
+
+    reply = text_reply(message, exc.message)
+    try:
+        with db.session.begin_nested():
+            db.session.add(ProcessedWechatMessage(dedupe_key=key, reply=reply))
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        return _stored_reply(key) or reply
+    return reply
+
+
+def _rollback():
+    db.session.rollback()
+    forget_cached_settings()
+    forget_pending()
+
+
+def _stored_reply(key):
+    row = db.session.scalars(select(ProcessedWechatMessage).where(ProcessedWechatMessage.dedupe_key == key)).first()
+    return row.reply if row is not None else None
+
+
+def _client():
+    global _redis_skip_until
+    if time.monotonic() < _redis_skip_until:
+        return None
+    return get_redis()
+
+
+def _redis_failed(exc):
+    global _redis_skip_until
+    _redis_skip_until = time.monotonic() + REDIS_BACKOFF_SECONDS
+    current_app.logger.warning("wechat inbox: Redis unavailable, using the database only: %s", exc)
+
+
+def _recall(key):
+    client = _client()
+    if client is None:
+        return None
+    try:
+        value = client.get(f"wechat:reply:{key}")
+    except redis.RedisError as exc:
+        _redis_failed(exc)
+        return None
+    return value.decode() if value is not None else None
+
+
+def _remember(key, reply):
+    client = _client()
+    if client is None:
+        return
+    try:
+        client.set(f"wechat:reply:{key}", reply, ex=CACHE_SECONDS)
+    except redis.RedisError as exc:
+        _redis_failed(exc)
