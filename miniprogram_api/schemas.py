@@ -4,7 +4,38 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate, valida
 from school_points.clock import isoformat
 
 MAX_ID = 2**31 - 1
-Id = lambda **kw: fields.Integer(strict=True, validate=validate.Range(1, MAX_ID), **kw)  # noqa: E731
+COMMON = {"required": "缺少必填字段", "null": "不能为 null", "validator_failed": "值无效"}
+
+
+class Int(fields.Integer):
+    default_error_messages = {**COMMON, "invalid": "必须是整数", "too_large": "数值过大"}
+
+
+class Str(fields.String):
+    default_error_messages = {**COMMON, "invalid": "必须是字符串", "invalid_utf8": "不是合法的 UTF-8 文本"}
+
+
+class List(fields.List):
+    default_error_messages = {**COMMON, "invalid": "必须是数组"}
+
+
+def Range(low, high):  # noqa: N802 - reads like the marshmallow validator it wraps
+    return validate.Range(low, high, error=f"必须在 {low} 到 {high} 之间")
+
+
+def Length(low=None, high=None):  # noqa: N802
+    if low is None:
+        return validate.Length(max=high, error=f"最多 {high} 个")
+    return validate.Length(low, high, error=f"长度必须在 {low} 到 {high} 之间")
+
+
+def OneOf(choices):  # noqa: N802
+    return validate.OneOf(choices, error="必须是 " + " / ".join(choices) + " 之一")
+
+
+def Id(strict=True, **kw):  # noqa: N802
+    """A row id: JSON bodies must send a number, query strings send digits."""
+    return Int(strict=strict, validate=Range(1, MAX_ID), **kw)
 
 
 class LocalDateTime(fields.DateTime):
@@ -16,6 +47,8 @@ class LocalDateTime(fields.DateTime):
 
 class In(Schema):
     """Request bodies and query strings: unknown fields are refused with 422."""
+
+    error_messages = {"unknown": "未知字段", "type": "必须是 JSON 对象"}
 
     class Meta:
         unknown = RAISE
@@ -35,16 +68,16 @@ class ErrorOut(Schema):
 
 
 class PageQuery(In):
-    limit = fields.Integer(load_default=20, validate=validate.Range(1, 100))
-    cursor = fields.String(load_default=None, validate=validate.Length(max=200))
+    limit = Int(load_default=20, validate=Range(1, 100))
+    cursor = Str(load_default=None, validate=Length(high=200))
 
 
 # ---------------------------------------------------------------- auth and me
 
 
 class LoginIn(In):
-    code = fields.String(required=True, validate=validate.Length(1, 128), metadata={"description": "wx.login() 的 code"})
-    ref = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=32),
+    code = Str(required=True, validate=Length(1, 128), metadata={"description": "wx.login() 的 code"})
+    ref = Str(load_default=None, allow_none=True, validate=Length(high=32),
                         metadata={"description": "分享路径中的推荐码 ref"})
 
 
@@ -95,8 +128,8 @@ class MeOut(Schema):
 
 
 class BindIn(In):
-    bind_code = fields.String(required=True, validate=validate.Length(1, 16))
-    relation = fields.String(load_default="家长", validate=validate.Length(1, 16))
+    bind_code = Str(required=True, validate=Length(1, 16))
+    relation = Str(load_default="家长", validate=Length(1, 16))
 
 
 class UnbindOut(Schema):
@@ -113,7 +146,7 @@ class DefaultStudentOut(Schema):
 
 
 class InviteIn(In):
-    invite_code = fields.String(required=True, validate=validate.Length(1, 16))
+    invite_code = Str(required=True, validate=Length(1, 16))
 
 
 class OaLinkOut(Schema):
@@ -142,7 +175,7 @@ class UploadOut(Schema):
 
 
 class StudentQuery(In):
-    student_id = Id(required=True)
+    student_id = Id(strict=False, required=True)
 
 
 class ExpiringOut(Schema):
@@ -182,7 +215,7 @@ class SigninOut(Schema):
 
 
 class MallQuery(In):
-    student_id = Id(load_default=None)
+    student_id = Id(strict=False, load_default=None)
 
 
 class GoodsOut(Schema):
@@ -206,7 +239,7 @@ class MallOut(Schema):
 class RedeemIn(In):
     student_id = Id(required=True)
     goods_id = Id(required=True)
-    quantity = fields.Integer(strict=True, load_default=1, validate=validate.Range(1, 99))
+    quantity = Int(strict=True, load_default=1, validate=Range(1, 99))
 
 
 class RedemptionOut(Schema):
@@ -235,16 +268,16 @@ class RedemptionPage(Schema):
 
 
 class RedemptionQuery(PageQuery):
-    student_id = Id(load_default=None)
-    status = fields.String(load_default=None, validate=validate.OneOf(["pending", "issued", "cancelled"]))
+    student_id = Id(strict=False, load_default=None)
+    status = Str(load_default=None, validate=OneOf(["pending", "issued", "cancelled"]))
 
 
 class CancelIn(In):
-    reason = fields.String(load_default="", validate=validate.Length(max=200))
+    reason = Str(load_default="", validate=Length(high=200))
 
 
 class VerifyCodeIn(In):
-    verify_code = fields.String(required=True, validate=validate.Length(1, 32))
+    verify_code = Str(required=True, validate=Length(1, 32))
 
 
 # ---------------------------------------------------------------- growth records
@@ -252,9 +285,9 @@ class VerifyCodeIn(In):
 
 class GrowthIn(In):
     student_id = Id(required=True)
-    content = fields.String(load_default="", validate=validate.Length(max=2000))
-    media = fields.List(fields.String(validate=validate.Length(1, 512)), load_default=list,
-                        validate=validate.Length(max=9))
+    content = Str(load_default="", validate=Length(high=2000))
+    media = List(Str(validate=Length(1, 512)), load_default=list,
+                        validate=Length(high=9))
 
     @validates_schema
     def _not_empty(self, data, **kwargs):
@@ -284,7 +317,7 @@ class GrowthPage(Schema):
 
 
 class GrowthQuery(PageQuery):
-    student_id = Id(required=True)
+    student_id = Id(strict=False, required=True)
 
 
 class DeletedOut(Schema):
@@ -336,10 +369,10 @@ class BehaviorsOut(Schema):
 
 
 class EvaluationIn(In):
-    student_ids = fields.List(Id(), required=True, validate=validate.Length(1, 200))
+    student_ids = List(Id(), required=True, validate=Length(1, 200))
     behavior_id = Id(load_default=None)
-    points = fields.Integer(strict=True, load_default=None, validate=validate.Range(1, 1000))
-    comment = fields.String(load_default="", validate=validate.Length(max=200))
+    points = Int(strict=True, load_default=None, validate=Range(1, 1000))
+    comment = Str(load_default="", validate=Length(high=200))
 
     @validates_schema
     def _behavior_or_points(self, data, **kwargs):
@@ -359,11 +392,11 @@ class EvaluationOut(Schema):
 
 
 class PickupIn(In):
-    pickup_code = fields.String(required=True, validate=validate.Length(1, 32))
+    pickup_code = Str(required=True, validate=Length(1, 32))
 
 
 class TeacherRedemptionQuery(PageQuery):
-    status = fields.String(load_default="pending", validate=validate.OneOf(["pending", "issued", "cancelled"]))
+    status = Str(load_default="pending", validate=OneOf(["pending", "issued", "cancelled"]))
 
 
 class PingOut(Schema):

@@ -1,0 +1,138 @@
+"""Login with code2session, tokens, joining one person's records, referrals at login."""
+import time
+
+from sqlalchemy import func, select
+
+from school_points.extensions import db
+from school_points.models import Guardian, Referral, WechatUser
+from tests.fakewechat import HTTP
+
+
+def test_first_login_creates_a_wechat_user_and_returns_a_working_token(client, fake_wechat):
+    fake_wechat.add_code("c1", openid="mp-1")
+    response = client.post("/api/v1/auth/login", json={"code": "c1"})
+    assert response.status_code == 200
+    body = response.json
+    assert set(body) == {"token", "expires_in", "user"}
+    assert body["expires_in"] > 0
+    assert db.session.scalar(select(WechatUser.mp_openid).where(WechatUser.id == body["user"]["id"])) == "mp-1"
+    me = client.get("/api/v1/me", headers={"Authorization": f"Bearer {body['token']}"})
+    assert me.status_code == 200 and me.json["user"]["id"] == body["user"]["id"]
+
+
+def test_session_key_never_leaves_the_server(client, fake_wechat):
+    fake_wechat.add_code("c1", openid="mp-1", session_key="SECRET-SESSION-KEY")
+    response = client.post("/api/v1/auth/login", json={"code": "c1"})
+    assert b"SECRET-SESSION-KEY" not in response.data
+    assert "session_key" not in response.json["user"]
+
+
+def test_second_login_finds_the_same_user_by_openid(login):
+    first, second = login(openid="mp-1"), login(openid="mp-1")
+    assert first.user_id == second.user_id
+    assert db.session.scalar(select(func.count()).select_from(WechatUser)) == 1
+
+
+def test_unionid_joins_the_official_account_record_of_the_same_person(login, make_user, make_student):
+    follower = make_user(mp_openid=None, oa_openid="oa-1", unionid="union-1")
+    follower.mp_openid = None
+    db.session.commit()
+    student = make_student()
+    db.session.add(Guardian(user_id=follower.id, student_id=student.id, relation="爸爸"))
+    db.session.commit()
+    mp = login(openid="mp-9", unionid="union-1")
+    assert mp.user_id == follower.id
+    students = mp.get("/me").json["students"]
+    assert [s["id"] for s in students] == [student.id]
+
+
+def test_two_existing_records_of_one_person_are_merged_at_login(login, make_user, make_student, make_guardian):
+    mp_only = login(openid="mp-7")
+    oa_only = make_user(oa_openid="oa-7", unionid="union-7")
+    oa_only.mp_openid = None
+    db.session.commit()
+    student = make_student()
+    make_guardian(student, user=oa_only)
+    again = login(openid="mp-7", unionid="union-7")
+    assert again.user_id == mp_only.user_id
+    user = db.session.get(WechatUser, mp_only.user_id)
+    db.session.refresh(user)
+    assert (user.oa_openid, user.unionid) == ("oa-7", "union-7")
+    assert db.session.scalar(select(func.count()).select_from(WechatUser)) == 1
+    assert [s["id"] for s in again.get("/me").json["students"]] == [student.id]
+
+
+def test_bad_code_answers_401_invalid_code(client, fake_wechat):
+    fake_wechat.script("/sns/jscode2session", 40029)
+    response = client.post("/api/v1/auth/login", json={"code": "nope"})
+    assert response.status_code == 401
+    assert response.json["error"]["code"] == "invalid_code"
+    assert db.session.scalar(select(func.count()).select_from(WechatUser)) == 0
+
+
+def test_wechat_down_answers_502_wechat_unavailable(client, fake_wechat):
+    fake_wechat.add_code("c1", openid="mp-1")
+    fake_wechat.script("/sns/jscode2session", HTTP(500))
+    response = client.post("/api/v1/auth/login", json={"code": "c1"})
+    assert response.status_code == 502
+    assert response.json["error"]["code"] == "wechat_unavailable"
+
+
+def test_login_without_code_is_422_naming_the_field(client, fake_wechat):
+    response = client.post("/api/v1/auth/login", json={})
+    assert response.status_code == 422
+    assert "code" in response.json["error"]["details"]
+
+
+def test_login_is_rate_limited_per_address(app, client, fake_wechat):
+    app.config["MP_LOGIN_RATE_LIMIT"] = (3, 60)
+    try:
+        statuses = [client.post("/api/v1/auth/login", json={"code": f"x{i}"}).status_code for i in range(4)]
+    finally:
+        app.config.pop("MP_LOGIN_RATE_LIMIT")
+    assert statuses[:3] == [401, 401, 401]
+    assert statuses[3] == 429
+
+
+def test_no_token_or_a_forged_token_is_401(client, anonymous):
+    assert anonymous.get("/me").status_code == 401
+    forged = client.get("/api/v1/me", headers={"Authorization": "Bearer abc.def.ghi"})
+    assert forged.status_code == 401
+    assert forged.json["error"]["code"] == "unauthorized"
+
+
+def test_tokens_expire(app, login):
+    mp = login()
+    app.config["TOKEN_TTL_SECONDS"] = 1
+    try:
+        time.sleep(2.1)
+        assert mp.get("/me").status_code == 401
+    finally:
+        app.config["TOKEN_TTL_SECONDS"] = 7 * 24 * 3600
+
+
+def test_a_disabled_user_token_stops_working_and_login_is_refused(login, client, fake_wechat):
+    mp = login(openid="mp-1")
+    user = mp.user
+    user.disabled = True
+    db.session.commit()
+    assert mp.get("/me").status_code == 401
+    fake_wechat.add_code("again", openid="mp-1")
+    assert client.post("/api/v1/auth/login", json={"code": "again"}).status_code == 403
+
+
+def test_login_with_ref_records_a_referral_for_a_new_person(login):
+    referrer = login(openid="mp-parent")
+    code = referrer.get("/me/referral").json["code"]
+    newcomer = login(openid="mp-friend", ref=code)
+    referral = db.session.scalars(select(Referral)).one()
+    assert (referral.referrer_user_id, referral.referred_user_id) == (referrer.user_id, newcomer.user_id)
+    assert referrer.get("/me/referral").json["referred"] == 1
+
+
+def test_ref_is_ignored_for_a_person_the_school_already_knew(login):
+    referrer = login(openid="mp-parent")
+    login(openid="mp-known")
+    code = referrer.get("/me/referral").json["code"]
+    login(openid="mp-known", ref=code)
+    assert db.session.scalar(select(func.count()).select_from(Referral)) == 0
