@@ -47,7 +47,8 @@ def _birthday_student_ids(today):
 def _award_batch(student_ids, points, year):
     keys = {sid: f"birthday:s{sid}:{year}" for sid in student_ids}
     accounts = ledger.lock_many(student_ids)
-    done = set(db.session.scalars(select(LedgerEntry.idempotency_key).where(LedgerEntry.idempotency_key.in_(keys.values()))))
+    done = set(db.session.scalars(
+        select(LedgerEntry.idempotency_key).where(LedgerEntry.idempotency_key.in_(list(keys.values())))))
     awarded = 0
     for sid in student_ids:
         if keys[sid] in done:

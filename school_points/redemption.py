@@ -14,7 +14,9 @@ from . import audit, ledger, ratelimit
 from .actors import Actor
 from .clock import utcnow
 from .codes import new_pickup_code
-from .errors import AlreadyIssued, Forbidden, LimitReached, NotFound, OrderNotPending, OutOfStock, ValidationFailed, WrongVerifyCode
+from .errors import (
+    AlreadyIssued, Forbidden, LimitReached, NotFound, OrderNotPending, OutOfStock, ValidationFailed, WrongVerifyCode,
+)
 from .extensions import db
 from .mall import get_goods_for_sale, units_redeemed
 from .models import Goods, Redemption, Student

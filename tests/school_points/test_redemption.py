@@ -41,7 +41,8 @@ def test_redeem_charges_points_takes_stock_and_snapshots_the_goods(make_student,
     goods.name, goods.points = "新铅笔", 99
     db.session.commit()
     db.session.expire_all()
-    assert (db.session.get(Redemption, order.id).goods_name, db.session.get(Redemption, order.id).points_each) == ("铅笔", 30)
+    stored = db.session.get(Redemption, order.id)
+    assert (stored.goods_name, stored.points_each) == ("铅笔", 30)
     assert find_differences() == []
 
 
@@ -68,9 +69,11 @@ def test_the_same_key_from_two_students_makes_two_orders(make_student, make_good
 def test_a_failed_check_changes_nothing(make_student, make_goods, make_campus, setup, expected):
     student = make_student(balance=setup.get("balance", 100))
     campus_id = make_campus().id if setup.get("other_campus") else None
-    goods = make_goods(points=30, stock=setup.get("stock", 5), on_shelf=setup.get("on_shelf", True), campus_id=campus_id)
+    goods = make_goods(points=30, stock=setup.get("stock", 5), on_shelf=setup.get("on_shelf", True),
+                       campus_id=campus_id)
     before = (account_of(student.id), stock_of(goods))
-    assert outcome(redemption.redeem, student.id, goods.id, setup.get("quantity", 1), key="k", actor=Actor.user(1)) == expected
+    quantity = setup.get("quantity", 1)
+    assert outcome(redemption.redeem, student.id, goods.id, quantity, key="k", actor=Actor.user(1)) == expected
     assert (account_of(student.id), stock_of(goods)) == before
     assert db.session.scalar(select(func.count()).select_from(Redemption)) == 0
     assert find_differences() == []
@@ -139,7 +142,7 @@ def test_verify_code_issues_the_order(make_student, make_goods):
     assert (issued.status, issued.issue_method) == ("issued", "verify_code")
 
 
-def test_wrong_verify_codes_are_rate_limited_per_order(make_student, make_goods):
+def test_wrong_verify_codes_are_rate_limited_per_order(make_student, make_goods, steady_clock):
     student, goods = make_student(balance=100), make_goods(verify_code="8888")
     order = redeem(student, goods)
     for _ in range(redemption.VERIFY_ATTEMPTS):
@@ -163,7 +166,8 @@ def test_admin_issue_is_audited(make_student, make_goods):
     redemption.issue_by_admin(order, actor=ADMIN)
     db.session.commit()
     assert db.session.get(Redemption, order.id).issue_method == "admin"
-    assert db.session.scalars(select(AuditLog.action).where(AuditLog.actor_type == "admin")).all() == ["redemption.issue"]
+    actions = db.session.scalars(select(AuditLog.action).where(AuditLog.actor_type == "admin")).all()
+    assert actions == ["redemption.issue"]
 
 
 def test_cancel_refunds_and_restocks_exactly_once(make_student, make_goods):
@@ -242,7 +246,8 @@ def test_fifty_parents_racing_for_ten_items_never_oversell(app, make_student, ma
 
 
 @requires_pg
-def test_ten_concurrent_redemptions_of_thirty_from_one_hundred_points_succeed_three_times(app, make_student, make_goods):
+def test_ten_concurrent_redemptions_of_thirty_from_one_hundred_points_succeed_three_times(
+        app, make_student, make_goods):
     student, goods = make_student(balance=100), make_goods(points=30, stock=50)
     student_id, goods_id = student.id, goods.id  # threads must not touch the main session's objects
     results = run_concurrently(app, lambda i: redeem_or_error(student_id, goods_id, f"k{i}"), list(range(10)))
