@@ -1,0 +1,94 @@
+"""Growth records over HTTP: check-in points, the shareable view, likes, shares, deletion."""
+from school_points.settings import update_settings
+from school_points.extensions import db
+from tests.conftest import balance_of
+
+
+def test_posting_a_record_with_an_uploaded_image_earns_checkin_points(family, uploaded):
+    mp, student = family(balance=0)
+    url = uploaded(mp)
+    response = mp.post("/growth-records", json={"student_id": student.id, "content": "练琴30分钟", "media": [url]})
+    assert response.status_code == 201
+    assert response.json["awarded"] == 5
+    assert response.json["record"]["media"] == [url]
+    second = mp.post("/growth-records", json={"student_id": student.id, "content": "又练了一次"})
+    assert second.json["awarded"] == 0  # one counted check-in a day
+    assert balance_of(student.id) == 5
+
+
+def test_media_must_be_our_own_uploads(family):
+    mp, student = family()
+    response = mp.post("/growth-records", json={"student_id": student.id, "content": "x",
+                                                "media": ["https://evil.example/x.png"]})
+    assert response.status_code == 422
+    assert "media" in response.json["error"]["details"]
+
+
+def test_empty_record_is_422(family):
+    mp, student = family()
+    assert mp.post("/growth-records", json={"student_id": student.id, "content": "  "}).status_code == 422
+
+
+def test_list_shows_the_students_records_newest_first(family):
+    mp, student = family()
+    for text in ("一", "二", "三"):
+        mp.post("/growth-records", json={"student_id": student.id, "content": text})
+    body = mp.get("/growth-records", student_id=student.id, limit=2).json
+    assert [r["content"] for r in body["items"]] == ["三", "二"]
+    rest = mp.get("/growth-records", student_id=student.id, cursor=body["next_cursor"]).json
+    assert [r["content"] for r in rest["items"]] == ["一"]
+
+
+def test_shared_view_shows_the_given_name_only(family, login):
+    mp, student = family(name="王小明")
+    record = mp.post("/growth-records", json={"student_id": student.id, "content": "画画"}).json["record"]
+    friend = login()
+    view = friend.get(f"/growth-records/{record['id']}")
+    assert view.status_code == 200
+    assert view.json["student_name"] == "小明"
+    assert "王" not in view.data.decode()
+
+
+def test_friends_likes_earn_points_once_each_and_guardians_likes_earn_nothing(family, login, make_guardian):
+    mp, student = family(balance=0)
+    update_settings({"checkin": {"points": 0}})
+    db.session.commit()
+    record = mp.post("/growth-records", json={"student_id": student.id, "content": "跑步"}).json["record"]
+    own = mp.post(f"/growth-records/{record['id']}/likes")
+    assert own.json == {"liked": True, "like_count": 1, "awarded": 0}
+    friend = login()
+    assert friend.post(f"/growth-records/{record['id']}/likes").json == {"liked": True, "like_count": 2, "awarded": 1}
+    assert friend.post(f"/growth-records/{record['id']}/likes").json == {"liked": True, "like_count": 2, "awarded": 0}
+    assert balance_of(student.id) == 1
+    assert friend.get(f"/growth-records/{record['id']}").json["liked_by_me"] is True
+
+
+def test_like_cap_per_day_holds(family, login):
+    mp, student = family(balance=0)
+    update_settings({"checkin": {"points": 0}, "like": {"daily_cap": 2}})
+    db.session.commit()
+    record = mp.post("/growth-records", json={"student_id": student.id, "content": "x"}).json["record"]
+    awarded = [login().post(f"/growth-records/{record['id']}/likes").json["awarded"] for _ in range(3)]
+    assert awarded == [1, 1, 0]
+    assert balance_of(student.id) == 2
+
+
+def test_shares_by_a_guardian_award_the_configured_points(family, login):
+    mp, student = family(balance=0)
+    update_settings({"checkin": {"points": 0}, "share": {"points": 2, "daily_cap": 1}})
+    db.session.commit()
+    record = mp.post("/growth-records", json={"student_id": student.id, "content": "x"}).json["record"]
+    assert mp.post(f"/growth-records/{record['id']}/shares").json == {"awarded": 2}
+    assert mp.post(f"/growth-records/{record['id']}/shares").json == {"awarded": 0}
+    assert login().post(f"/growth-records/{record['id']}/shares").status_code == 404
+
+
+def test_deleting_todays_record_reverses_its_checkin_points(family):
+    mp, student = family(balance=0)
+    record = mp.post("/growth-records", json={"student_id": student.id, "content": "x"}).json["record"]
+    assert balance_of(student.id) == 5
+    response = mp.delete(f"/growth-records/{record['id']}")
+    assert response.status_code == 200 and response.json == {"id": record["id"], "deleted": True}
+    assert balance_of(student.id) == 0
+    assert mp.get(f"/growth-records/{record['id']}").status_code == 404
+    assert mp.delete(f"/growth-records/{record['id']}").status_code == 404
