@@ -34,7 +34,9 @@ def get_goods(goods_id, scope, *, lock=False):
     if not isinstance(goods_id, int) or not 0 < goods_id <= MAX_ID:
         raise NotFound("商品不存在", code="goods_not_found")
     query = list_goods_query(scope).where(Goods.id == goods_id)
-    goods = db.session.scalars(query.with_for_update() if lock else query).first()
+    if lock:  # fresh values under the lock, not what this session may have cached
+        query = query.with_for_update().execution_options(populate_existing=True)
+    goods = db.session.scalars(query).first()
     if goods is None:
         raise NotFound("商品不存在", code="goods_not_found")
     return goods

@@ -1,13 +1,12 @@
 """Redemption orders as admins handle them: list within the campus scope, hand out, cancel.
 
-The order rules themselves (pending only, refunds exactly once, notifications) live in
-`redemption`; this module scopes the order to the admin and writes the audit entry.
+The order rules themselves (pending only, refund exactly once, notifications, the audit entry
+for staff actions) live in `redemption`; this module keeps the admin inside its campus scope.
 """
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from . import audit
-from .extensions import db
+from . import redemption
 from .models import Redemption
 from .scoping import campus_filter_id, get_in_scope
 
@@ -32,24 +31,10 @@ def get_order(order_id, scope):
 
 
 def issue_order(order_id, *, scope, actor):
-    """Mark a pending order handed out by the admin."""
-    from . import redemption
-
-    order = get_order(order_id, scope)
-    redemption.issue_by_admin(order, actor=actor)
-    db.session.flush()
-    audit.record(actor, "order.issue", "redemption", order.id, campus_id=order.campus_id,
-                 changes={"status": ["pending", order.status]})
-    return order
+    """Mark a pending order handed out by the admin (409 already_issued / order_not_pending)."""
+    return redemption.issue_by_admin(get_order(order_id, scope), actor=actor)
 
 
 def cancel_order(order_id, reason, *, scope, actor):
-    """Cancel a pending order: points come back and stock is restored (exactly once)."""
-    from . import redemption
-
-    order = get_order(order_id, scope)
-    order = redemption.cancel(order, actor=actor, reason=reason)
-    db.session.flush()
-    audit.record(actor, "order.cancel", "redemption", order.id, campus_id=order.campus_id,
-                 changes={"status": ["pending", order.status], "reason": reason, "refund": order.total_points})
-    return order
+    """Cancel a pending order: points come back and stock is restored, exactly once."""
+    return redemption.cancel(get_order(order_id, scope), actor=actor, reason=reason)

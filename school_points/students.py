@@ -38,9 +38,10 @@ def get_student(student_id, scope):
 def create_student(data, *, scope, actor):
     """Enrol a student: a fresh bind code and a zero points account, in one transaction."""
     campus_id = campus_for_write(scope, data.get("campus_id"))
+    classes = members_of_campus(SchoolClass, data.get("class_ids", []), campus_id, "class_ids")
     student = Student(name=data["name"], campus_id=campus_id, birthday=data.get("birthday"), status="active")
-    student.classes = members_of_campus(SchoolClass, data.get("class_ids", []), campus_id, "class_ids")
     _add_with_fresh_bind_code(student)
+    student.classes = classes
     ledger.ensure_accounts([student.id])
     audit.record(actor, "student.create", "student", student.id, campus_id=campus_id, changes=_snapshot(student))
     return student
