@@ -126,7 +126,7 @@ class FakeWechat:
         self.server = ThreadingHTTPServer(("127.0.0.1", self.port), _handler_for(self))
         self.server.daemon_threads = True
         self.port = self.server.server_address[1]
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
         self.thread.start()
         return self
 

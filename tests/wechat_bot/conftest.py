@@ -2,17 +2,7 @@
 import pytest
 
 from tests.fakewechat import fake_wechat  # noqa: F401 - re-exported fixture
-from tests.wechat_bot.officialaccount import AES_KEY, APP_ID, TOKEN, OfficialAccount
-
-
-@pytest.fixture
-def oa_config(app):
-    """The official account's callback credentials, restored after the test."""
-    values = {"WECHAT_OA_TOKEN": TOKEN, "WECHAT_OA_AES_KEY": AES_KEY, "WECHAT_OA_APP_ID": APP_ID}
-    saved = {k: app.config.get(k) for k in values}
-    app.config.update(values)
-    yield
-    app.config.update(saved)
+from tests.wechat_bot.officialaccount import OfficialAccount, oa_config  # noqa: F401 - re-exported fixture
 
 
 @pytest.fixture

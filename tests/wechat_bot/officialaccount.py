@@ -2,6 +2,7 @@
 import itertools
 import time
 
+import pytest
 import xmltodict
 from wechatpy.crypto import WeChatCrypto
 from wechatpy.utils import WeChatSigner
@@ -86,3 +87,13 @@ def event_xml(openid, event, *, key=None, create_time=None, **extra):
         f"<CreateTime>{create_time or next(_ids)}</CreateTime><MsgType><![CDATA[event]]></MsgType>"
         f"<Event><![CDATA[{event}]]></Event>{key_field}{fields}</xml>"
     )
+
+
+@pytest.fixture
+def oa_config(app):
+    """The official account's callback credentials, restored after the test."""
+    values = {"WECHAT_OA_TOKEN": TOKEN, "WECHAT_OA_AES_KEY": AES_KEY, "WECHAT_OA_APP_ID": APP_ID}
+    saved = {k: app.config.get(k) for k in values}
+    app.config.update(values)
+    yield
+    app.config.update(saved)

@@ -1,0 +1,123 @@
+"""Fixtures for background jobs: notifications to send, a real RQ worker, a Redis we may kill."""
+import shutil
+import socket
+import subprocess
+import time
+
+import pytest
+import redis as redis_lib
+
+from school_points.extensions import db
+from school_points.notifications import notify_student
+from school_points.settings import update_settings
+from school_points.worker import make_worker
+from tests.fakewechat import fake_wechat  # noqa: F401 - re-exported fixture
+from tests.wechat_bot.officialaccount import oa_config  # noqa: F401 - re-exported fixture
+
+TEMPLATE = "TPL-REDEEMED"
+
+
+@pytest.fixture
+def notifications_on(app):
+    """Every notification kind enabled with a template id (the default field mappings)."""
+    update_settings({"notifications": {kind: {"enabled": True, "template_id": f"TPL-{kind.upper()}"}
+                                       for kind in ("redeemed", "issued", "cancelled", "points_awarded", "expiring")}})
+    db.session.commit()
+
+
+@pytest.fixture
+def follower(make_student, make_user, make_guardian):
+    """A parent who follows the official account and also uses the mini-program; returns (user, student)."""
+    student = make_student(name="王小明", balance=100)
+    user = make_user(mp_openid="mp-parent", oa_openid="oa-parent")
+    user.oa_subscribed = True
+    make_guardian(student, user=user)
+    return user, student
+
+
+@pytest.fixture
+def notify(app, monkeypatch):
+    """Record one `redeemed` notification for a student (as a domain operation would); returns it.
+
+    Delivery is not dispatched here: tests run `deliver` or a worker themselves.
+    """
+    def make(student, key="order-1", **values):
+        values = {"goods": "铅笔", "points": 30, "balance": 70, **values}
+        created = notify_student("redeemed", student.id, values, key=key)
+        db.session.commit()
+        from flask import g
+        g.pop("outbox_ids", None)
+        return created[0]
+    return make
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class ThrowawayRedis:
+    """A redis-server of our own on a free port, which a test may stop and start again."""
+
+    def __init__(self):
+        self.port = free_port()
+        self.process = None
+
+    @property
+    def url(self):
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self):
+        self.process = subprocess.Popen(
+            [shutil.which("redis-server"), "--port", str(self.port), "--bind", "127.0.0.1",
+             "--save", "", "--appendonly", "no"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        client = redis_lib.Redis.from_url(self.url)
+        for _ in range(100):
+            try:
+                if client.ping():
+                    return self
+            except redis_lib.ConnectionError:
+                time.sleep(0.05)
+        raise RuntimeError("throwaway redis-server did not start")
+
+    def stop(self):
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait(10)
+            self.process = None
+
+
+@pytest.fixture
+def throwaway_redis(app):
+    """The app pointed at a throwaway Redis (started); restored afterwards."""
+    if shutil.which("redis-server") is None:
+        pytest.skip("redis-server is not installed")
+    server = ThrowawayRedis().start()
+    saved = app.config["REDIS_URL"]
+    app.config["REDIS_URL"] = server.url
+    app.extensions.pop("redis", None)
+    app.extensions.pop("wechat_clients", None)
+    try:
+        yield server
+    finally:
+        server.stop()
+        app.config["REDIS_URL"] = saved
+        app.extensions.pop("redis", None)
+        app.extensions.pop("wechat_clients", None)
+
+
+@pytest.fixture
+def run_worker(app):
+    """Run every queued job with a real RQ worker (burst, in this process, app context per job)."""
+    def run():
+        from school_points.redis_conn import get_redis
+
+        db.session.commit()  # release this session's transaction (SQLite: its write lock) first
+        worker = make_worker(app, connection=get_redis())
+        worker.work(burst=True)
+        db.session.rollback()  # a fresh transaction sees what the jobs committed
+        return worker
+    return run
