@@ -41,9 +41,8 @@ def members_of_campus(model, ids, campus_id, field):
 def create_class(data, *, scope, actor):
     """A class at one campus; teacher_ids and student_ids must be of that campus."""
     campus_id = campus_for_write(scope, data.get("campus_id"))
-    klass = SchoolClass(name=data["name"], campus_id=campus_id)
-    klass.teachers = members_of_campus(Teacher, data.get("teacher_ids", []), campus_id, "teacher_ids")
-    klass.students = members_of_campus(Student, data.get("student_ids", []), campus_id, "student_ids")
+    teachers, students = _members(data.get("teacher_ids", []), data.get("student_ids", []), campus_id)
+    klass = SchoolClass(name=data["name"], campus_id=campus_id, teachers=teachers, students=students)
     db.session.add(klass)
     db.session.flush()
     audit.record(actor, "class.create", "class", klass.id, campus_id=campus_id, changes=_snapshot(klass))
@@ -60,12 +59,24 @@ def update_class(class_id, data, *, scope, actor):
         klass.campus_id = campus_for_write(scope, data["campus_id"])
     teacher_ids = data.get("teacher_ids", [t.id for t in klass.teachers])
     student_ids = data.get("student_ids", [s.id for s in klass.students])
-    klass.teachers = members_of_campus(Teacher, teacher_ids, klass.campus_id, "teacher_ids")
-    klass.students = members_of_campus(Student, student_ids, klass.campus_id, "student_ids")
+    klass.teachers, klass.students = _members(teacher_ids, student_ids, klass.campus_id)
     db.session.flush()
     audit.record(actor, "class.update", "class", klass.id, campus_id=klass.campus_id,
                  changes={"old": before, "new": _snapshot(klass)})
     return klass
+
+
+def _members(teacher_ids, student_ids, campus_id):
+    """Teachers and students for a class at `campus_id`; one 422 names every wrong field."""
+    found, details = [], {}
+    for model, ids, field in ((Teacher, teacher_ids, "teacher_ids"), (Student, student_ids, "student_ids")):
+        try:
+            found.append(members_of_campus(model, ids, campus_id, field))
+        except ValidationFailed as exc:
+            details.update(exc.details)
+    if details:
+        raise ValidationFailed("存在不属于该校区的成员", details=details)
+    return found
 
 
 def _snapshot(klass):

@@ -34,10 +34,10 @@ def get_teacher(teacher_id, scope):
 def create_teacher(data, *, scope, actor):
     """A teacher at one campus with a fresh invite code (returned to the admin to pass on)."""
     campus_id = campus_for_write(scope, data.get("campus_id"))
-    teacher = Teacher(name=data["name"], campus_id=campus_id, active=True)
-    teacher.classes = members_of_campus(SchoolClass, data.get("class_ids", []), campus_id, "class_ids")
-    teacher.invite_code = _unused_invite_code()
+    classes = members_of_campus(SchoolClass, data.get("class_ids", []), campus_id, "class_ids")
+    teacher = Teacher(name=data["name"], campus_id=campus_id, active=True, invite_code=_unused_invite_code())
     db.session.add(teacher)
+    teacher.classes = classes
     db.session.flush()
     audit.record(actor, "teacher.create", "teacher", teacher.id, campus_id=campus_id, changes=_snapshot(teacher))
     return teacher
