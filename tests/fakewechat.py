@@ -21,7 +21,8 @@ with HTTP 200 (0 means "answer normally"), HTTP(status) an empty HTTP error, DEL
 and then answers normally. Unscripted calls answer like WeChat: endpoints that need an access
 token check it (unknown or expired token → 40001), tokens come from /cgi-bin/token or
 /cgi-bin/stable_token, template and subscribe sends return a msgid (a repeat of one client_msg_id
-returns the first msgid and is not delivered twice), /cgi-bin/media/get returns `media_bytes`.
+returns the first msgid and is not delivered twice), /cgi-bin/media/get returns `media_bytes`,
+/cgi-bin/user/info reports the unionid set in `unionids[openid]`.
 
 Standalone (e.g. for bench/ or manual runs): `python tests/fakewechat.py [port]`.
 """
@@ -87,6 +88,7 @@ class FakeWechat:
             self._client_msg_ids = {}
             self.delivered = []  # (path, body) of messages really "sent" to a user
             self.media_bytes = TINY_PNG
+            self.unionids = {}  # oa openid -> unionid that /cgi-bin/user/info reports
             self.token_expires_in = 7200
 
     # ---------------------------------------------------------------- scripting
@@ -176,6 +178,10 @@ class FakeWechat:
             scene = body.get("action_info", {}).get("scene", {}).get("scene_str", "")
             return _json({"ticket": f"ticket-{scene}", "expire_seconds": body.get("expire_seconds"),
                           "url": f"http://weixin.qq.com/q/{scene}"})
+        if call.path == "/cgi-bin/user/info":
+            openid = call.params.get("openid", "")
+            unionid = self.unionids.get(openid)
+            return _json({"subscribe": 1, "openid": openid, **({"unionid": unionid} if unionid else {})})
         if call.path == "/cgi-bin/media/get":
             return 200, self.media_bytes, "image/png"
         if call.path.startswith("/cgi-bin/"):

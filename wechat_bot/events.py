@@ -4,6 +4,7 @@ import logging
 from school_points import account_links, delivery, guardians, oa_users, referral
 from school_points.errors import DomainError
 from school_points.extensions import db
+from school_points.jobs.followers import sync_follower
 
 from . import texts
 from .replies import say, silent
@@ -38,7 +39,8 @@ def subscribe(message, scene=""):
     result = _run_scene(message, scene, following_before=False) if scene else ""
     user, _ = oa_users.find_or_create_oa_user(message.source)
     oa_users.set_subscribed(user, True)
-    return say(message, texts.WELCOME + ("\n\n" + result if result else ""))
+    jobs = [] if user.unionid else [(sync_follower, message.source)]
+    return say(message, texts.WELCOME + ("\n\n" + result if result else ""), *jobs)
 
 
 def scan(message, scene):

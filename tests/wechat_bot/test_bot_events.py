@@ -100,3 +100,22 @@ def test_template_job_finish_records_the_delivery_status(oa, parent):
 
 def test_view_event_needs_no_answer(oa):
     assert oa.event("oa-viewer", "VIEW", key="https://example.com") == ""
+
+
+def test_new_follower_is_joined_to_the_mini_program_user_by_unionid(oa, make_user, fake_wechat):
+    from school_points.jobs.followers import sync_follower
+
+    mp_user = make_user(mp_openid="mp-u1", unionid="union-1")
+    fake_wechat.unionids["oa-u1"] = "union-1"
+    oa.event("oa-u1", "subscribe")
+    sync_follower("oa-u1")  # the job (already run in-process when there is no Redis)
+    joined = _user("oa-u1")
+    assert joined.id == mp_user.id and joined.mp_openid == "mp-u1" and joined.oa_subscribed
+
+
+def test_follower_without_unionid_stays_as_is(oa, fake_wechat):
+    from school_points.jobs.followers import sync_follower
+
+    oa.event("oa-u2", "subscribe")
+    assert sync_follower("oa-u2") is None
+    assert _user("oa-u2").unionid is None

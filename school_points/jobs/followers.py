@@ -1,0 +1,30 @@
+"""sync_follower(openid): ask WeChat for a new follower's unionid and join it with their
+mini-program identity (WeChat's callback messages never carry the unionid)."""
+import logging
+
+from .. import oa_users, wechat_clients
+from ..extensions import db
+
+log = logging.getLogger(__name__)
+USER_INFO_TIMEOUT = 3
+
+
+def sync_follower(openid):
+    """Attach the follower's unionid (merging with the mini-program row); returns the unionid or None."""
+    user = oa_users.find_oa_user(openid)
+    if user is None or user.unionid:
+        return user.unionid if user else None
+    try:
+        info = wechat_clients.call(
+            wechat_clients.oa_client(),
+            lambda c: c.get("user/info", params={"openid": openid, "lang": "zh_CN"}, timeout=USER_INFO_TIMEOUT),
+        )
+    except wechat_clients.WechatUnavailable as exc:
+        log.info("user info of %s not fetched: %s", openid, exc)
+        db.session.rollback()
+        return None
+    unionid = info.get("unionid") if isinstance(info, dict) else None
+    if unionid:
+        oa_users.attach_unionid(oa_users.find_oa_user(openid), unionid)
+    db.session.commit()
+    return unionid
