@@ -1,6 +1,6 @@
 """Admin API fixtures: admins of each kind, logged in through the real login route."""
 import pytest
-from admin_testkit import PASSWORD, AdminApi, QueryCounter
+from tests.admin.admin_testkit import PASSWORD, AdminApi, QueryCounter
 
 from school_points.admins import create_admin
 from school_points.extensions import db

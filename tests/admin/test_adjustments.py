@@ -1,6 +1,6 @@
 """Manual adjustments and the points history an admin reads."""
 import pytest
-from admin_testkit import AdminApi, db_state
+from tests.admin.admin_testkit import AdminApi, db_state
 from sqlalchemy import select
 
 from tests.conftest import balance_of, requires_pg, run_concurrently

@@ -1,7 +1,7 @@
 """Logging in to the admin API and the token guard on every other route."""
 from school_points.extensions import db
 
-from admin_testkit import PASSWORD, AdminApi
+from tests.admin.admin_testkit import PASSWORD, AdminApi
 
 
 def test_login_returns_a_token_that_opens_the_api(fresh_api, make_admin):

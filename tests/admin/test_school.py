@@ -1,5 +1,5 @@
 """Campuses, classes and teachers as school staff set them up."""
-from admin_testkit import AdminApi
+from tests.admin.admin_testkit import AdminApi
 from sqlalchemy import func, select
 
 from school_points.extensions import db

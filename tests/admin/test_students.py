@@ -1,5 +1,5 @@
 """Students: enrolment with bind codes and points accounts, search, edits, campus scope."""
-from admin_testkit import db_state
+from tests.admin.admin_testkit import db_state
 from sqlalchemy import func, select
 
 from school_points.extensions import db
