@@ -52,19 +52,19 @@ def handle_once(message, handler):
     cached = _recall(key)
     if cached is not None:
         return cached
-    reply = _stored_reply(key)
-    if reply is None:
-        reply = _process(message, key, handler)
+    reply = _process(message, key, handler)
     _remember(key, reply)
     return reply
 
 
 def _process(message, key, handler):
+    # The insert is the check: a retry of a handled message fails on the unique key at once, and
+    # a concurrent retry waits on the first one's uncommitted row, then fails the same way.
     record = ProcessedWechatMessage(dedupe_key=key, reply="")
+    db.session.add(record)
     try:
-        with db.session.begin_nested():
-            db.session.add(record)
-    except IntegrityError:  # a concurrent retry committed first (we waited on its row lock)
+        db.session.flush()
+    except IntegrityError:
         db.session.rollback()
         return _stored_reply(key) or ""
     try:
@@ -77,7 +77,7 @@ def _process(message, key, handler):
     dispatch_after_commit()
     for job in outcome.jobs:
         enqueue(job[0], *job[1:])
-    return record.reply
+    return outcome.reply_xml
 
 
 def _store_refusal(key, message, exc):
