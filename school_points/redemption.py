@@ -60,7 +60,7 @@ def issue_by_pickup_code(teacher, pickup_code):
     order = db.session.scalars(select(Redemption).where(Redemption.pickup_code == code)).first() if code else None
     if order is None:
         raise NotFound("提货码无效")
-    if order.campus_id != teacher.campus_id:
+    if not teacher.active or order.campus_id != teacher.campus_id:
         raise Forbidden("该订单不属于本校区")
     return _issue(order, Actor.teacher(teacher.id), "pickup_code")
 
