@@ -58,6 +58,8 @@ def check_in(message, user, key, content):
     student = guardians.default_student(user)
     if student is None:
         return say(message, texts.NO_STUDENT)
+    if len(content) > growth.MAX_CONTENT_LENGTH:
+        return say(message, texts.CHECKIN_TOO_LONG.format(limit=growth.MAX_CONTENT_LENGTH))
     _, awarded = growth.post_record(user, student.id, content, [], source="oa", key=f"wechat:{key}")
     if not awarded:
         return say(message, texts.CHECKED_IN_NO_POINTS)
@@ -69,7 +71,10 @@ def image_check_in(message, user, key):
     student = guardians.default_student(user)
     if student is None:
         return say(message, texts.NO_STUDENT)
-    media = [media_placeholder(message._data.get("MediaId", ""))]
+    media_id = str(message._data.get("MediaId") or "").strip()
+    if not media_id:
+        return say(message, texts.UNSUPPORTED_MESSAGE)
+    media = [media_placeholder(media_id)]
     record, awarded = growth.post_record(user, student.id, "", media, source="oa", key=f"wechat:{key}")
     job = (fetch_record_media, record.id)
     if not awarded:

@@ -20,6 +20,7 @@ from xml.etree.ElementTree import ParseError
 
 MAX_BODY_BYTES = 64 * 1024
 MAX_FIELD_LENGTH = 256
+MAX_OPENID_LENGTH = 64
 
 
 class EnvelopeError(Exception):
@@ -66,7 +67,8 @@ def read_message(settings, args, body):
     if is_safe_mode(args):
         body = _decrypt(settings, args, root)
         root = _safe_xml(body)
-    if root.tag != "xml" or not root.findtext("MsgType") or not root.findtext("FromUserName"):
+    sender = root.findtext("FromUserName") or ""
+    if root.tag != "xml" or not root.findtext("MsgType") or not sender.strip() or len(sender) > MAX_OPENID_LENGTH:
         raise EnvelopeError(400, "malformed_message", "消息格式不正确")
     try:
         return parse_message(body if isinstance(body, str) else body.decode("utf-8"))

@@ -34,9 +34,11 @@ SIGNED_IN = "签到成功！{name} 获得 {awarded} 积分，已连续签到 {st
 ALREADY_SIGNED_IN = "{name} 今天已经签到过了，明天再来吧。"
 
 CHECKIN_USAGE = "请发送“打卡 今天练习的内容”，例如：打卡 练琴 30 分钟。也可以直接发送练习照片。"
+CHECKIN_TOO_LONG = "打卡内容最多 {limit} 字，请精简后再发送。"
 CHECKED_IN = "打卡成功！{name} 获得 {awarded} 积分。"
 CHECKED_IN_NO_POINTS = "打卡已记录（今天的打卡积分已领取）。"
-IMAGE_CHECKED_IN = "照片已收到，打卡成功！{name} 获得 {awarded} 积分。"
+IMAGE_CHECKIN_TOO_LONG = "打卡内容最多 {limit} 字，请精简后再发送。"
+CHECKED_IN = "照片已收到，打卡成功！{name} 获得 {awarded} 积分。"
 IMAGE_CHECKED_IN_NO_POINTS = "照片已收到，打卡已记录（今天的打卡积分已领取）。"
 
 NO_REDEMPTIONS = "{name} 还没有兑换记录。可以点击菜单进入积分商城看看。"

@@ -1,6 +1,8 @@
 """The callback as WeChat calls it: verification, signatures, safe mode, bad input, retries."""
 import time
 
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from school_points.extensions import db
@@ -144,3 +146,29 @@ def test_concurrent_retries_have_one_effect(app, oa_config, parent, is_pg):
 def _entries(kind):
     db.session.expire_all()
     return db.session.scalar(select(func.count(LedgerEntry.id)).where(LedgerEntry.kind == kind))
+
+
+def test_overlong_sender_is_refused(oa):
+    assert oa.post(text_xml("o" * 65, "积分")).status_code == 400
+
+
+def test_overlong_check_in_is_explained_not_refused(oa, parent):
+    assert "打卡内容最多 2000 字" in oa.say(parent[0], "打卡 " + "练" * 2001)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(body=st.one_of(
+    st.binary(max_size=300),
+    st.text(max_size=300).map(lambda t: t.encode("utf-8", "ignore")),
+    st.builds(lambda mt, frm, extra: (
+        f"<xml><FromUserName>{frm}</FromUserName><MsgType>{mt}</MsgType>{extra}</xml>").encode("utf-8", "ignore"),
+        st.sampled_from(["text", "image", "event", "voice", "link", "x", ""]),
+        st.text(alphabet="abc-_1&<>;", max_size=70),
+        st.sampled_from(["", "<Event>subscribe</Event>", "<Event>CLICK</Event><EventKey></EventKey>",
+                         "<Content></Content>", "<MsgId>abc</MsgId><Content>签到</Content>",
+                         "<CreateTime>soon</CreateTime><Event>SCAN</Event><EventKey>bind_</EventKey>",
+                         "<Event>TEMPLATESENDJOBFINISH</Event>", "<MediaId></MediaId>"])),
+))
+def test_any_signed_body_gets_an_answer_or_a_4xx_never_a_500(oa, body):
+    response = oa.post(body)
+    assert response.status_code in (200, 400, 413), (response.status_code, body)
