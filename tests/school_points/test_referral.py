@@ -8,6 +8,7 @@ from school_points.clock import utcnow
 from school_points.extensions import db
 from school_points.models import Referral, Student
 from school_points.reconcile import find_differences
+from tests.conftest import requires_pg, run_concurrently
 from tests.school_points.domain_helpers import account_of, entries
 
 
@@ -110,3 +111,23 @@ def test_zero_point_rules_record_the_reward_without_entries(make_student, make_g
     enrol_and_bind(make_student, newcomer)
     assert entries(old_student.id) == []
     assert db.session.scalars(select(Referral.status)).one() == "rewarded"
+
+
+@requires_pg
+def test_concurrent_binds_of_two_new_students_reward_once(app, make_student, make_guardian, make_user):
+    old_student, referrer = referrer_family(make_student, make_guardian)
+    newcomer = make_user()
+    refer(newcomer, referrer)
+    codes = [make_student(name="新一").bind_code, make_student(name="新二").bind_code]
+    user_id = newcomer.id
+
+    def bind(code):
+        from school_points.models import WechatUser
+        guardians.bind_student(db.session.get(WechatUser, user_id), code)
+        db.session.commit()
+        return "ok"
+
+    assert run_concurrently(app, bind, codes) == ["ok", "ok"]
+    assert account_of(old_student.id)[0] == 100
+    assert len(entries(old_student.id, "referral")) == 1
+    assert find_differences() == []

@@ -6,9 +6,10 @@ import pytest
 from school_points import signin
 from school_points.actors import Actor
 from school_points.clock import local_today
-from school_points.errors import AlreadySignedIn
+from school_points.errors import AlreadySignedIn, DomainError
 from school_points.extensions import db
 from school_points.models import Signin, Student
+from tests.conftest import requires_pg, run_concurrently
 from tests.school_points.domain_helpers import account_of, outcome
 
 PARENT = Actor.user(1)
@@ -81,3 +82,18 @@ def test_archived_students_cannot_sign_in(make_student):
     db.session.get(Student, student.id).status = "archived"
     db.session.commit()
     assert outcome(signin.sign_in, student.id, actor=PARENT) == "not_found"
+
+
+@requires_pg
+def test_concurrent_signins_count_once(app, make_student):
+    student_id = make_student().id
+
+    def sign_once(_):
+        signin.sign_in(student_id, actor=PARENT)
+        db.session.commit()
+        return "ok"
+
+    results = run_concurrently(app, sign_once, list(range(8)))
+    codes = sorted(r if isinstance(r, str) else r.code if isinstance(r, DomainError) else repr(r) for r in results)
+    assert codes == ["already_signed_in"] * 7 + ["ok"]
+    assert account_of(student_id)[0] == 1
