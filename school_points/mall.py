@@ -24,18 +24,18 @@ def mall_view(student=None):
 
 def get_goods_for_student(goods_id, student):
     """Goods detail for a student: MallClosed when closed, NotFound when gone, GoodsUnavailable off sale."""
-    return get_goods_for_sale(goods_id, student)
+    return get_goods_for_sale(goods_id, student, deleted_error=NotFound)
 
 
-def get_goods_for_sale(goods_id, student):
-    """Goods the student may redeem now; MallClosed, NotFound or GoodsUnavailable otherwise."""
+def get_goods_for_sale(goods_id, student, *, deleted_error=GoodsUnavailable):
+    """Goods the student may redeem now; MallClosed, NotFound (no such id) or GoodsUnavailable otherwise."""
     if not get_settings()["mall"]["open"]:
         raise MallClosed()
-    if not isinstance(goods_id, int) or isinstance(goods_id, bool):
+    goods = db.session.get(Goods, goods_id) if isinstance(goods_id, int) and not isinstance(goods_id, bool) else None
+    if goods is None:
         raise NotFound("商品不存在")
-    goods = db.session.get(Goods, goods_id)
-    if goods is None or goods.deleted:
-        raise NotFound("商品不存在")
+    if goods.deleted:
+        raise deleted_error("商品不存在" if deleted_error is NotFound else None)
     if not goods.on_shelf or not _for_campus(goods, student):
         raise GoodsUnavailable()
     return goods

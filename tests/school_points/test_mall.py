@@ -50,3 +50,10 @@ def test_goods_detail_refuses_what_the_student_cannot_buy(make_student, make_goo
         mall.get_goods_for_student(make_goods(campus_id=make_campus().id).id, student)
     with pytest.raises(NotFound):
         mall.get_goods_for_student(999999, student)
+    gone = make_goods(name="已删除")
+    db.session.get(Goods, gone.id).deleted = True
+    db.session.commit()
+    with pytest.raises(NotFound):
+        mall.get_goods_for_student(gone.id, student)
+    with pytest.raises(GoodsUnavailable):  # a parent redeeming what was just deleted
+        mall.get_goods_for_sale(gone.id, student)
