@@ -37,8 +37,7 @@ CHECKIN_USAGE = "请发送“打卡 今天练习的内容”，例如：打卡 �
 CHECKIN_TOO_LONG = "打卡内容最多 {limit} 字，请精简后再发送。"
 CHECKED_IN = "打卡成功！{name} 获得 {awarded} 积分。"
 CHECKED_IN_NO_POINTS = "打卡已记录（今天的打卡积分已领取）。"
-IMAGE_CHECKIN_TOO_LONG = "打卡内容最多 {limit} 字，请精简后再发送。"
-CHECKED_IN = "照片已收到，打卡成功！{name} 获得 {awarded} 积分。"
+IMAGE_CHECKED_IN = "照片已收到，打卡成功！{name} 获得 {awarded} 积分。"
 IMAGE_CHECKED_IN_NO_POINTS = "照片已收到，打卡已记录（今天的打卡积分已领取）。"
 
 NO_REDEMPTIONS = "{name} 还没有兑换记录。可以点击菜单进入积分商城看看。"

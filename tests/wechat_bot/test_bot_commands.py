@@ -41,7 +41,7 @@ def test_second_sign_in_the_same_day_is_refused_kindly(oa, parent):
 
 def test_text_check_in_posts_a_record_and_awards_points(oa, parent):
     reply = oa.say(parent[0], "打卡 练琴 30 分钟")
-    assert "打卡成功！王小明 获得 5 积分" in reply
+    assert reply == "打卡成功！王小明 获得 5 积分。"
     record = db.session.scalars(select(GrowthRecord)).one()
     assert record.content == "练琴 30 分钟" and record.source == "oa"
 
