@@ -1,0 +1,55 @@
+"""Whatever arrives over HTTP gets the documented 4xx, never a 500, and changes nothing."""
+import pytest
+from sqlalchemy import func, select
+
+from school_points.extensions import db
+from school_points.models import Goods, Student
+from tests.admin.admin_testkit import db_state
+
+TEN_MB = b'{"name": "' + b"x" * (10 * 1024 * 1024) + b'"}'
+
+
+def test_ten_megabyte_bodies_are_413(api, campus):
+    for path in ("/students", "/goods", "/campuses"):
+        response = api.post(path, data=TEN_MB, headers={"Content-Type": "application/json"})
+        assert response.status_code == 413, path
+        assert response.json["error"]["code"] == "payload_too_large"
+    assert api.patch("/settings", data=TEN_MB, headers={"Content-Type": "application/json"}).status_code == 413
+    assert db.session.scalar(select(func.count()).select_from(Student)) == 0
+
+
+@pytest.mark.parametrize("raw", [b"{", b"[1, 2]", b'"text"', b"\xff\xfe", b"null"])
+def test_bodies_that_are_not_json_objects_are_400(api, make_student, raw):
+    student = make_student(balance=10)
+    before = db_state()
+    response = api.post(f"/students/{student.id}/adjustments", data=raw, headers={"Content-Type": "application/json"})
+    assert response.status_code == 400
+    assert response.json["error"]["code"] == "malformed_json"
+    assert db_state() == before
+
+
+def test_ids_beyond_any_row_are_404_not_500(api):
+    huge = 2**63
+    for path in (f"/students/{huge}", f"/goods/{huge}", f"/teachers/{huge}", f"/classes/{huge}",
+                 f"/redemptions/{huge}", f"/students/{huge}/points/history"):
+        assert api.get(path).status_code == 404, path
+
+
+def test_ids_beyond_any_row_in_bodies_are_422(api, campus):
+    response = api.post("/classes", {"name": "班", "campus_id": campus.id, "student_ids": [2**63]})
+    assert response.status_code == 422
+    response = api.get("/redemptions", student_id=str(2**63))
+    assert response.status_code == 422
+
+
+def test_unsupported_methods_are_405(api, make_goods):
+    goods = make_goods()
+    assert api.delete("/students").status_code == 405
+    assert api.client.put(f"/api/admin/v1/goods/{goods.id}", json={},
+                          headers={"Authorization": f"Bearer {api.token}"}).status_code == 405
+    assert db.session.get(Goods, goods.id).deleted is False
+
+
+def test_idempotency_keys_that_are_too_long_are_422(api, campus):
+    response = api.post("/campuses", {"name": "新"}, headers={"Idempotency-Key": "k" * 201})
+    assert response.status_code == 422
