@@ -41,11 +41,13 @@ def redeem(student_id, goods_id, quantity, *, key, actor):
     with db.session.begin_nested():  # a failure below undoes the debit even if a caller commits
         ledger.debit(account, goods.points * quantity, "redemption", key=f"redeem:{order_key}",
                      ref=ledger.Ref("goods", goods.id), actor=actor, note=f"兑换 {goods.name} × {quantity}")
-        _take_stock(goods, quantity)
         order = _add_order(student, goods, quantity, order_key, actor)
-    _record_action(actor, "redemption.create", order, {"goods_id": goods.id, "quantity": quantity})
-    notify_student("redeemed", student.id, {"goods": order.goods_name, "points": order.total_points,
-                                            "balance": account.balance}, key=f"redeemed:{order.id}")
+        _record_action(actor, "redemption.create", order, {"goods_id": goods.id, "quantity": quantity})
+        notify_student("redeemed", student.id, {"goods": order.goods_name, "points": order.total_points,
+                                                "balance": account.balance}, key=f"redeemed:{order.id}")
+        # Last: every redemption of these goods queues on this row until the commit, so it is
+        # locked only after all other work is done (a flash sale's throughput depends on it).
+        _take_stock(goods, quantity)
     return order
 
 
