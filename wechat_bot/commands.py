@@ -1,8 +1,10 @@
 """Text commands and menu clicks of the official account (SPEC §6.1): thin calls into the domain."""
 import json
 import logging
+import threading
 
 import redis
+from flask import current_app
 from sqlalchemy import select
 
 from school_points import growth, guardians, referral, signin, wechat_clients
@@ -136,19 +138,31 @@ def refer(message, user, key):
 
 
 def referral_qr_url(code):
-    """The `ref_<code>` QR image URL, cached in Redis; None when WeChat cannot make one now."""
+    """The `ref_<code>` QR image URL, cached in Redis; None when WeChat cannot make one in time.
+
+    WeChat is asked from a helper thread so the reply never waits longer than
+    REFERRAL_QR_TIMEOUT, even when a token must be fetched first; a late answer is still cached.
+    """
     cache_key = f"wechat:refqr:{code}"
-    client = get_redis()
-    cached = _cache_get(client, cache_key)
+    cached = _cache_get(get_redis(), cache_key)
     if cached:
         return cached
-    try:
-        qr = wechat_clients.oa_qrcode(f"ref_{code}", REFERRAL_QR_SECONDS, timeout=REFERRAL_QR_TIMEOUT)
-    except DomainError as exc:
-        log.warning("referral QR for %s not made: %s", code, exc)
-        return None
-    _cache_set(client, cache_key, qr["url"], REFERRAL_QR_SECONDS - 24 * 3600)
-    return qr["url"]
+    app, made = current_app._get_current_object(), {}
+
+    def make():
+        with app.app_context():
+            try:
+                qr = wechat_clients.oa_qrcode(f"ref_{code}", REFERRAL_QR_SECONDS, timeout=REFERRAL_QR_TIMEOUT)
+            except DomainError as exc:
+                log.warning("referral QR for %s not made: %s", code, exc)
+                return
+            made["url"] = qr["url"]
+            _cache_set(get_redis(), cache_key, qr["url"], REFERRAL_QR_SECONDS - 24 * 3600)
+
+    worker = threading.Thread(target=make, name=f"referral-qr-{code}", daemon=True)
+    worker.start()
+    worker.join(REFERRAL_QR_TIMEOUT)
+    return made.get("url")
 
 
 def usage(text):

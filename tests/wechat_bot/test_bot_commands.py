@@ -153,3 +153,15 @@ def test_balance_reply_matches_the_ledger_after_spending(oa, parent):
 def test_orders_are_untouched_by_the_bot(oa, parent):
     oa.say(parent[0], "兑换记录")
     assert db.session.scalars(select(Redemption)).first() is None
+
+
+def test_referral_reply_does_not_wait_for_a_slow_wechat(oa, parent, fake_wechat):
+    import time
+
+    from tests.fakewechat import DELAY
+
+    fake_wechat.script("/cgi-bin/stable_token", DELAY(4))
+    started = time.monotonic()
+    reply = oa.say(parent[0], "推荐")
+    assert time.monotonic() - started < 2.5
+    assert parent[1].referral_code in reply and "暂时无法生成" in reply
