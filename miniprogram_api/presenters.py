@@ -71,7 +71,7 @@ def me_out(user):
 
 def redemption_out(order, *, with_pickup_code=True):
     """An order; the pickup code only while it can still be handed out, and only to its family."""
-    student = order.student
+    student = db.session.get(Student, order.student_id)  # usually already in the session: no query
     return dump(schemas.RedemptionOut, {
         "id": order.id, "student_id": order.student_id, "student_name": student.name if student else "",
         "goods_id": order.goods_id, "goods_name": order.goods_name, "goods_image_url": order.goods_image_url or "",

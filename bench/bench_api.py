@@ -1,0 +1,219 @@
+"""Mini-program API benchmarks on gunicorn + PostgreSQL + Redis, figures side by side from one run.
+
+    .venv/bin/python bench/bench_api.py [--clients 100] [--seconds 10] [--big-rows 1000000]
+
+Needs PostgreSQL and Redis on 127.0.0.1 (PG_URL / REDIS_BENCH_URL override). Creates (drops first)
+the database `sp_bench_mp`, seeds it, starts gunicorn itself on a free local port and measures:
+1. redemption throughput and p50/p99 with N concurrent clients vs GET /api/v1/ping-db (one DB round
+   trip) on the same server; then zero oversell and `flask points check` clean;
+2. a flash sale: 500 clients, goods with stock 100 → exactly 100 orders;
+3. history page latency for a student with 10 thousand vs 1 million ledger rows (COPY-free bulk
+   load with generate_series, consistent with the account so `points check` stays clean);
+4. evaluating 40 students vs 1 student in one request.
+"""
+import argparse
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.request import urlopen
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(Path(__file__).resolve().parent)]
+
+import loadgen  # noqa: E402
+
+DB_NAME = "sp_bench_mp"
+
+
+def main():
+    args = _parse()
+    db_url = f"{args.pg_url.rstrip('/')}/{DB_NAME}"
+    env = {**os.environ, "DATABASE_URL": db_url, "REDIS_URL": args.redis_url, "SECRET_KEY": "bench-only",
+           "APP_ENV": "bench", "DB_POOL_SIZE": "5", "DB_MAX_OVERFLOW": "5"}
+    for name in ("WECHAT_MP_APP_ID", "WECHAT_MP_APP_SECRET", "WECHAT_OA_APP_ID", "WECHAT_OA_APP_SECRET"):
+        env.pop(name, None)
+    os.environ.update(env)
+    _create_database(args.pg_url)
+    import seed
+
+    app = seed.make_app()
+    fixture = seed.seed(app, clients=max(args.clients, 500))
+    port = _free_port()
+    server = _start_gunicorn(env, port, args.workers)
+    lines = []
+    try:
+        _wait(f"http://127.0.0.1:{port}/healthz")
+        steps = {"redemption": lambda: bench_redemption(port, fixture, args),
+                 "flash": lambda: bench_flash_sale(port, fixture),
+                 "history": lambda: bench_history(app, port, fixture, args.big_rows),
+                 "evaluation": lambda: bench_evaluation(port, fixture)}
+        for name in args.only or list(steps):
+            lines += steps[name]()
+    finally:
+        server.terminate()
+        server.wait(30)
+    lines += check_consistency(app, env, fixture)
+    print("\n".join(["", "## Results", ""] + lines))
+
+
+def _parse():
+    parser = argparse.ArgumentParser(description="mini-program API benchmarks")
+    parser.add_argument("--clients", type=int, default=100)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--big-rows", type=int, default=1_000_000)
+    parser.add_argument("--only", nargs="*", choices=["redemption", "flash", "history", "evaluation"],
+                        help="run only these parts (default: all)")
+    parser.add_argument("--pg-url", default=os.environ.get("PG_URL", "postgresql://postgres@127.0.0.1:5432"))
+    parser.add_argument("--redis-url", default=os.environ.get("REDIS_BENCH_URL", "redis://127.0.0.1:6379/4"))
+    return parser.parse_args()
+
+
+def _create_database(pg_url):
+    import psycopg
+
+    with psycopg.connect(f"{pg_url.rstrip('/')}/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{DB_NAME}"')
+
+
+def _start_gunicorn(env, port, workers):
+    log = open(ROOT / "bench" / "gunicorn-bench.log", "w")
+    return subprocess.Popen(
+        [str(ROOT / ".venv/bin/gunicorn"), "-w", str(workers), "-b", f"127.0.0.1:{port}", "--backlog", "2048",
+         "--timeout", "120", "wsgi:create_app()"],
+        cwd=ROOT, env=env, stdout=log, stderr=log,
+    )
+
+
+def _free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait(url, seconds=60):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            with urlopen(url, timeout=2):
+                return
+        except OSError:
+            time.sleep(0.3)
+    raise SystemExit(f"gunicorn did not start: {url}")
+
+
+def _row(name, result):
+    return (f"| {name} | {result.throughput:,.0f} req/s | {result.p50:,.1f} ms | {result.p99:,.1f} ms | "
+            f"{result.requests} | {_statuses(result)} |")
+
+
+def _statuses(result):
+    return ", ".join(f"{status}×{count}" for status, count in sorted(result.statuses.items()))
+
+
+def bench_redemption(port, fixture, args):
+    """Redemption vs the one-round-trip endpoint, same server, same concurrency."""
+    clients = fixture["families"][:args.clients]
+    ping = loadgen.run(port, [("GET", "/api/v1/ping-db", None, None)] * len(clients), duration=args.seconds)
+    jobs = [("POST", "/api/v1/redemptions", {"student_id": sid, "goods_id": fixture["bulk_goods"]}, token)
+            for sid, token in clients]
+    redeem = loadgen.run(port, jobs, duration=args.seconds)
+    ratio = redeem.throughput / ping.throughput if ping.throughput else 0
+    return [
+        f"### Redemption throughput, {len(clients)} concurrent clients, {args.seconds:.0f} s each, "
+        f"gunicorn {args.workers} sync workers", "",
+        "| endpoint | throughput | p50 | p99 | requests | statuses |", "|---|---|---|---|---|---|",
+        _row("GET /api/v1/ping-db (1 DB round trip)", ping), _row("POST /api/v1/redemptions", redeem), "",
+        f"redemption / ping-db throughput = **{ratio:.2f}×** (target ≥ 0.5×)", "",
+    ]
+
+
+def bench_flash_sale(port, fixture):
+    """500 clients at once on goods with stock 100."""
+    jobs = [("POST", "/api/v1/redemptions", {"student_id": sid, "goods_id": fixture["flash_goods"]}, token)
+            for sid, token in fixture["families"][:500]]
+    result = loadgen.run(port, jobs, duration=120, max_requests=1)
+    created = result.statuses.get(201, 0)
+    return [
+        "### Flash sale: 500 clients, stock 100", "",
+        f"orders created: **{created}** (expected 100); statuses: {_statuses(result)}; "
+        f"p50 {result.p50:,.0f} ms, p99 {result.p99:,.0f} ms, wall {result.seconds:.1f} s", "",
+    ]
+
+
+def _latencies(port, path, token, count=200):
+    samples = []
+    for _ in range(count):
+        status, body, ms = loadgen.request(port, "GET", path, token=token)
+        assert status == 200, (status, body)
+        samples.append(ms)
+    return statistics.median(samples), sorted(samples)[int(0.99 * (len(samples) - 1))], body
+
+
+def bench_history(app, port, fixture, big_rows):
+    import seed
+
+    small, big = fixture["history_small"], fixture["history_big"]
+    started = time.monotonic()
+    seed.bulk_ledger(app, small[0], 10_000)
+    seed.bulk_ledger(app, big[0], big_rows)
+    load_seconds = time.monotonic() - started
+    rows = []
+    for label, (sid, token), n in (("10 thousand", small, 10_000), (f"{big_rows:,}", big, big_rows)):
+        path = f"/api/v1/students/{sid}/points/history?limit=20"
+        first_p50, first_p99, body = _latencies(port, path, token)
+        deep_p50, deep_p99, _ = _latencies(port, path + f"&cursor={_middle_cursor(body, n)}", token)
+        rows.append((label, first_p50, first_p99, deep_p50, deep_p99))
+    growth = rows[1][1] / rows[0][1]
+    deep_growth = rows[1][3] / rows[0][3]
+    table = ["| ledger rows of the student | first page p50 | p99 | page in the middle p50 | p99 |",
+             "|---|---|---|---|---|"]
+    table += [f"| {r[0]} | {r[1]:.1f} ms | {r[2]:.1f} ms | {r[3]:.1f} ms | {r[4]:.1f} ms |" for r in rows]
+    return ["### History page latency (GET /students/{sid}/points/history?limit=20, 200 sequential requests)", "",
+            f"bulk load with generate_series: {load_seconds:.0f} s", ""] + table + [
+        "", f"growth 10k → {big_rows:,}: first page **{growth:.2f}×**, middle page **{deep_growth:.2f}×** "
+            "(target ≤ 1.5×)", ""]
+
+
+def _middle_cursor(body, rows):
+    from school_points.httpkit import encode_cursor
+
+    newest = body["items"][0]["id"]
+    return encode_cursor(newest - rows // 2)
+
+
+def bench_evaluation(port, fixture):
+    teacher_token, class_ids = fixture["teacher"]
+    results = {}
+    for label, ids in (("1 student", class_ids[:1]), ("40 students", class_ids)):
+        samples = []
+        for _ in range(40):
+            status, body, ms = loadgen.request(port, "POST", "/api/v1/teacher/evaluations",
+                                               {"student_ids": ids, "behavior_id": 1}, teacher_token)
+            assert status == 201, (status, body)
+            samples.append(ms)
+        results[label] = (statistics.median(samples), sorted(samples)[int(0.99 * (len(samples) - 1))])
+    ratio = results["40 students"][0] / results["1 student"][0]
+    return ["### Evaluation: one request for 1 vs 40 students (40 sequential requests each)", "",
+            "| request | p50 | p99 |", "|---|---|---|"] + [
+        f"| {label} | {p50:.1f} ms | {p99:.1f} ms |" for label, (p50, p99) in results.items()] + [
+        "", f"40 / 1 = **{ratio:.2f}×** (target ≤ 3×)", ""]
+
+
+def check_consistency(app, env, fixture):
+    import seed
+
+    oversold = seed.oversell_report(app, fixture)
+    check = subprocess.run([str(ROOT / ".venv/bin/flask"), "--app", "wsgi", "points", "check"], cwd=ROOT, env=env,
+                           capture_output=True, text=True)
+    return ["### Consistency after the run", "", f"- oversell: {oversold}",
+            f"- `flask points check`: exit {check.returncode}: {(check.stdout + check.stderr).strip()[:300]}", ""]
+
+
+if __name__ == "__main__":
+    main()
