@@ -10,7 +10,7 @@ from .clock import local_today
 from .errors import BudgetExceeded, Forbidden, ValidationFailed
 from .extensions import db
 from .models import LedgerEntry, Student, Teacher, class_student, class_teacher
-from .notifications import notify_student
+from .notifications import notify_students
 from .settings import get_settings
 
 MAX_STUDENTS_PER_EVALUATION = 200
@@ -41,9 +41,10 @@ def evaluate(teacher, student_ids, *, behavior_id=None, points=None, comment="",
     db.session.flush()  # one batched INSERT for the whole class
     audit.record(actor, "evaluate", "student", ",".join(map(str, ids))[:64], campus_id=teacher.campus_id,
                  changes={"student_ids": ids, "points": points, "reason": reason, "comment": comment})
-    for sid, entry in zip(ids, entries):
-        notify_student("points_awarded", sid, {"points": points, "balance": entry.balance_after, "remark": note},
-                       key=f"points_awarded:{entry.idempotency_key}")
+    notify_students("points_awarded", [
+        (sid, {"points": points, "balance": entry.balance_after, "remark": note}, f"points_awarded:{entry.idempotency_key}")
+        for sid, entry in zip(ids, entries)
+    ])
     return entries
 
 

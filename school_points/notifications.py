@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from .clock import isoformat, utcnow
 from .extensions import db
-from .models import NOTIFICATION_KINDS, Guardian, Notification, Student, WechatUser
+from .models import NOTIFICATION_KINDS, Guardian, Notification, Student
 from .settings import get_settings
 
 
@@ -17,22 +17,43 @@ def notify_student(kind, student_id, values, *, key, page=""):
     settings' field mapping turns them into the template's keywords when sending. `key` makes the
     records idempotent: the same key never notifies the same person twice.
     """
+    return notify_students(kind, [(student_id, values, key)], page=page)
+
+
+def notify_students(kind, items, *, page=""):
+    """Record notifications for many students at once: items are (student_id, values, key).
+
+    A fixed number of queries however many students (a class-wide evaluation notifies 40 families).
+    """
     if kind not in NOTIFICATION_KINDS:
         raise ValueError(f"unknown notification kind {kind!r}")
+    if not items:
+        return []
     config = get_settings()["notifications"].get(kind, {})
-    student = db.session.get(Student, student_id)
-    values = {"student": student.name if student else "", "time": isoformat(utcnow()), **values}
-    users = db.session.scalars(
-        select(WechatUser).join(Guardian, Guardian.user_id == WechatUser.id).where(Guardian.student_id == student_id)
-    ).all()
+    student_ids = {student_id for student_id, _, _ in items}
+    names = dict(db.session.execute(select(Student.id, Student.name).where(Student.id.in_(student_ids))).all())
+    guardians = {}
+    for student_id, user_id in db.session.execute(
+        select(Guardian.student_id, Guardian.user_id).where(Guardian.student_id.in_(student_ids)).order_by(Guardian.id)
+    ):
+        guardians.setdefault(student_id, []).append(user_id)
+    wanted = {
+        f"{key}:u{user_id}"[:200]: (student_id, user_id, values)
+        for student_id, values, key in items
+        for user_id in guardians.get(student_id, [])
+    }
+    if not wanted:
+        return []
+    seen = set(db.session.scalars(select(Notification.dedupe_key).where(Notification.dedupe_key.in_(list(wanted)))))
+    now = utcnow()
     created = []
-    for user in users:
-        dedupe_key = f"{key}:u{user.id}"[:200]
-        if db.session.scalars(select(Notification.id).where(Notification.dedupe_key == dedupe_key)).first():
+    for dedupe_key, (student_id, user_id, values) in wanted.items():
+        if dedupe_key in seen:
             continue
         record = Notification(
-            kind=kind, dedupe_key=dedupe_key, user_id=user.id, student_id=student_id,
-            template_id=config.get("template_id", ""), values=values, page=page, created_at=utcnow(),
+            kind=kind, dedupe_key=dedupe_key, user_id=user_id, student_id=student_id,
+            template_id=config.get("template_id", ""), page=page, created_at=now,
+            values={"student": names.get(student_id, ""), "time": isoformat(now), **values},
         )
         if not config.get("enabled"):
             record.status, record.last_error = "skipped", "该通知未开启"
