@@ -1,5 +1,8 @@
 """Admins changing the school's settings (SPEC §4): super admins only, audit logged."""
 from . import audit
+from .clock import utcnow
+from .extensions import db
+from .models import SchoolSetting
 from .scoping import require_super
 from .settings import update_settings
 
@@ -7,6 +10,7 @@ from .settings import update_settings
 def change_settings(patch, *, scope, actor):
     """Merge an already validated patch into the settings; audit the sections that changed."""
     require_super(scope, "只有总管理员可以修改学校设置")
+    _ensure_row()
     old, new = update_settings(patch)
     changed = sorted(key for key in new if old.get(key) != new.get(key))
     audit.record(actor, "settings.update", "settings", 1, changes={
@@ -14,3 +18,15 @@ def change_settings(patch, *, scope, actor):
         "new": {key: new[key] for key in changed},
     })
     return new
+
+
+def _ensure_row():
+    """Create the settings row if missing, so two first PATCHes both lock it instead of both inserting."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    db.session.execute(
+        insert(SchoolSetting.__table__).values(id=1, data={}, updated_at=utcnow()).on_conflict_do_nothing(
+            index_elements=["id"])
+    )

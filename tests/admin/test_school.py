@@ -1,5 +1,6 @@
 """Campuses, classes and teachers as school staff set them up."""
 from tests.admin.admin_testkit import AdminApi
+from tests.conftest import requires_pg, run_concurrently
 from sqlalchemy import func, select
 
 from school_points.extensions import db
@@ -170,3 +171,30 @@ def test_create_teacher_with_idempotency_key_creates_once(api, campus):
 def test_admin_routes_reject_a_token_of_another_app(app, campus):
     assert AdminApi(app.test_client(), "x.y.z").post("/campuses", {"name": "x"}).status_code == 401
     assert count(Campus) == 1
+
+
+@requires_pg
+def test_two_admins_adding_the_same_campus_at_once_get_one_campus(app, api):
+    def add(_):
+        return AdminApi(app.test_client(), api.token).post("/campuses", {"name": "西区"}).status_code
+
+    assert sorted(run_concurrently(app, add, range(3))) == [201, 409, 409]
+    assert count(Campus) == 1
+
+
+@requires_pg
+def test_an_invite_code_raced_by_two_phones_binds_one(app, campus, make_teacher, make_user):
+    code = make_teacher().invite_code
+    user_ids = [make_user().id, make_user().id]
+
+    def accept(user_id):
+        from school_points.models import WechatUser
+
+        try:
+            accept_invite(db.session.get(WechatUser, user_id), code)
+            db.session.commit()
+            return "bound"
+        except Exception as exc:  # noqa: BLE001 - the domain error's code is the outcome
+            return getattr(exc, "code", repr(exc))
+
+    assert sorted(run_concurrently(app, accept, user_ids)) == ["bound", "invite_code_not_found"]

@@ -4,6 +4,8 @@ from sqlalchemy import select
 from school_points.extensions import db
 from school_points.models import AuditLog, SchoolSetting
 from school_points.settings import DEFAULTS
+from tests.admin.admin_testkit import AdminApi
+from tests.conftest import requires_pg, run_concurrently
 
 
 def stored():
@@ -104,3 +106,15 @@ def test_malformed_json_is_400(api):
     response = api.patch("/settings", data="{not json", headers={"Content-Type": "application/json"})
     assert response.status_code == 400
     assert response.json["error"]["code"] == "malformed_json"
+
+
+@requires_pg
+def test_concurrent_first_patches_both_land(app, api):
+    patches = [{"like": {"points": 2}}, {"birthday": {"points": 30}}, {"checkin": {"points": 9}}]
+
+    def send(patch):
+        return AdminApi(app.test_client(), api.token).patch("/settings", patch).status_code
+
+    assert run_concurrently(app, send, patches) == [200, 200, 200]
+    final = api.get("/settings").json
+    assert (final["like"]["points"], final["birthday"]["points"], final["checkin"]["points"]) == (2, 30, 9)
