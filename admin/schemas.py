@@ -3,7 +3,7 @@ from datetime import date
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from school_points.clock import isoformat
+from school_points.clock import isoformat, local_today
 from school_points.models import ORDER_STATUSES
 from school_points.settings import NOTIFICATION_FIELD_DEFAULTS
 
@@ -127,7 +127,7 @@ class ClassIn(StrictSchema):
 
 
 def not_in_future(day):
-    if not date(1900, 1, 1) <= day <= date.today():
+    if not date(1900, 1, 1) <= day <= local_today():
         raise ValidationError("必须在 1900-01-01 到今天之间")
 
 

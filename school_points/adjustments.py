@@ -26,6 +26,7 @@ def adjust(student_id, delta, reason, *, actor, key, scope=ALL_CAMPUSES):
         entry = ledger.debit(account, -delta, "adjustment", key=ledger_key, ref=ref, actor=actor, note=reason)
     db.session.flush()
     audit.record(actor, "points.adjust", "student", student.id, campus_id=student.campus_id, changes={
-        "entry_id": entry.id, "delta": delta, "reason": reason, "balance_before": before, "balance_after": account.balance,
+        "entry_id": entry.id, "delta": delta, "reason": reason,
+        "balance_before": before, "balance_after": account.balance,
     })
     return entry

@@ -2,7 +2,7 @@
 from sqlalchemy import event, func, select
 
 from school_points.extensions import db
-from school_points.models import AuditLog, Goods, LedgerEntry, PointsAccount, Redemption, Student
+from school_points.models import AuditLog, LedgerEntry, PointsAccount
 
 PASSWORD = "correct-horse-9"
 
