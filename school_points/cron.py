@@ -9,10 +9,11 @@ from rq import cron
 from .birthday import award_birthdays
 from .expiry import expire_due, remind_expiring
 from .jobs.queue import QUEUE_NAME
-from .jobs.sweep import sweep_media, sweep_outbox
+from .jobs.sweep import prune_processed_messages, sweep_media, sweep_outbox
 
 cron.register(sweep_outbox, QUEUE_NAME, interval=60, job_timeout=300)
 cron.register(sweep_media, QUEUE_NAME, interval=600, job_timeout=300)
 cron.register(expire_due, QUEUE_NAME, cron="5 * * * *", job_timeout=1800)
 cron.register(remind_expiring, QUEUE_NAME, cron="15 * * * *", job_timeout=1800)
 cron.register(award_birthdays, QUEUE_NAME, cron="25 * * * *", job_timeout=1800)
+cron.register(prune_processed_messages, QUEUE_NAME, cron="35 * * * *", job_timeout=600)

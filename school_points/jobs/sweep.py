@@ -1,11 +1,11 @@
 """The outbox sweep: re-enqueue work that was stored but never done (Redis down, worker died)."""
 from datetime import timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import delete, or_, select
 
 from ..clock import utcnow
 from ..extensions import db
-from ..models import Notification
+from ..models import Notification, ProcessedWechatMessage
 from .media import fetch_record_media, records_missing_media
 from .notify import deliver
 from .queue import enqueue
@@ -13,6 +13,9 @@ from .queue import enqueue
 # A notification younger than this is probably still in the queue: leave it to its job.
 GRACE = timedelta(seconds=60)
 BATCH = 500
+# WeChat retries a message within seconds; after this its dedupe record is no longer needed
+# (the ledger's idempotency keys still stop any later replay).
+PROCESSED_MESSAGE_RETENTION = timedelta(days=3)
 
 
 def due_notification_ids(now=None):
@@ -46,3 +49,11 @@ def sweep_media(now=None):
     for record_id in ids:
         enqueue(fetch_record_media, record_id)
     return len(ids)
+
+
+def prune_processed_messages(now=None):
+    """Forget callback dedupe records older than the retention; returns how many."""
+    cutoff = (now or utcnow()) - PROCESSED_MESSAGE_RETENTION
+    result = db.session.execute(delete(ProcessedWechatMessage).where(ProcessedWechatMessage.created_at < cutoff))
+    db.session.commit()
+    return result.rowcount

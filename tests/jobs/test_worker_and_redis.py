@@ -48,7 +48,8 @@ def test_cron_config_schedules_every_periodic_job(throwaway_redis, run_worker):
     scheduler = CronScheduler(connection=get_redis())
     scheduler.load_config_from_file("school_points.cron")
     names = {job.func.__name__ for job in scheduler.get_jobs()}
-    assert names == {"sweep_outbox", "sweep_media", "expire_due", "remind_expiring", "award_birthdays"}
+    assert names == {"sweep_outbox", "sweep_media", "expire_due", "remind_expiring", "award_birthdays",
+                     "prune_processed_messages"}
     enqueued = scheduler.enqueue_jobs()  # interval jobs are due at once
     assert {job.func.__name__ for job in enqueued} == {"sweep_outbox", "sweep_media"}
     run_worker()
@@ -105,3 +106,16 @@ def test_without_redis_jobs_run_in_process(app, fake_wechat, notifications_on, f
         if saved:
             app.config["REDIS_URL"] = saved
             app.extensions.pop("redis", None)
+
+
+def test_old_callback_dedupe_records_are_pruned(app):
+    from school_points.jobs.sweep import prune_processed_messages
+    from school_points.models import ProcessedWechatMessage
+
+    db.session.add_all([
+        ProcessedWechatMessage(dedupe_key="msg:old", reply="", created_at=utcnow() - timedelta(days=4)),
+        ProcessedWechatMessage(dedupe_key="msg:new", reply="", created_at=utcnow() - timedelta(hours=1)),
+    ])
+    db.session.commit()
+    assert prune_processed_messages() == 1
+    assert db.session.scalars(select(ProcessedWechatMessage.dedupe_key)).all() == ["msg:new"]
