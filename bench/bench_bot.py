@@ -157,7 +157,8 @@ def signed_checkin(index, msg_id, safe):
 
         envelope = xmltodict.parse(WeChatCrypto(TOKEN, AES_KEY, APP_ID).encrypt_message(xml, nonce, timestamp))["xml"]
         query.update(encrypt_type="aes", msg_signature=envelope["MsgSignature"])
-        xml = f"<xml><ToUserName><![CDATA[gh_bench]]></ToUserName><Encrypt><![CDATA[{envelope['Encrypt']}]]></Encrypt></xml>"
+        xml = (f"<xml><ToUserName><![CDATA[gh_bench]]></ToUserName>"
+               f"<Encrypt><![CDATA[{envelope['Encrypt']}]]></Encrypt></xml>")
     return "/wechat?" + urlencode(query), xml.encode()
 
 

@@ -101,7 +101,8 @@ class FakeWechat:
     def add_code(self, code, openid, unionid=None, session_key="fake-session-key"):
         """Make jscode2session answer `code` with this openid (and unionid)."""
         with self.lock:
-            self._codes[code] = {"openid": openid, "session_key": session_key, **({"unionid": unionid} if unionid else {})}
+            found = {"openid": openid, "session_key": session_key}
+            self._codes[code] = {**found, "unionid": unionid} if unionid else found
 
     def expire_tokens(self):
         """Every token issued so far becomes invalid (calls with it answer 40001)."""

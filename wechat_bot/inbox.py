@@ -107,7 +107,6 @@ def _stored_reply(key):
 
 
 def _client():
-    global _redis_skip_until
     if time.monotonic() < _redis_skip_until:
         return None
     return get_redis()

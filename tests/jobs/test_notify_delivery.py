@@ -72,7 +72,8 @@ def test_refusals_fail_without_retry(fake_wechat, notifications_on, follower, no
 
 
 @pytest.mark.parametrize("outcome,code", [(-1, -1), (HTTP(500), 500), (HTTP(503), 503)])
-def test_transient_errors_are_retried_later_with_backoff(fake_wechat, notifications_on, follower, notify, outcome, code):
+def test_transient_errors_are_retried_later_with_backoff(fake_wechat, notifications_on, follower, notify,
+                                                        outcome, code):
     fake_wechat.script(TEMPLATE_SEND, outcome)
     n = notify(follower[1])
     assert deliver(n.id) == "pending"

@@ -37,7 +37,8 @@ class OfficialAccount:
         if safe:
             envelope = xmltodict.parse(self.crypto.encrypt_message(xml, nonce, timestamp))["xml"]
             args.update(encrypt_type="aes", msg_signature=envelope["MsgSignature"])
-            body = f"<xml><ToUserName><![CDATA[gh_test]]></ToUserName><Encrypt><![CDATA[{envelope['Encrypt']}]]></Encrypt></xml>"
+            body = (f"<xml><ToUserName><![CDATA[gh_test]]></ToUserName>"
+                    f"<Encrypt><![CDATA[{envelope['Encrypt']}]]></Encrypt></xml>")
         args.update(query or {})
         return self.client.post("/wechat", query_string=args, data=body.encode() if isinstance(body, str) else body,
                                 content_type="text/xml")
@@ -59,7 +60,8 @@ class OfficialAccount:
 
     def event(self, openid, event, *, key=None, create_time=None, **extra):
         """An event from `openid`; returns the reply's Content ("" for none)."""
-        return self.reply_of(self.post(event_xml(openid, event, key=key, create_time=create_time, **extra))).get("Content", "")
+        response = self.post(event_xml(openid, event, key=key, create_time=create_time, **extra))
+        return self.reply_of(response).get("Content", "")
 
 
 def text_xml(openid, content, *, msg_id=None, create_time=None):
