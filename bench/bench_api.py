@@ -82,7 +82,9 @@ def _create_database(pg_url):
 
 
 def _start_gunicorn(env, port, workers):
-    log = open(ROOT / "bench" / "gunicorn-bench.log", "w")
+    results = ROOT / "bench" / "results"  # git-ignored
+    results.mkdir(exist_ok=True)
+    log = open(results / "gunicorn-bench.log", "w")
     return subprocess.Popen(
         [str(ROOT / ".venv/bin/gunicorn"), "-w", str(workers), "-b", f"127.0.0.1:{port}", "--backlog", "2048",
          "--timeout", "120", "wsgi:create_app()"],
@@ -119,10 +121,13 @@ def _statuses(result):
 def bench_redemption(port, fixture, args):
     """Redemption vs the one-round-trip endpoint, same server, same concurrency."""
     clients = fixture["families"][:args.clients]
-    ping = loadgen.run(port, [("GET", "/api/v1/ping-db", None, None)] * len(clients), duration=args.seconds)
+    pings = [("GET", "/api/v1/ping-db", None, None)] * len(clients)
     jobs = [("POST", "/api/v1/redemptions", {"student_id": sid, "goods_id": fixture["bulk_goods"]}, token)
             for sid, token in clients]
+    # ping, redeem, ping again: the yardstick is the better of the two ping runs (the stricter ratio).
+    ping = loadgen.run(port, pings, duration=args.seconds)
     redeem = loadgen.run(port, jobs, duration=args.seconds)
+    ping = max(ping, loadgen.run(port, pings, duration=args.seconds), key=lambda r: r.throughput)
     ratio = redeem.throughput / ping.throughput if ping.throughput else 0
     return [
         f"### Redemption throughput, {len(clients)} concurrent clients, {args.seconds:.0f} s each, "
@@ -146,13 +151,17 @@ def bench_flash_sale(port, fixture):
     ]
 
 
-def _latencies(port, path, token, count=200):
-    samples = []
+def _interleaved(port, requests, count):
+    """Latency samples for several requests sent in turn, so background load hits them alike."""
+    samples = [[] for _ in requests]
+    bodies = [None] * len(requests)
     for _ in range(count):
-        status, body, ms = loadgen.request(port, "GET", path, token=token)
-        assert status == 200, (status, body)
-        samples.append(ms)
-    return statistics.median(samples), sorted(samples)[int(0.99 * (len(samples) - 1))], body
+        for i, (method, path, body, token) in enumerate(requests):
+            status, answer, ms = loadgen.request(port, method, path, body, token)
+            assert status in (200, 201), (status, answer)
+            samples[i].append(ms)
+            bodies[i] = answer
+    return [(statistics.median(s), sorted(s)[int(0.99 * (len(s) - 1))]) for s in samples], bodies
 
 
 def bench_history(app, port, fixture, big_rows):
@@ -163,21 +172,19 @@ def bench_history(app, port, fixture, big_rows):
     seed.bulk_ledger(app, small[0], 10_000)
     seed.bulk_ledger(app, big[0], big_rows)
     load_seconds = time.monotonic() - started
-    rows = []
-    for label, (sid, token), n in (("10 thousand", small, 10_000), (f"{big_rows:,}", big, big_rows)):
-        path = f"/api/v1/students/{sid}/points/history?limit=20"
-        first_p50, first_p99, body = _latencies(port, path, token)
-        deep_p50, deep_p99, _ = _latencies(port, path + f"&cursor={_middle_cursor(body, n)}", token)
-        rows.append((label, first_p50, first_p99, deep_p50, deep_p99))
-    growth = rows[1][1] / rows[0][1]
-    deep_growth = rows[1][3] / rows[0][3]
+    first = [("GET", f"/api/v1/students/{sid}/points/history?limit=20", None, token) for sid, token in (small, big)]
+    (small_first, big_first), bodies = _interleaved(port, first, 200)
+    middle = [("GET", path + f"&cursor={_middle_cursor(body, n)}", None, token)
+              for (_, path, _, token), body, n in zip(first, bodies, (10_000, big_rows))]
+    (small_mid, big_mid), _ = _interleaved(port, middle, 200)
+    rows = [("10 thousand", small_first, small_mid), (f"{big_rows:,}", big_first, big_mid)]
     table = ["| ledger rows of the student | first page p50 | p99 | page in the middle p50 | p99 |",
              "|---|---|---|---|---|"]
-    table += [f"| {r[0]} | {r[1]:.1f} ms | {r[2]:.1f} ms | {r[3]:.1f} ms | {r[4]:.1f} ms |" for r in rows]
-    return ["### History page latency (GET /students/{sid}/points/history?limit=20, 200 sequential requests)", "",
-            f"bulk load with generate_series: {load_seconds:.0f} s", ""] + table + [
-        "", f"growth 10k → {big_rows:,}: first page **{growth:.2f}×**, middle page **{deep_growth:.2f}×** "
-            "(target ≤ 1.5×)", ""]
+    table += [f"| {label} | {f[0]:.1f} ms | {f[1]:.1f} ms | {m[0]:.1f} ms | {m[1]:.1f} ms |" for label, f, m in rows]
+    return ["### History page latency (GET /students/{sid}/points/history?limit=20, 200 requests each, interleaved)",
+            "", f"bulk load with generate_series: {load_seconds:.0f} s", ""] + table + [
+        "", f"growth 10k → {big_rows:,}: first page **{big_first[0] / small_first[0]:.2f}×**, "
+            f"middle page **{big_mid[0] / small_mid[0]:.2f}×** (target ≤ 1.5×)", ""]
 
 
 def _middle_cursor(body, rows):
@@ -189,20 +196,15 @@ def _middle_cursor(body, rows):
 
 def bench_evaluation(port, fixture):
     teacher_token, class_ids = fixture["teacher"]
-    results = {}
-    for label, ids in (("1 student", class_ids[:1]), ("40 students", class_ids)):
-        samples = []
-        for _ in range(40):
-            status, body, ms = loadgen.request(port, "POST", "/api/v1/teacher/evaluations",
-                                               {"student_ids": ids, "behavior_id": 1}, teacher_token)
-            assert status == 201, (status, body)
-            samples.append(ms)
-        results[label] = (statistics.median(samples), sorted(samples)[int(0.99 * (len(samples) - 1))])
-    ratio = results["40 students"][0] / results["1 student"][0]
-    return ["### Evaluation: one request for 1 vs 40 students (40 sequential requests each)", "",
-            "| request | p50 | p99 |", "|---|---|---|"] + [
-        f"| {label} | {p50:.1f} ms | {p99:.1f} ms |" for label, (p50, p99) in results.items()] + [
-        "", f"40 / 1 = **{ratio:.2f}×** (target ≤ 3×)", ""]
+    requests = [("POST", "/api/v1/teacher/evaluations", {"student_ids": ids, "behavior_id": 1}, teacher_token)
+                for ids in (class_ids[:1], class_ids)]
+    (one, forty), _ = _interleaved(port, requests, 40)
+    return ["### Evaluation: one request for 1 vs 40 students (40 requests each, interleaved; every student has "
+            "a guardian, so each award records a notification)", "",
+            "| request | p50 | p99 |", "|---|---|---|",
+            f"| 1 student | {one[0]:.1f} ms | {one[1]:.1f} ms |",
+            f"| 40 students | {forty[0]:.1f} ms | {forty[1]:.1f} ms |",
+            "", f"40 / 1 = **{forty[0] / one[0]:.2f}×** (target ≤ 3×)", ""]
 
 
 def check_consistency(app, env, fixture):
