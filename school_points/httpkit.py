@@ -98,7 +98,7 @@ def json_body():
         return {}
     try:
         data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: absurdly deep nesting
         raise ApiError(400, "malformed_json", "请求体不是合法的 JSON") from None
     if not isinstance(data, dict):
         raise ApiError(400, "malformed_json", "请求体必须是 JSON 对象")

@@ -53,3 +53,10 @@ def test_unsupported_methods_are_405(api, make_goods):
 def test_idempotency_keys_that_are_too_long_are_422(api, campus):
     response = api.post("/campuses", {"name": "新"}, headers={"Idempotency-Key": "k" * 201})
     assert response.status_code == 422
+
+
+def test_absurdly_deep_json_is_400_not_500(api):
+    deep = b"[" * 100_000 + b"]" * 100_000
+    response = api.post("/campuses", data=deep, headers={"Content-Type": "application/json"})
+    assert response.status_code == 400
+    assert response.json["error"]["code"] == "malformed_json"
