@@ -5,7 +5,9 @@ from school_points import ledger, tokens
 from school_points.actors import SYSTEM
 from school_points.codes import new_code
 from school_points.extensions import db
-from school_points.models import Campus, Goods, Guardian, PointsAccount, Redemption, SchoolClass, Student, Teacher, WechatUser
+from school_points.models import (
+    Campus, Goods, Guardian, PointsAccount, Redemption, SchoolClass, Student, Teacher, WechatUser,
+)
 from school_points.settings import update_settings
 
 

@@ -4,8 +4,8 @@ from flask import render_template_string
 TEMPLATE = """<!doctype html>
 <html lang="zh-CN"><head><meta charset="utf-8"><title>{{ spec.info.title }}</title>
 <style>
-body{font-family:system-ui,-apple-system,"PingFang SC","Microsoft YaHei",sans-serif;margin:0 auto;max-width:1100px;
-padding:1rem 2rem;color:#222;line-height:1.5}
+body{font-family:system-ui,-apple-system,"PingFang SC","Microsoft YaHei",sans-serif;margin:0 auto;
+max-width:1100px;padding:1rem 2rem;color:#222;line-height:1.5}
 h2{border-bottom:2px solid #ddd;margin-top:2.5rem}
 .op{border:1px solid #ddd;border-radius:6px;margin:1rem 0;padding:.5rem 1rem}
 .m{display:inline-block;min-width:4.5em;font-weight:bold;color:#fff;border-radius:4px;text-align:center;margin-right:.5em}

@@ -58,7 +58,8 @@ def list_redemptions():
     args = load_query(schemas.RedemptionQuery)
     if args["student_id"] is not None:
         guardians.guardian_student(g.user, args["student_id"])
-    orders, next_cursor = family_redemptions_page(g.user, args["student_id"], args["status"], args["limit"], args["cursor"])
+    orders, next_cursor = family_redemptions_page(
+        g.user, args["student_id"], args["status"], args["limit"], args["cursor"])
     return respond(page([redemption_out(o, with_pickup_code=False) for o in orders], next_cursor))
 
 

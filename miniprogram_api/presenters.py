@@ -88,7 +88,8 @@ def records_out(records, viewer):
     ids = [r.id for r in records]
     liked = set()
     if ids:
-        liked = set(db.session.scalars(select(Like.record_id).where(Like.record_id.in_(ids), Like.user_id == viewer.id)))
+        liked = set(db.session.scalars(
+            select(Like.record_id).where(Like.record_id.in_(ids), Like.user_id == viewer.id)))
     return [
         dump(schemas.GrowthRecordOut, {
             "id": r.id, "student_id": r.student_id, "student_name": r.student.given_name if r.student else "",

@@ -38,7 +38,8 @@ def test_parent_checks_in_gets_likes_signs_in_redeems_and_the_teacher_hands_out(
     assert bound.status_code == 201
     sid = bound.json["id"]
 
-    url = parent.post("/uploads", data={"file": (io.BytesIO(PNG), "p.png")}, content_type="multipart/form-data").json["url"]
+    url = parent.post("/uploads", data={"file": (io.BytesIO(PNG), "p.png")},
+                      content_type="multipart/form-data").json["url"]
     checkin = parent.post("/growth-records", json={"student_id": sid, "content": "练字", "media": [url]}, key="rec-1")
     assert (checkin.status_code, checkin.json["awarded"]) == (201, 5)
     rid = checkin.json["record"]["id"]
