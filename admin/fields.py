@@ -3,8 +3,11 @@
 JSON `true` is not the integer 1, `"5"` is not 5 and `5.0` is not a count of points: the admin
 API rejects all of them with a 422 naming the field.
 """
+import re
+
 from marshmallow import Schema, ValidationError, fields, validate
 
+CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 COMMON = {"required": "必填", "null": "不能为空", "validator_failed": "取值无效"}
 
 
@@ -36,7 +39,9 @@ class StrictBool(fields.Boolean):
 class Str(fields.String):
     """A JSON string, stripped of surrounding whitespace unless `strip=False` (passwords)."""
 
-    default_error_messages = {**COMMON, "invalid": "必须是字符串", "invalid_utf8": "必须是 UTF-8 字符串"}
+    default_error_messages = {
+        **COMMON, "invalid": "必须是字符串", "invalid_utf8": "必须是 UTF-8 字符串", "control": "不能包含控制字符",
+    }
 
     def __init__(self, *, strip=True, **kwargs):
         super().__init__(**kwargs)
@@ -44,6 +49,9 @@ class Str(fields.String):
 
     def _deserialize(self, value, attr, data, **kwargs):
         value = super()._deserialize(value, attr, data, **kwargs)
+        # PostgreSQL cannot store NUL at all; other control characters are never meant in names or notes.
+        if CONTROL_CHARS.search(value):
+            raise self.make_error("control")
         return value.strip() if self.strip else value
 
 

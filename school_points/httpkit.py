@@ -9,7 +9,7 @@ import time
 from functools import wraps
 
 from flask import current_app, g, jsonify, request
-from sqlalchemy import select
+from sqlalchemy import BigInteger, select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
 
@@ -19,6 +19,8 @@ from .jobs.queue import enqueue
 from .models import IdempotencyRecord
 from .notifications import dispatch_after_commit, forget_pending
 from .settings import forget_cached_settings
+
+MAX_INT, MAX_BIGINT = 2**31 - 1, 2**63 - 1
 
 STATUS_BY_KIND = {
     "conflict": 409,
@@ -129,16 +131,17 @@ def decode_cursor(cursor):
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         value = json.loads(base64.urlsafe_b64decode(padded.encode()))
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise ValidationFailed(details={"cursor": ["无效的分页游标"]}) from None
-    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= MAX_BIGINT:
         raise ValidationFailed(details={"cursor": ["无效的分页游标"]})
     return value
 
 
 def keyset_page(query, id_column, limit, cursor):
     """Newest-first page of `query` on an indexed id column: (rows, next_cursor)."""
-    if cursor is not None:
+    # A cursor past a 32-bit id column's range precedes every row; comparing would be a database error.
+    if cursor is not None and (cursor <= MAX_INT or isinstance(id_column.type, BigInteger)):
         query = query.where(id_column < cursor)
     rows = db.session.scalars(query.order_by(id_column.desc()).limit(limit + 1)).all()
     next_cursor = encode_cursor(rows[limit - 1].id) if len(rows) > limit else None

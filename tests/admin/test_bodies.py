@@ -60,3 +60,25 @@ def test_absurdly_deep_json_is_400_not_500(api):
     response = api.post("/campuses", data=deep, headers={"Content-Type": "application/json"})
     assert response.status_code == 400
     assert response.json["error"]["code"] == "malformed_json"
+
+
+def test_control_characters_in_text_are_422(api, campus, make_student):
+    student = make_student(balance=10)
+    assert api.post("/campuses", {"name": "东\x00区"}).status_code == 422
+    assert api.post("/students", {"name": "王\x07", "campus_id": campus.id}).status_code == 422
+    response = api.post(f"/students/{student.id}/adjustments", {"delta": 1, "reason": "a\x00"})
+    assert response.status_code == 422 and "reason" in response.json["error"]["details"]
+    assert api.patch("/settings", {"mall": {"notice": "周六\x00闭馆"}}).status_code == 422
+    ok = api.post(f"/students/{student.id}/adjustments", {"delta": 1, "reason": "第一行\n第二行"})
+    assert ok.status_code == 201
+
+
+def test_cursors_beyond_any_id_are_handled(api, make_student):
+    from school_points.httpkit import encode_cursor
+
+    student = make_student(balance=3)
+    assert len(api.get("/students", cursor=encode_cursor(2**31)).json["items"]) == 1
+    history = api.get(f"/students/{student.id}/points/history", cursor=encode_cursor(2**40))
+    assert len(history.json["items"]) == 1
+    assert api.get("/students", cursor=encode_cursor(2**63)).status_code == 422
+    assert api.get("/students", cursor=encode_cursor(2**70)).status_code == 422
