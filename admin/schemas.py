@@ -211,9 +211,14 @@ class RedemptionQuery(StrictSchema):
     goods_id = query_id()
 
 
+def report_day(day):
+    if not date(2000, 1, 1) <= day <= date(2099, 12, 31):
+        raise ValidationError("必须在 2000-01-01 到 2099-12-31 之间")
+
+
 class ReportQuery(StrictSchema):
-    from_ = Date(data_key="from")
-    to = Date()
+    from_ = Date(data_key="from", validate=report_day)
+    to = Date(validate=report_day)
     campus_id = query_id()
 
     @validates_schema

@@ -45,3 +45,20 @@ def test_no_body_makes_a_500(fuzz_school, body, route):
 def test_fuzz_fixture_is_a_real_school(fuzz_school):
     api, ids = fuzz_school
     assert api.get(f"/students/{ids['student']}").status_code == 200
+
+
+query_values = st.one_of(st.text(max_size=30), st.integers(min_value=-(2**70), max_value=2**70).map(str),
+                         st.dates().map(str))
+query_names = st.sampled_from(["q", "campus_id", "class_id", "status", "student_id", "goods_id", "on_shelf",
+                               "from", "to", "action", "target_type", "target_id", "limit", "cursor", "x"])
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+@given(params=st.dictionaries(query_names, query_values, max_size=3), path=st.sampled_from([
+    "/students", "/classes", "/teachers", "/goods", "/redemptions", "/campuses", "/audit-log",
+    "/reports/summary", "/students/{student}/points/history",
+]))
+def test_no_query_string_makes_a_500(fuzz_school, params, path):
+    api, ids = fuzz_school
+    response = api.get(path.format(**ids), **params)
+    assert response.status_code in {200, 404, 422}, (path, params, response.json)

@@ -81,6 +81,8 @@ def test_bad_report_queries_are_422(api):
     response = api.get("/reports/summary", **{"from": "2024-03-01", "to": "2024-02-01"})
     assert response.status_code == 422 and "from" in response.json["error"]["details"]
     assert api.get("/reports/summary", campus="1").status_code == 422
+    for edge in ({"from": "9999-12-31"}, {"from": "0001-01-01", "to": "0001-01-02"}, {"to": "1999-12-31"}):
+        assert api.get("/reports/summary", **edge).status_code == 422, edge
     assert api.get("/reports/summary", campus_id=999).status_code == 404
 
 
