@@ -198,3 +198,13 @@ def test_an_invite_code_raced_by_two_phones_binds_one(app, campus, make_teacher,
             return getattr(exc, "code", repr(exc))
 
     assert sorted(run_concurrently(app, accept, user_ids)) == ["bound", "invite_code_not_found"]
+
+
+def test_listing_fifty_teachers_takes_a_fixed_number_of_queries(api, make_teacher, make_class, count_queries):
+    teachers = [make_teacher(name=f"老师{i}") for i in range(50)]
+    make_class(teachers=teachers)
+    make_class(name="二班", teachers=teachers[:10])
+    with count_queries() as counter:
+        items = api.get("/teachers", limit=50).json["items"]
+    assert len(items) == 50 and sum(len(t["class_ids"]) for t in items) == 60
+    assert counter.count <= 5
