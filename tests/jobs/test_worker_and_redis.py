@@ -119,3 +119,26 @@ def test_old_callback_dedupe_records_are_pruned(app):
     db.session.commit()
     assert prune_processed_messages() == 1
     assert db.session.scalars(select(ProcessedWechatMessage.dedupe_key)).all() == ["msg:new"]
+
+
+def test_flask_worker_command_runs_queued_jobs(app, throwaway_redis, make_student):
+    """The Procfile's `worker: flask --app wsgi worker`, as a real process (here with --burst)."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from school_points.birthday import award_birthdays
+
+    student = make_student(name="寿星", birthday=local_today().replace(year=2016))
+    enqueue(award_birthdays)
+    db.session.commit()
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "REDIS_URL": throwaway_redis.url,
+           "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"], "SCHOOL_TIMEZONE": app.config["SCHOOL_TIMEZONE"]}
+    done = subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", "worker", "--burst"], cwd=root, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    db.session.rollback()
+    entry = db.session.scalars(select(LedgerEntry).where(LedgerEntry.kind == "birthday")).one()
+    assert entry.student_id == student.id
