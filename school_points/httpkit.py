@@ -104,7 +104,25 @@ def json_body():
         raise ApiError(400, "malformed_json", "请求体不是合法的 JSON") from None
     if not isinstance(data, dict):
         raise ApiError(400, "malformed_json", "请求体必须是 JSON 对象")
+    if bad := _paths_with_nul(data):
+        # PostgreSQL cannot store NUL in text; no field of ours means it, so refuse it for every adapter.
+        raise ValidationFailed("文本中不能包含空字符", details={path: ["不能包含空字符"] for path in bad[:20]})
     return data
+
+
+def _paths_with_nul(value, path=""):
+    """Dotted paths of every string (key or value) in a parsed JSON document that contains NUL."""
+    if isinstance(value, str):
+        return [path or "body"] if "\x00" in value else []
+    found = []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            child = f"{path}.{key}" if path else str(key)
+            found += [child] if "\x00" in key else _paths_with_nul(item, child)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found += _paths_with_nul(item, f"{path}[{index}]")
+    return found
 
 
 def page_args(default_limit=20, max_limit=100):
