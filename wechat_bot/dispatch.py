@@ -36,12 +36,21 @@ def handle(message, key):
     """The Outcome for one parsed message (called once per message by the inbox)."""
     if message.type == "event":
         return handle_event(message, key, CLICK_COMMANDS)
-    user, _ = oa_users.find_or_create_oa_user(message.source)
+    user = follower(message)
     if message.type == "text":
         return handle_text(message, user, key)
     if message.type == "image":
         return commands.image_check_in(message, user, key)
     return say(message, texts.UNSUPPORTED_MESSAGE)
+
+
+def follower(message):
+    """The sender's user row; only followers can message the account, so mark them as following
+    (people who followed before this system existed never sent us a subscribe event)."""
+    user, _ = oa_users.find_or_create_oa_user(message.source)
+    if not user.oa_subscribed:
+        oa_users.set_subscribed(user, True)
+    return user
 
 
 def handle_text(message, user, key):

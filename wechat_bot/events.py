@@ -29,6 +29,8 @@ def handle_event(message, key, click_commands):
         command = click_commands.get(str(message._data.get("EventKey") or ""))
         if command is not None:
             user, _ = oa_users.find_or_create_oa_user(message.source)
+            if not user.oa_subscribed:  # menus are shown to followers only
+                oa_users.set_subscribed(user, True)
             return command(message, user, key)
         return say(message, texts.HELP)
     return silent()  # VIEW, LOCATION and other events need no answer

@@ -165,3 +165,12 @@ def test_referral_reply_does_not_wait_for_a_slow_wechat(oa, parent, fake_wechat)
     reply = oa.say(parent[0], "推荐")
     assert time.monotonic() - started < 2.5
     assert parent[1].referral_code in reply and "暂时无法生成" in reply
+
+
+def test_a_message_marks_an_old_follower_as_following(oa, make_user):
+    """People who followed before the system existed never sent a subscribe event."""
+    make_user(oa_openid="oa-old-follower")
+    oa.say("oa-old-follower", "积分")
+    db.session.expire_all()
+    user = db.session.scalars(select(WechatUser).where(WechatUser.oa_openid == "oa-old-follower")).one()
+    assert user.oa_subscribed is True
