@@ -75,3 +75,8 @@ class ProcessedWechatMessage(db.Model):
     dedupe_key: Mapped[str] = mapped_column(db.String(200), unique=True)
     reply: Mapped[str] = mapped_column(db.Text, default="")
     created_at = mapped_column(AwareDateTime, default=now_default, nullable=False, index=True)
+    # A check-in acknowledged at once and awarded by a job: who sent what, and when the job was done
+    # (NULL while the award is still owed; the sweep re-enqueues such rows).
+    openid = mapped_column(db.String(64), nullable=True)
+    checkin = mapped_column(db.JSON(none_as_null=True), nullable=True)
+    done_at = mapped_column(AwareDateTime, nullable=True)

@@ -1,0 +1,34 @@
+"""processed wechat message: deferred check-in columns
+
+Additive: three nullable columns for check-ins acknowledged at once and awarded by a job
+(the sender, what they sent, when the award was done). No data to migrate.
+
+Revision ID: 4dd74c178111
+Revises: db0ee0b4ad4d
+Create Date: 2026-12-01 14:21:13.847463
+
+"""
+from alembic import op
+import sqlalchemy as sa
+import school_points.models.base
+
+
+# revision identifiers, used by Alembic.
+revision = '4dd74c178111'
+down_revision = 'db0ee0b4ad4d'
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    with op.batch_alter_table('processed_wechat_message', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('openid', sa.String(length=64), nullable=True))
+        batch_op.add_column(sa.Column('checkin', sa.JSON(none_as_null=True), nullable=True))
+        batch_op.add_column(sa.Column('done_at', school_points.models.base.AwareDateTime(timezone=True), nullable=True))
+
+
+def downgrade():
+    with op.batch_alter_table('processed_wechat_message', schema=None) as batch_op:
+        batch_op.drop_column('done_at')
+        batch_op.drop_column('checkin')
+        batch_op.drop_column('openid')
