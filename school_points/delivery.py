@@ -5,6 +5,11 @@ official account, else as a mini-program subscribe message. Each send carries a 
 derived from the notification id, so a resend after a crash is not delivered twice. Outcomes:
 sent; retried later with backoff (-1, timeouts, 5xx, rate limits); failed at once (43004, 43101,
 40003, 40037, 47003 and other refusals); skipped (no credentials, no reachable identity).
+
+A customer-service message (客服消息, kind `checkin_result`: the result of a check-in sent to the
+official account) goes the same way, as text to the sender's official-account openid; WeChat's
+refusals of those (45015 outside the 48 h after the parent's message, 45047 over the limit,
+48001 not authorised) are stored, not retried.
 """
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -22,9 +27,11 @@ MAX_ATTEMPTS = 5
 BACKOFF_SECONDS = (30, 120, 600, 1800)
 # A worker that claimed a notification and died leaves it "sending"; the sweep retries after this.
 SENDING_LEASE_SECONDS = 120
-NO_RETRY_ERRORS = frozenset({43004, 43101, 40003, 40037, 47003})
+NO_RETRY_ERRORS = frozenset({43004, 43101, 40003, 40037, 47003, 45015, 45047, 48001})
 RETRY_ERRORS = frozenset({-1, 45009, 45011}) | wechat_clients.TOKEN_ERRORS
 # WeChat's length limits by keyword type (the prefix of the template's keyword name).
+CUSTOM_MESSAGE_KINDS = frozenset({"checkin_result"})
+CUSTOM_CHANNEL = "oa_custom"
 FIELD_LIMITS = {"thing": 20, "phrase": 5, "name": 10, "character_string": 32, "car_number": 8, "letter": 32}
 
 
@@ -36,6 +43,11 @@ class Route:
     openid: str = ""
     template_id: str = ""
     skip_reason: str = ""
+
+    @property
+    def needs_template(self):
+        """Template and subscribe messages need a template id; customer-service text does not."""
+        return self.channel != CUSTOM_CHANNEL
 
 
 def claim(notification_id, now=None):
@@ -50,9 +62,20 @@ def claim(notification_id, now=None):
     return result.rowcount == 1
 
 
+def record_custom_message(user_id, text, *, key):
+    """Record (outbox) a check-in result for the parent's official-account chat; the caller commits."""
+    notification = Notification(kind="checkin_result", dedupe_key=key[:200], user_id=user_id, channel=CUSTOM_CHANNEL,
+                                values={"text": text}, status="pending", created_at=utcnow())
+    db.session.add(notification)
+    db.session.flush()
+    return notification
+
+
 def route(notification):
     """The channel a notification takes for its recipient, given the configured credentials."""
     user = db.session.get(WechatUser, notification.user_id) if notification.user_id else None
+    if notification.kind in CUSTOM_MESSAGE_KINDS:
+        return _custom_route(user)
     config = get_settings()["notifications"].get(notification.kind, {})
     if user is None or user.disabled:
         return Route(skip_reason="接收人不存在")
@@ -66,8 +89,19 @@ def route(notification):
     return Route(skip_reason="家长未关注公众号，也没有可用的小程序身份")
 
 
+def _custom_route(user):
+    if user is None or user.disabled or not user.oa_openid:
+        return Route(skip_reason="接收人不存在")
+    if not wechat_clients.oa_configured():
+        return Route(skip_reason="未配置微信凭证")
+    return Route(CUSTOM_CHANNEL, user.oa_openid)
+
+
 def payload(notification, target):
     """The JSON body WeChat expects for this notification on `target`'s channel."""
+    if target.channel == CUSTOM_CHANNEL:
+        text = (notification.values or {}).get("text", "")
+        return {"touser": target.openid, "msgtype": "text", "text": {"content": text}}
     data = template_data(notification.kind, notification.values or {})
     if target.channel == "oa_template":
         body = {"touser": target.openid, "template_id": target.template_id, "data": data,
@@ -84,6 +118,10 @@ def payload(notification, target):
 
 def send(target, body):
     """Send one message; returns WeChat's msgid. Raises WechatUnavailable with the errcode."""
+    if target.channel == CUSTOM_CHANNEL:  # message/custom/send through wechatpy's wrapper
+        wechat_clients.call(wechat_clients.oa_client(),
+                            lambda c: c.message.send_text(target.openid, body["text"]["content"]))
+        return ""
     endpoint = "message/template/send" if target.channel == "oa_template" else "message/subscribe/send"
     client = wechat_clients.oa_client() if target.channel == "oa_template" else wechat_clients.mp_client()
     result = wechat_clients.call(client, lambda c: c.post(endpoint, data=body))

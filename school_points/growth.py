@@ -1,16 +1,17 @@
 """Growth records (成长记录/打卡): check-in points, likes and shares, each under its daily cap."""
 import hashlib
 import uuid
+from dataclasses import dataclass
 
-from sqlalchemy import func, select, update
+from sqlalchemy import case, func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from . import guardians, ledger, ratelimit
+from . import guardians, ledger, oa_users, ratelimit
 from .actors import Actor
 from .clock import local_today, utcnow
 from .errors import NotFound, ValidationFailed
 from .extensions import db
-from .models import GrowthRecord, LedgerEntry, Like, Share
+from .models import GrowthRecord, Guardian, LedgerEntry, Like, Share, Student, WechatUser
 from .settings import get_settings
 
 MAX_CONTENT_LENGTH = 2000
@@ -19,25 +20,59 @@ MAX_MEDIA_URL_LENGTH = 512
 LIKES_PER_MINUTE = 30
 
 
+@dataclass(frozen=True)
+class CheckIn:
+    """An official-account check-in: who sent it, for which student (None: no bound student),
+    the record, the points it earned and the student's balance afterwards."""
+
+    user: WechatUser
+    student: Student | None = None
+    record: GrowthRecord | None = None
+    awarded: int = 0
+    balance: int = 0
+
+
 def post_record(user, student_id, content, media, *, source="mp", key):
     """A guardian posts a record; it earns check-in points while the student's daily count allows."""
     student = guardians.guardian_student(user, student_id)
+    record, awarded, _ = _post(user, student, content, media, source=source, key=key)
+    return record, awarded
+
+
+def check_in_by_oa(openid, content, media, *, key):
+    """A check-in sent to the official account, for the sender's default student.
+
+    One query finds the sender, their default student and (by the join) the guardianship; a
+    sender we do not know yet is created, and any sender is marked as following.
+    """
+    user, student = _oa_sender_and_default_student(openid)
+    if user is None:
+        user, _ = oa_users.find_or_create_oa_user(openid)
+    if not user.oa_subscribed:
+        oa_users.set_subscribed(user, True)
+    if student is None:
+        return CheckIn(user)
+    record, awarded, account = _post(user, student, content, media, source="oa", key=key)
+    return CheckIn(user, student, record, awarded, account.balance)
+
+
+def _post(user, student, content, media, *, source, key):
+    """(record, points awarded, locked account): the record of `key` once, under the account's lock."""
     if student.status != "active":
         raise NotFound("学员不存在")
     content, media = _clean_content(content, media)
-    record_key = f"growth:u{user.id}:{_digest(key)}"
-    if (done := _record_by_key(record_key)) is not None:
-        return done, _checkin_points(done)
     account = ledger.lock(student.id)
-    if (done := _record_by_key(record_key)) is not None:  # a concurrent repeat committed while we waited
-        return done, _checkin_points(done)
-    record = GrowthRecord(student_id=student.id, author_user_id=user.id, content=content, media=media,
-                          source=source if source in ("mp", "oa") else "mp", local_day=local_today(),
-                          idempotency_key=record_key, created_at=utcnow())
-    db.session.add(record)
-    db.session.flush()
-    awarded = _award_checkin(account, record, Actor.user(user.id))
-    return record, awarded
+    # Under the lock, one INSERT ... ON CONFLICT DO NOTHING is both the idempotency check and the
+    # insert; a repeat (or a concurrent one that committed while we waited) finds the first record.
+    record = _insert_record(dict(
+        student_id=student.id, author_user_id=user.id, content=content, media=media,
+        source=source if source in ("mp", "oa") else "mp", local_day=local_today(),
+        idempotency_key=f"growth:u{user.id}:{_digest(key)}", created_at=utcnow(),
+    ))
+    if record is None:
+        done = _record_by_key(f"growth:u{user.id}:{_digest(key)}")
+        return done, _checkin_points(done), account
+    return record, _award_checkin(account, record, Actor.user(user.id)), account
 
 
 def delete_record(user, record_id):
@@ -178,6 +213,31 @@ def _points_today(student_id, kind):
         select(func.coalesce(func.sum(LedgerEntry.delta), 0)).where(
             LedgerEntry.student_id == student_id, LedgerEntry.kind == kind, LedgerEntry.local_day == local_today())
     ))
+
+
+def _oa_sender_and_default_student(openid):
+    """(user or None, default student or None): the default if still bound, else the first bound."""
+    query = (
+        select(WechatUser, Student)
+        .outerjoin(Guardian, Guardian.user_id == WechatUser.id)
+        .outerjoin(Student, Student.id == Guardian.student_id)
+        .where(WechatUser.oa_openid == openid)
+        .order_by(case((Guardian.student_id == WechatUser.default_student_id, 0), else_=1), Guardian.id)
+        .limit(1)
+    )
+    row = db.session.execute(query).first()
+    return (row[0], row[1]) if row is not None else (None, None)
+
+
+def _insert_record(values):
+    """The new record, or None when a record with its idempotency key exists."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    statement = (insert(GrowthRecord).values(**values)
+                 .on_conflict_do_nothing(index_elements=["idempotency_key"]).returning(GrowthRecord))
+    return db.session.scalars(statement).first()
 
 
 def _record_by_key(key):

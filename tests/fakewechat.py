@@ -21,7 +21,8 @@ with HTTP 200 (0 means "answer normally"), HTTP(status) an empty HTTP error, DEL
 and then answers normally. Unscripted calls answer like WeChat: endpoints that need an access
 token check it (unknown or expired token → 40001), tokens come from /cgi-bin/token or
 /cgi-bin/stable_token, template and subscribe sends return a msgid (a repeat of one client_msg_id
-returns the first msgid and is not delivered twice), /cgi-bin/media/get returns `media_bytes`,
+returns the first msgid and is not delivered twice), customer-service messages
+(/cgi-bin/message/custom/send) are delivered, /cgi-bin/media/get returns `media_bytes`,
 /cgi-bin/user/info reports the unionid set in `unionids[openid]`.
 
 Standalone (e.g. for bench/ or manual runs): `python tests/fakewechat.py [port]`.
@@ -175,6 +176,10 @@ class FakeWechat:
             return _json(found or {"errcode": 40029, "errmsg": "invalid code"})
         if call.path in ("/cgi-bin/message/template/send", "/cgi-bin/message/subscribe/send"):
             return _json({"errcode": 0, "errmsg": "ok", "msgid": self._deliver(call.path, body)})
+        if call.path == "/cgi-bin/message/custom/send":  # customer-service message: no msgid, no dedupe
+            with self.lock:
+                self.delivered.append((call.path, body))
+            return _json({"errcode": 0, "errmsg": "ok"})
         if call.path == "/cgi-bin/qrcode/create":
             scene = body.get("action_info", {}).get("scene", {}).get("scene_str", "")
             return _json({"ticket": f"ticket-{scene}", "expire_seconds": body.get("expire_seconds"),

@@ -3,7 +3,7 @@ from flask import Response, current_app, request
 
 from school_points.httpkit import error_response
 
-from . import bp, dispatch
+from . import bp, deferred, dispatch
 from .envelope import MAX_BODY_BYTES, EnvelopeError, Settings, read_message, render_reply, verify_signature
 from .inbox import handle_once
 
@@ -37,5 +37,5 @@ def receive():
         raise EnvelopeError(413, "payload_too_large", "消息过大")
     body = request.stream.read(MAX_BODY_BYTES + 1)
     message = read_message(settings, request.args, body)
-    reply = handle_once(message, dispatch.handle)
+    reply = handle_once(message, dispatch.handle, defer=deferred.defer)
     return Response(render_reply(settings, request.args, reply) or "success", mimetype="application/xml")

@@ -12,7 +12,8 @@ from school_points.actors import Actor
 from school_points.clock import isoformat
 from school_points.errors import AlreadySignedIn, DomainError
 from school_points.extensions import db
-from school_points.jobs.media import fetch_record_media, media_placeholder
+from school_points.jobs import oa_checkins
+from school_points.jobs.media import fetch_record_media
 from school_points.models import Redemption
 from school_points.redis_conn import get_redis
 
@@ -53,35 +54,22 @@ def sign_in(message, user, key):
     return say(message, texts.SIGNED_IN.format(name=student.name, awarded=awarded, streak=streak, balance=balance))
 
 
-def check_in(message, user, key, content):
-    """打卡 <内容>: a growth record for the default student."""
+def check_in(message, key, sent):
+    """打卡 <内容> or a photo, done in the request: a growth record for the default student.
+
+    (With Redis the callback acknowledges instead and a job does this: see wechat_bot/deferred.py.)
+    """
+    told = oa_checkins.check_in(message.source, sent, key=key)
+    jobs = [(fetch_record_media, told.photo_record_id)] if told.photo_record_id is not None else []
+    return say(message, told.text, *jobs)
+
+
+def check_in_explained(message, user, key, content):
+    """打卡 with nothing after it, or too much: how to check in (the check-ins themselves are
+    recognised before any command, by dispatch.checkin_of)."""
     if not content:
         return say(message, texts.CHECKIN_USAGE)
-    student = guardians.default_student(user)
-    if student is None:
-        return say(message, texts.NO_STUDENT)
-    if len(content) > growth.MAX_CONTENT_LENGTH:
-        return say(message, texts.CHECKIN_TOO_LONG.format(limit=growth.MAX_CONTENT_LENGTH))
-    _, awarded = growth.post_record(user, student.id, content, [], source="oa", key=f"wechat:{key}")
-    if not awarded:
-        return say(message, texts.CHECKED_IN_NO_POINTS)
-    return say(message, texts.CHECKED_IN.format(name=student.name, awarded=awarded))
-
-
-def image_check_in(message, user, key):
-    """A photo: a growth record now; the image itself is fetched from WeChat by a job."""
-    student = guardians.default_student(user)
-    if student is None:
-        return say(message, texts.NO_STUDENT)
-    media_id = str(message._data.get("MediaId") or "").strip()
-    if not media_id:
-        return say(message, texts.UNSUPPORTED_MESSAGE)
-    media = [media_placeholder(media_id)]
-    record, awarded = growth.post_record(user, student.id, "", media, source="oa", key=f"wechat:{key}")
-    job = (fetch_record_media, record.id)
-    if not awarded:
-        return say(message, texts.IMAGE_CHECKED_IN_NO_POINTS, job)
-    return say(message, texts.IMAGE_CHECKED_IN.format(name=student.name, awarded=awarded), job)
+    return say(message, texts.CHECKIN_TOO_LONG.format(limit=growth.MAX_CONTENT_LENGTH))
 
 
 def bind(message, user, key, code):

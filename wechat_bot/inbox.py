@@ -1,7 +1,8 @@
 """Handling each WeChat message or event once, however often WeChat retries it (SPEC §6.1).
 
 WeChat retries a message (same MsgId) or event (same sender, CreateTime and event) when we are
-slow. Three layers make the effect happen once:
+slow. Three layers make the effect happen once (check-ins acknowledged at once and awarded by a
+job use the same record and keys: wechat_bot/deferred.py):
 1. Redis remembers each answered message's reply for a while (fast path, optional).
 2. `ProcessedWechatMessage` is inserted first in the handling transaction, unique on the dedupe
    key: a concurrent retry waits on that index and then replays the stored reply.
@@ -42,19 +43,38 @@ def dedupe_key(message):
     return f"evt:{data.get('FromUserName', '')}:{data.get('CreateTime', '')}:{event}"[:200]
 
 
-def handle_once(message, handler):
+def handle_once(message, handler, *, defer=None):
     """The reply to `message`, running `handler(message, key)` only the first time it arrives.
 
     `handler` returns an Outcome (reply text renderer + jobs); it may raise DomainError, whose
     message becomes the reply. The handler's changes and the processed record commit together.
+    `defer(message, key)`, when given, may answer first: a reply when it took the message over
+    (a check-in acknowledged and left to a job), None to let `handler` do it here and now.
     """
     key = dedupe_key(message)
     cached = _recall(key)
     if cached is not None:
         return cached
-    reply = _process(message, key, handler)
+    reply = defer(message, key) if defer is not None else None
+    if reply is None:
+        reply = _process(message, key, handler)
     _remember(key, reply)
     return reply
+
+
+def redis_usable():
+    """Whether Redis is configured and has not just failed (see REDIS_BACKOFF_SECONDS)."""
+    return _client() is not None
+
+
+def redis_failed(exc):
+    """Note a Redis failure seen outside this module: skip Redis for a while."""
+    _redis_failed(exc)
+
+
+def stored_reply(key):
+    """The reply stored with a handled message, or None."""
+    return _stored_reply(key)
 
 
 def _process(message, key, handler):

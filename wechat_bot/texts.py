@@ -1,4 +1,9 @@
-"""What the official account says to parents (all user-facing text of the bot, in Chinese)."""
+"""What the official account says to parents (all user-facing text of the bot, in Chinese).
+
+The results of check-ins live with the job that tells them (school_points.jobs.oa_checkins), so
+a check-in answered in the request and one told later by a customer-service message read alike.
+"""
+from school_points.jobs.oa_checkins import NO_STUDENT  # noqa: F401 - one wording for both paths
 
 HELP = (
     "可用指令：\n"
@@ -13,11 +18,6 @@ HELP = (
 )
 
 WELCOME = "欢迎关注！在这里可以查看孩子的积分、每日签到和练习打卡。\n\n" + HELP
-
-NO_STUDENT = (
-    "您还没有绑定孩子。请发送“绑定 绑定码”（绑定码请向老师索取），"
-    "例如：绑定 AB23CD45"
-)
 
 BIND_USAGE = "请发送“绑定 绑定码”，例如：绑定 AB23CD45（绑定码请向老师索取）"
 BOUND = "绑定成功！已绑定孩子：{name}。\n发送“积分”查看积分，发送“签到”每日签到。"
@@ -35,10 +35,6 @@ ALREADY_SIGNED_IN = "{name} 今天已经签到过了，明天再来吧。"
 
 CHECKIN_USAGE = "请发送“打卡 今天练习的内容”，例如：打卡 练琴 30 分钟。也可以直接发送练习照片。"
 CHECKIN_TOO_LONG = "打卡内容最多 {limit} 字，请精简后再发送。"
-CHECKED_IN = "打卡成功！{name} 获得 {awarded} 积分。"
-CHECKED_IN_NO_POINTS = "打卡已记录（今天的打卡积分已领取）。"
-IMAGE_CHECKED_IN = "照片已收到，打卡成功！{name} 获得 {awarded} 积分。"
-IMAGE_CHECKED_IN_NO_POINTS = "照片已收到，打卡已记录（今天的打卡积分已领取）。"
 
 NO_REDEMPTIONS = "{name} 还没有兑换记录。可以点击菜单进入积分商城看看。"
 REDEMPTIONS_TITLE = "{name} 最近的兑换："

@@ -27,7 +27,7 @@ def deliver(notification_id):
     target = delivery.route(notification)
     if target.skip_reason:
         delivery.mark_skipped(notification, target.skip_reason)
-    elif not target.template_id:
+    elif target.needs_template and not target.template_id:
         delivery.mark_skipped(notification, "该通知未配置模板")
     else:
         _attempt(notification, target)

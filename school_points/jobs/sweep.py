@@ -7,6 +7,7 @@ from ..clock import utcnow
 from ..extensions import db
 from ..models import Notification, ProcessedWechatMessage
 from .media import fetch_record_media, records_missing_media
+from . import oa_checkins
 from .notify import deliver
 from .queue import enqueue
 
@@ -34,11 +35,17 @@ def due_notification_ids(now=None):
 
 
 def sweep_outbox(now=None):
-    """Enqueue delivery of every due notification; returns how many."""
+    """The outbox/inbox sweep: enqueue delivery of every due notification and the award of every
+    check-in acknowledged but not awarded whose job is gone; returns how many jobs it queued."""
     ids = due_notification_ids(now)
     for notification_id in ids:
         enqueue(deliver, notification_id)
-    return len(ids)
+    return len(ids) + sweep_checkins(now)
+
+
+def sweep_checkins(now=None):
+    """Re-enqueue the award of acknowledged check-ins whose job Redis lost; returns how many."""
+    return sum(1 for key in oa_checkins.owed_keys(now) if oa_checkins.enqueue_award(key))
 
 
 def sweep_media(now=None):

@@ -62,13 +62,13 @@ def test_redis_down_keeps_the_bot_working_and_loses_nothing(app, client, throwaw
                                                              notifications_on, follower, run_worker, oa_config):
     user, student = follower
     oa = OfficialAccount(client)
-    assert "打卡成功" in oa.say("oa-parent", "打卡 练琴")
+    assert "王小明：可用 100 积分" in oa.say("oa-parent", "积分")
 
     throwaway_redis.stop()
     started = time.monotonic()
     assert "签到成功" in oa.say("oa-parent", "签到")
     photo = oa.reply_of(oa.post(image_xml("oa-parent", "media-while-down")))["Content"]
-    assert "照片已收到" in photo
+    assert photo == "照片已收到，打卡成功！王小明 +5 积分，当前积分 106。"  # answered in the request
     _notify(student, "order-while-down")  # enqueue fails: the outbox row waits
     assert time.monotonic() - started < 3
     assert db.session.scalars(select(Notification.status)).one() == "pending"

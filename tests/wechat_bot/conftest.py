@@ -2,6 +2,7 @@
 import pytest
 
 from tests.fakewechat import fake_wechat  # noqa: F401 - re-exported fixture
+from tests.jobs.conftest import run_worker, throwaway_redis  # noqa: F401 - re-exported fixtures
 from tests.wechat_bot.officialaccount import OfficialAccount, oa_config  # noqa: F401 - re-exported fixture
 
 
@@ -25,3 +26,24 @@ def parent(make_student, make_user, make_guardian):
     user.oa_subscribed = True
     make_guardian(student, user=user)
     return "oa-parent-1", user, student
+
+
+@pytest.fixture(autouse=True)
+def fresh_redis_backoff():
+    """Each test starts with the bot trusting Redis again (a Redis failure makes it skip Redis 30 s)."""
+    from wechat_bot import inbox
+
+    inbox._redis_skip_until = 0.0
+    yield
+    inbox._redis_skip_until = 0.0
+
+
+@pytest.fixture
+def sync_bot(app):
+    """No Redis for this test: check-ins are done in the request and answered with the result."""
+    saved = app.config["REDIS_URL"]
+    app.config["REDIS_URL"] = None
+    app.extensions.pop("redis", None)
+    yield
+    app.config["REDIS_URL"] = saved
+    app.extensions.pop("redis", None)
