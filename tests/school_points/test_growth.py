@@ -197,3 +197,98 @@ def test_concurrent_likes_respect_the_cap_and_count_every_like(app, family, make
     db.session.expire_all()
     assert db.session.get(GrowthRecord, record_id).like_count == 12
     assert account_of(student.id)[0] == 10
+
+
+# ---------------------------------------------------------------- official-account check-ins
+
+
+@pytest.fixture
+def follower(make_student, make_user, make_guardian):
+    """A student and a guardian who follows the official account (openid oa-f1)."""
+    student = make_student(name="王小明")
+    user = make_user(oa_openid="oa-f1")
+    user.oa_subscribed = True
+    make_guardian(student, user=user)
+    return student, user
+
+
+def oa_check_in(openid="oa-f1", content="练琴", key="msg:1"):
+    result = growth.check_in_by_oa(openid, content, [], key=key)
+    db.session.commit()
+    return result
+
+
+def test_official_account_check_in_costs_eight_statements(app, follower):
+    """Sender + default student + guardianship in one query; lock; record; settings; today's count;
+    entry; balance; record's entry id. (It was 12 before the lean path, the bot's own two aside.)"""
+    from sqlalchemy import event
+
+    from school_points.settings import forget_cached_settings
+
+    forget_cached_settings()
+    statements = []
+
+    def listener(conn, cursor, sql, *args):
+        if not sql.startswith("BEGIN"):  # SQLite's BEGIN IMMEDIATE; PostgreSQL's BEGIN is implicit
+            statements.append(" ".join(sql.split()[:3]))
+
+    event.listen(db.engine, "before_cursor_execute", listener)
+    try:
+        result = growth.check_in_by_oa("oa-f1", "练琴", [], key="msg:count")
+        db.session.flush()
+    finally:
+        event.remove(db.engine, "before_cursor_execute", listener)
+    db.session.commit()
+    assert (result.awarded, result.balance) == (5, 5)
+    assert len(statements) <= 8, statements
+
+
+def test_official_account_check_in_goes_to_the_default_student(follower, make_student, make_guardian):
+    first, user = follower
+    sister = make_student(name="王小红")
+    make_guardian(sister, user=user, default=False)
+    user.default_student_id = sister.id
+    db.session.commit()
+    result = oa_check_in()
+    assert (result.student.id, result.awarded, result.balance) == (sister.id, 5, 5)
+    assert account_of(first.id)[0] == 0
+
+
+def test_official_account_check_in_falls_back_to_the_first_bound_student(follower, make_student, make_guardian):
+    first, user = follower
+    make_guardian(make_student(name="王小红"), user=user, default=False)
+    user.default_student_id = make_student(name="别人家的孩子").id  # no longer bound: not a guardian
+    db.session.commit()
+    assert oa_check_in().student.id == first.id
+
+
+def test_official_account_check_in_of_a_stranger_creates_them_and_records_nothing(app):
+    from school_points.models import WechatUser
+
+    result = oa_check_in(openid="oa-stranger")
+    assert result.student is None and result.record is None
+    user = db.session.scalars(select(WechatUser).where(WechatUser.oa_openid == "oa-stranger")).one()
+    assert user.oa_subscribed is True
+    assert db.session.scalar(select(func.count()).select_from(GrowthRecord)) == 0
+
+
+def test_official_account_check_in_repeated_returns_the_first_record(follower):
+    first = oa_check_in(key="msg:9")
+    again = oa_check_in(key="msg:9")
+    assert (again.record.id, again.awarded) == (first.record.id, 5)
+    assert account_of(follower[0].id)[0] == 5
+
+
+@requires_pg
+def test_concurrent_official_account_check_ins_respect_the_daily_count(app, follower):
+    results = run_concurrently(app, lambda i: oa_check_in(content=f"第{i}次", key=f"msg:c{i}").awarded, range(12))
+    assert sorted(results) == [0] * 11 + [5], results
+    assert account_of(follower[0].id)[0] == 5
+
+
+@requires_pg
+def test_concurrent_repeats_of_one_official_account_check_in_make_one_record(app, follower):
+    results = run_concurrently(app, lambda _: oa_check_in(key="msg:same").record.id, range(6))
+    assert len(set(results)) == 1, results
+    assert db.session.scalar(select(func.count()).select_from(GrowthRecord)) == 1
+    assert account_of(follower[0].id)[0] == 5

@@ -1,0 +1,195 @@
+"""With Redis, a check-in is acknowledged at once and awarded by a real RQ worker, which tells the
+parent the result in a customer-service message (fake WeChat server); nothing is lost or doubled."""
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from school_points.clock import utcnow
+from school_points.extensions import db
+from school_points.jobs.oa_checkins import job_id
+from school_points.jobs.queue import get_queue
+from school_points.jobs.sweep import sweep_checkins, sweep_outbox
+from school_points.models import GrowthRecord, LedgerEntry, Notification, ProcessedWechatMessage
+from school_points.redis_conn import get_redis
+from tests.conftest import balance_of, run_concurrently
+from tests.wechat_bot.officialaccount import OfficialAccount, image_xml, text_xml
+
+CUSTOM_SEND = "/cgi-bin/message/custom/send"
+ACK = "收到打卡！正在记录积分，稍后通知你结果。"
+
+
+@pytest.fixture
+def deferred(throwaway_redis, fake_wechat, oa_config):
+    """Redis, a worker to come and official-account credentials: check-ins go to a job."""
+    return fake_wechat
+
+
+def told(fake):
+    """(openid, text) of every customer-service message the fake WeChat delivered."""
+    return [(body["touser"], body["text"]["content"]) for path, body in fake.delivered if path == CUSTOM_SEND]
+
+
+def checkin_entries():
+    db.session.expire_all()
+    return db.session.scalar(select(func.count(LedgerEntry.id)).where(LedgerEntry.kind == "checkin"))
+
+
+def test_check_in_is_acknowledged_at_once_and_awarded_by_the_worker(oa, parent, deferred, run_worker):
+    openid, _, student = parent
+    assert oa.say(openid, "打卡 练琴 30 分钟", msg_id=880001) == ACK
+    assert checkin_entries() == 0 and told(deferred) == []  # nothing awarded in the request
+    assert get_queue().job_ids == [job_id("msg:880001")]
+    run_worker()
+    assert checkin_entries() == 1 and balance_of(student.id) == 105
+    assert told(deferred) == [(openid, "打卡成功！王小明 +5 积分，当前积分 105。")]
+    notification = db.session.scalars(select(Notification)).one()
+    assert (notification.kind, notification.channel, notification.status) == ("checkin_result", "oa_custom", "sent")
+    record = db.session.scalars(select(GrowthRecord)).one()
+    assert (record.content, record.source) == ("练琴 30 分钟", "oa")
+
+
+def test_second_check_in_of_the_day_is_told_it_earned_nothing(oa, parent, deferred, run_worker):
+    oa.say(parent[0], "打卡 第一次")
+    oa.say(parent[0], "打卡 第二次")
+    run_worker()
+    assert [text for _, text in told(deferred)] == [
+        "打卡成功！王小明 +5 积分，当前积分 105。", "打卡已记录！王小明 今天的打卡积分已领取，当前积分 105。"]
+
+
+def test_photo_is_acknowledged_then_awarded_and_its_image_fetched(oa, parent, deferred, run_worker):
+    reply = oa.reply_of(oa.post(image_xml(parent[0], "media-xyz")))["Content"]
+    assert reply == "照片已收到！正在记录打卡积分，稍后通知你结果。"
+    run_worker()  # the award job queues the photo fetch, which the same burst runs
+    record = db.session.scalars(select(GrowthRecord)).one()
+    assert len(record.media) == 1 and "/api/v1/uploads/" in record.media[0]
+    assert told(deferred) == [(parent[0], "照片已收到，打卡成功！王小明 +5 积分，当前积分 105。")]
+
+
+def test_safe_mode_acknowledgement_is_encrypted(oa_safe, parent, deferred):
+    response = oa_safe.post(image_xml(parent[0], "media-safe"))
+    assert "<Encrypt>" in response.get_data(as_text=True)
+    assert oa_safe.reply_of(response)["Content"].startswith("照片已收到！")
+
+
+def test_retried_msgid_while_the_job_is_queued_gets_the_same_ack_and_no_second_job(oa, parent, deferred,
+                                                                                  run_worker):
+    openid = parent[0]
+    first = oa.post(oa_text(openid, 880002))
+    assert oa.post(oa_text(openid, 880002)).data == first.data  # from the Redis reply cache
+    get_redis().delete("wechat:reply:msg:880002")
+    assert oa.post(oa_text(openid, 880002)).data == first.data  # from the stored message
+    assert len(get_queue()) == 1
+    run_worker()
+    assert checkin_entries() == 1 and len(told(deferred)) == 1
+
+
+def test_concurrent_retries_of_a_deferred_check_in_queue_one_job(app, parent, deferred, run_worker):
+    def deliver(_):
+        return OfficialAccount(app.test_client()).say(parent[0], "打卡 钢琴", msg_id=880003)
+
+    replies = run_concurrently(app, deliver, range(4))
+    assert replies == [ACK] * 4, replies
+    assert len(get_queue()) == 1
+    run_worker()
+    assert checkin_entries() == 1 and len(told(deferred)) == 1
+
+
+def test_sweep_re_enqueues_a_check_in_whose_job_redis_lost(oa, parent, deferred, run_worker):
+    assert oa.say(parent[0], "打卡 练琴", msg_id=880004) == ACK
+    get_redis().flushdb()  # Redis restarted without persistence: the job is gone
+    assert sweep_checkins() == 0  # within its grace period the job may still be queued
+    later = utcnow() + timedelta(minutes=2)
+    assert sweep_outbox(now=later) == 1
+    assert sweep_checkins(now=later) == 0  # its job is queued again: not twice
+    run_worker()
+    assert checkin_entries() == 1 and len(told(deferred)) == 1
+    assert sweep_checkins(now=utcnow() + timedelta(minutes=5)) == 0  # awarded: nothing owed
+
+
+def test_a_job_run_twice_awards_and_tells_once(oa, parent, deferred, run_worker):
+    from school_points.jobs.oa_checkins import award_checkin_message
+
+    oa.say(parent[0], "打卡 练琴", msg_id=880005)
+    run_worker()
+    assert award_checkin_message("msg:880005") is None
+    assert checkin_entries() == 1 and len(told(deferred)) == 1
+
+
+def test_redis_down_falls_back_to_answering_in_the_request(oa, parent, deferred, throwaway_redis):
+    throwaway_redis.stop()
+    assert oa.say(parent[0], "打卡 练琴", msg_id=880006) == "打卡成功！王小明 +5 积分，当前积分 105。"
+    assert checkin_entries() == 1 and told(deferred) == []
+    assert oa.say(parent[0], "打卡 练琴", msg_id=880006) == "打卡成功！王小明 +5 积分，当前积分 105。"  # a retry
+    assert checkin_entries() == 1
+
+
+def test_redis_refusing_the_job_after_the_message_is_stored_awards_in_the_request(oa, parent, deferred):
+    """Redis answers reads but refuses writes (out of memory): the stored check-in is done at once."""
+    redis = get_redis()
+    redis.config_set("maxmemory-policy", "noeviction")
+    redis.config_set("maxmemory", "1")
+    try:
+        assert oa.say(parent[0], "打卡 练琴", msg_id=880007) == "打卡成功！王小明 +5 积分，当前积分 105。"
+    finally:
+        redis.config_set("maxmemory", "0")
+    assert checkin_entries() == 1 and told(deferred) == []
+    stored = db.session.scalars(select(ProcessedWechatMessage)).one()
+    assert stored.done_at is not None and "打卡成功" in stored.reply
+    assert oa.say(parent[0], "打卡 练琴", msg_id=880007).startswith("打卡成功")  # a retry: same answer
+    assert sweep_checkins(now=utcnow() + timedelta(minutes=2)) == 0 and checkin_entries() == 1
+
+
+def test_sender_without_student_is_told_how_to_bind_by_message(oa, deferred, run_worker):
+    assert oa.say("oa-stranger", "打卡 练琴") == ACK
+    run_worker()
+    assert told(deferred) == [("oa-stranger", "您还没有绑定孩子。请发送“绑定 绑定码”（绑定码请向老师索取），例如：绑定 AB23CD45")]
+
+
+def test_refusal_by_the_domain_is_told_by_message(oa, parent, deferred, run_worker):
+    oa.say(parent[0], "打卡 练琴")
+    parent[2].status = "archived"  # archived after the message was acknowledged
+    db.session.commit()
+    run_worker()
+    assert told(deferred) == [(parent[0], "学员不存在")]
+    assert checkin_entries() == 0
+    assert db.session.scalars(select(ProcessedWechatMessage.done_at)).one() is not None
+
+
+def test_result_message_refused_by_wechat_is_stored_not_retried(oa, parent, deferred, run_worker):
+    deferred.script(CUSTOM_SEND, 45015)  # more than 48 h since the parent's last message
+    oa.say(parent[0], "打卡 练琴")
+    run_worker()
+    notification = db.session.scalars(select(Notification)).one()
+    assert (notification.status, notification.last_error_code, notification.attempts) == ("failed", 45015, 1)
+    assert checkin_entries() == 1  # the points are awarded all the same
+    assert sweep_outbox(now=utcnow() + timedelta(hours=1)) == 0
+
+
+def test_result_message_is_retried_after_a_busy_wechat(oa, parent, deferred, run_worker):
+    deferred.script(CUSTOM_SEND, -1)
+    oa.say(parent[0], "打卡 练琴")
+    run_worker()
+    notification = db.session.scalars(select(Notification)).one()
+    assert notification.status == "pending" and notification.next_attempt_at > utcnow()
+    notification.next_attempt_at = utcnow() - timedelta(seconds=1)  # the backoff has passed
+    db.session.commit()
+    assert sweep_outbox() == 1
+    run_worker()
+    assert db.session.scalars(select(Notification.status)).one() == "sent"
+    assert len(told(deferred)) == 1
+
+
+def test_without_credentials_to_tell_the_result_the_check_in_is_answered_at_once(oa, parent, throwaway_redis):
+    assert oa.say(parent[0], "打卡 练琴") == "打卡成功！王小明 +5 积分，当前积分 105。"
+    assert len(get_queue()) == 0
+
+
+def test_other_commands_are_still_answered_in_the_request(oa, parent, deferred):
+    assert "签到成功" in oa.say(parent[0], "签到")
+    assert "请发送“打卡 今天练习的内容”" in oa.say(parent[0], "打卡")
+    assert len(get_queue()) == 0
+
+
+def oa_text(openid, msg_id):
+    return text_xml(openid, "打卡 练琴", msg_id=msg_id, create_time=1700000000)
