@@ -33,7 +33,7 @@ def main():
     args = _parse()
     db_url = f"{args.pg_url.rstrip('/')}/{DB_NAME}"
     env = {**os.environ, "DATABASE_URL": db_url, "REDIS_URL": args.redis_url, "SECRET_KEY": "bench-only",
-           "APP_ENV": "bench", "DB_POOL_SIZE": "5", "DB_MAX_OVERFLOW": "5"}
+           "APP_ENV": "bench"}
     for name in ("WECHAT_MP_APP_ID", "WECHAT_MP_APP_SECRET", "WECHAT_OA_APP_ID", "WECHAT_OA_APP_SECRET"):
         env.pop(name, None)
     os.environ.update(env)
@@ -43,7 +43,7 @@ def main():
     app = seed.make_app()
     fixture = seed.seed(app, clients=max(args.clients, 500))
     port = _free_port()
-    server = _start_gunicorn(env, port, args.workers)
+    server, args.server = _start_gunicorn(env, port, args.workers, args.threads)
     lines = []
     try:
         _wait(f"http://127.0.0.1:{port}/healthz")
@@ -64,7 +64,8 @@ def _parse():
     parser = argparse.ArgumentParser(description="mini-program API benchmarks")
     parser.add_argument("--clients", type=int, default=100)
     parser.add_argument("--seconds", type=float, default=10.0)
-    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--workers", type=int, help="WEB_CONCURRENCY for the Procfile's web command (default: its own)")
+    parser.add_argument("--threads", type=int, help="WEB_THREADS for the Procfile's web command (default: its own)")
     parser.add_argument("--big-rows", type=int, default=1_000_000)
     parser.add_argument("--only", nargs="*", choices=["redemption", "flash", "history", "evaluation"],
                         help="run only these parts (default: all)")
@@ -81,15 +82,29 @@ def _create_database(pg_url):
         conn.execute(f'CREATE DATABASE "{DB_NAME}"')
 
 
-def _start_gunicorn(env, port, workers):
+def _start_gunicorn(env, port, workers, threads):
+    """The Procfile's `web` command as deployed (gthread workers, access log), on a free port."""
     results = ROOT / "bench" / "results"  # git-ignored
     results.mkdir(exist_ok=True)
     log = open(results / "gunicorn-bench.log", "w")
-    return subprocess.Popen(
-        [str(ROOT / ".venv/bin/gunicorn"), "-w", str(workers), "-b", f"127.0.0.1:{port}", "--backlog", "2048",
-         "--timeout", "120", "wsgi:create_app()"],
-        cwd=ROOT, env=env, stdout=log, stderr=log,
-    )
+    command = _procfile_web()
+    env = {**env, "PORT": str(port), "PATH": f"{ROOT / '.venv/bin'}:{env.get('PATH', '')}"}
+    if workers:
+        env["WEB_CONCURRENCY"] = str(workers)
+    if threads:
+        env["WEB_THREADS"] = str(threads)
+    shown = command.replace("${WEB_CONCURRENCY:-2}", env.get("WEB_CONCURRENCY", "2")).replace(
+        "${WEB_THREADS:-4}", env.get("WEB_THREADS", "4")).replace("${PORT:-8000}", str(port))
+    # exec: the shell becomes gunicorn, so terminate() reaches the arbiter itself.
+    server = subprocess.Popen(["sh", "-c", "exec " + command], cwd=ROOT, env=env, stdout=log, stderr=log)
+    return server, shown
+
+
+def _procfile_web():
+    for line in (ROOT / "Procfile").read_text().splitlines():
+        if line.startswith("web:"):
+            return line[len("web:"):].strip()
+    raise SystemExit("Procfile has no web process")
 
 
 def _free_port():
@@ -130,8 +145,8 @@ def bench_redemption(port, fixture, args):
     ping = max(ping, loadgen.run(port, pings, duration=args.seconds), key=lambda r: r.throughput)
     ratio = redeem.throughput / ping.throughput if ping.throughput else 0
     return [
-        f"### Redemption throughput, {len(clients)} concurrent clients, {args.seconds:.0f} s each, "
-        f"gunicorn {args.workers} sync workers", "",
+        f"### Redemption throughput, {len(clients)} concurrent clients, {args.seconds:.0f} s each", "",
+        f"server: `{args.server}`", "",
         "| endpoint | throughput | p50 | p99 | requests | statuses |", "|---|---|---|---|---|---|",
         _row("GET /api/v1/ping-db (1 DB round trip)", ping), _row("POST /api/v1/redemptions", redeem), "",
         f"redemption / ping-db throughput = **{ratio:.2f}×** (target ≥ 0.5×)", "",

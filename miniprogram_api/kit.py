@@ -5,7 +5,7 @@ exactly the statuses a route can answer.
 """
 import hashlib
 import uuid
-from functools import wraps
+from functools import lru_cache, wraps
 
 from flask import g, request
 from marshmallow import ValidationError
@@ -18,7 +18,8 @@ from .auth import authenticate
 
 def api(summary, *, auth="user", body=None, query=None, out=None, status=200, errors=None,
         idempotent=False, tags=(), description="", content_type="application/json"):
-    """Declare a view: who may call it (None, 'user', 'teacher'), what it takes and answers.
+    """Declare a view: who may call it (None, 'user', 'teacher', or 'token': see auth.authenticate),
+    what it takes and answers.
 
     `errors` maps extra statuses to their error codes, e.g. {409: ["out_of_stock"]}; statuses
     that follow from the declaration (401, 400/413/422 for bodies, 404 for ids, ...) are added.
@@ -59,14 +60,21 @@ def load_query(schema_class):
 
 def _load(schema_class, data):
     try:
-        return schema_class().load(data)
+        return _schema(schema_class).load(data)
     except ValidationError as exc:
         raise ValidationFailed(details=exc.normalized_messages()) from None
 
 
 def dump(schema_class, obj, many=False):
     """Serialise with an output schema."""
-    return schema_class(many=many).dump(obj)
+    return _schema(schema_class, many).dump(obj)
+
+
+@lru_cache(maxsize=None)
+def _schema(schema_class, many=False):
+    """One instance per schema class: building one costs more than using it, and load/dump keep no
+    state on the instance (marshmallow's maintainers: an instance may be used many times)."""
+    return schema_class(many=many)
 
 
 def request_key():

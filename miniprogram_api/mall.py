@@ -43,12 +43,12 @@ def goods_detail(gid):
 
 
 @bp.post("/redemptions")
-@api("兑换商品", body=schemas.RedeemIn, out=schemas.RedemptionOut, status=201, idempotent=True, tags=["商城"],
-     errors={409: REDEEM_ERRORS})
+@api("兑换商品", auth="token", body=schemas.RedeemIn, out=schemas.RedemptionOut, status=201, idempotent=True,
+     tags=["商城"], errors={409: REDEEM_ERRORS})
 def create_redemption():
     data = load_body(schemas.RedeemIn)
-    guardians.guardian_student(g.user, data["student_id"])
-    order = redemption.redeem(data["student_id"], data["goods_id"], data["quantity"], key=request_key(), actor=g.actor)
+    order = redemption.redeem(data["student_id"], data["goods_id"], data["quantity"], key=request_key(),
+                              actor=g.actor, guardian_id=g.user_id)
     return respond(redemption_out(order), 201)
 
 

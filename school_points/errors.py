@@ -78,3 +78,9 @@ class WrongVerifyCode(DomainError):
 
 class IdempotencyKeyReused(DomainError):
     code, message, kind = "idempotency_key_reused", "该幂等键已用于不同的请求", "validation"
+
+
+class UserDisabled(DomainError):
+    """The acting WeChat user no longer exists or was disabled (a token outlived its user)."""
+
+    code, message, kind = "unauthorized", "登录已失效，请重新登录", "unauthorized"

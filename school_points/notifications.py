@@ -65,6 +65,12 @@ def notify_students(kind, items, *, page=""):
     return created
 
 
+def remember_pending(notification_ids):
+    """Have `dispatch_after_commit` deliver records written outside `notify_students` (by SQL)."""
+    if has_app_context() and notification_ids:
+        g.setdefault("outbox_ids", []).extend(notification_ids)
+
+
 def dispatch_after_commit():
     """Enqueue delivery of the notifications this request or job recorded; call after commit."""
     if not has_app_context():

@@ -10,26 +10,37 @@ import uuid
 
 from sqlalchemy import select, update
 
-from . import audit, ledger, ratelimit
+from . import audit, guardians, ledger, ratelimit, redemption_pg
 from .actors import Actor
 from .clock import utcnow
 from .codes import new_pickup_code
 from .errors import (
-    AlreadyIssued, Forbidden, LimitReached, NotFound, OrderNotPending, OutOfStock, ValidationFailed, WrongVerifyCode,
+    AlreadyIssued, Forbidden, LimitReached, NotFound, OrderNotPending, OutOfStock, UserDisabled, ValidationFailed,
+    WrongVerifyCode,
 )
 from .extensions import db
 from .mall import get_goods_for_sale, units_redeemed
 from .models import Goods, Redemption, Student
 from .notifications import notify_student
+from .users import active_user
 
 MAX_QUANTITY = 99
 VERIFY_ATTEMPTS, VERIFY_WINDOW_SECONDS = 5, 600
 
 
-def redeem(student_id, goods_id, quantity, *, key, actor):
-    """Spend a student's points on goods; raises a DomainError subclass on any rule, changing nothing."""
+def redeem(student_id, goods_id, quantity, *, key, actor, guardian_id=None):
+    """Spend a student's points on goods; raises a DomainError subclass on any rule, changing nothing.
+
+    With `guardian_id` (a WeChat user's id) that user must be enabled (UserDisabled otherwise) and
+    bound to the student (NotFound otherwise). On PostgreSQL the whole operation is one call of the
+    `redeem_goods` function (redemption_pg); elsewhere the steps below.
+    """
     _check_quantity(quantity)
     order_key = f"s{student_id}:{_digest(key)}"
+    if db.session.get_bind().dialect.name == "postgresql":
+        return redemption_pg.redeem(student_id, goods_id, quantity, order_key, actor=actor, guardian_id=guardian_id)
+    if guardian_id is not None:
+        _ensure_guardian(guardian_id, student_id)
     if (done := find_by_key(order_key)) is not None:
         return done
     student = _active_student(student_id)
@@ -148,6 +159,7 @@ def _take_stock(goods, quantity):
     )
     if result.rowcount != 1:
         raise OutOfStock()
+    db.session.expire(goods, ["stock", "updated_at"])  # the UPDATE bypassed the object: reload on next read
 
 
 def _add_order(student, goods, quantity, order_key, actor):
@@ -175,6 +187,13 @@ def _record_action(actor, action, order, changes):
     if actor.type in ("teacher", "admin"):
         audit.record(actor, action, "redemption", order.id, campus_id=order.campus_id,
                      changes={"student_id": order.student_id, "status": order.status, **changes})
+
+
+def _ensure_guardian(user_id, student_id):
+    user = active_user(user_id)
+    if user is None:
+        raise UserDisabled()
+    guardians.guardian_student(user, student_id)
 
 
 def _active_student(student_id):
