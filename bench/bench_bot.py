@@ -1,16 +1,23 @@
 """Benchmark: bursts of concurrent check-in messages to the official-account callback.
 
-Starts its own redis-server and gunicorn on free local ports, uses a PostgreSQL database of its
-own (created if missing) on the local server, seeds one parent + student per message, then for
-each round fires `--concurrency` signed "打卡" messages at once and, in the same run, the same
-burst against GET /healthz and GET /readyz (one database query) for comparison. Finally it
-re-sends a whole round (WeChat's retries) and checks in the database that every message was
-awarded exactly once and that the ledger reconciles.
+Starts its own redis-server, a fake WeChat API server (tests/fakewechat.py), gunicorn and RQ
+workers (`flask --app wsgi worker`, the Procfile's command) on free local ports, uses a
+PostgreSQL database of its own (created if missing) on the local server, seeds one parent +
+student per message, then for each round fires `--concurrency` signed "打卡" messages at once and,
+in the same run, the same burst against GET /healthz and GET /readyz (one database query) for
+comparison. With Redis the callback only acknowledges a check-in; the workers award it and tell
+the parent by customer-service message, so each round waits until its awards landed and reports
+how long that took. Finally it re-sends a whole round (WeChat's retries) and, after the workers
+drained, checks in the database that every message was awarded exactly once, that every parent
+was told once, and that the ledger reconciles.
 
     .venv/bin/python bench/bench_bot.py [--rounds 5] [--concurrency 100] [--safe-mode]
-        [--database-url postgresql://postgres@127.0.0.1:5432/sp_bench_bot] [--workers 3 --threads 16]
+        [--database-url postgresql://postgres@127.0.0.1:5432/sp_bench_bot] [--workers 2 --threads 16]
+        [--rq-workers 2] [--no-redis-jobs]
 
-All traffic stays on 127.0.0.1; every loop is bounded and the script stops what it started.
+`--no-redis-jobs` runs without OA app credentials, so the callback answers every check-in in the
+request (the synchronous path, as without Redis). All traffic stays on 127.0.0.1; every loop is
+bounded and the script stops what it started.
 """
 import argparse
 import http.client
@@ -31,7 +38,9 @@ sys.path.insert(0, str(ROOT))
 TOKEN = "bench-token"
 AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
 APP_ID = "wx-bench"
+APP_SECRET = "bench-secret"
 CHECKIN_POINTS = 5
+AWARD_TIMEOUT_SECONDS = 120
 
 
 def free_port():
@@ -57,7 +66,7 @@ def wait_for(check, what, seconds=30):
 
 def start_redis(port):
     process = subprocess.Popen([shutil.which("redis-server"), "--port", str(port), "--bind", "127.0.0.1",
-                                "--save", "", "--appendonly", "no"], stdout=subprocess.DEVNULL)
+                                "--save", "", "--appendonly", "no"], stdout=subprocess.DEVNULL, start_new_session=True)
     import redis
 
     wait_for(lambda: redis.Redis(port=port).ping(), "redis-server")
@@ -65,8 +74,9 @@ def start_redis(port):
 
 
 def start_gunicorn(port, env, workers, threads):
+    worker_class = "gthread" if threads > 1 else "sync"
     command = [str(ROOT / ".venv/bin/gunicorn"), "wsgi:create_app()", "--bind", f"127.0.0.1:{port}",
-               "--workers", str(workers), "--threads", str(threads), "--worker-class", "gthread",
+               "--workers", str(workers), "--threads", str(threads), "--worker-class", worker_class,
                "--backlog", "2048", "--timeout", "30", "--log-level", "warning"]
     process = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
 
@@ -77,6 +87,28 @@ def start_gunicorn(port, env, workers, threads):
 
     wait_for(healthy, "gunicorn")
     return process
+
+
+def start_fake_wechat(port):
+    process = subprocess.Popen([sys.executable, str(ROOT / "tests/fakewechat.py"), str(port)], cwd=ROOT,
+                               stdout=subprocess.DEVNULL, start_new_session=True)
+
+    def answering():
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+        conn.request("GET", "/cgi-bin/ping")
+        return conn.getresponse().status == 200
+
+    wait_for(answering, "fake WeChat")
+    return process
+
+
+def start_rq_workers(count, env, niceness=0):
+    """`flask --app wsgi worker`, as the Procfile runs it (under `nice` when asked)."""
+    command = [str(ROOT / ".venv/bin/flask"), "--app", "wsgi", "worker"]
+    if niceness:
+        command = [shutil.which("nice"), "-n", str(niceness), *command]
+    return [subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL) for _ in range(count)]
 
 
 def stop(process):
@@ -90,6 +122,46 @@ def stop(process):
         process.wait(15)
     except subprocess.TimeoutExpired:
         process.kill()
+
+
+class CpuMeter:
+    """CPU seconds used by each group of processes (read from /proc), to see where a burst goes."""
+
+    TICK = os.sysconf("SC_CLK_TCK")
+
+    def __init__(self, database):
+        self.groups = {}  # name -> session ids (processes started with start_new_session)
+        self.database = database
+
+    def add(self, name, process):
+        self.groups.setdefault(name, []).append(process.pid)
+
+    def sample(self):
+        used = {name: 0.0 for name in (*self.groups, "postgres", "client")}
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                with open(f"/proc/{entry}/stat") as stat:
+                    fields = stat.read().rsplit(")", 1)[1].split()
+                with open(f"/proc/{entry}/cmdline", "rb") as cmdline:
+                    command = cmdline.read()
+            except OSError:
+                continue
+            seconds = (int(fields[11]) + int(fields[12])) / self.TICK
+            session = int(fields[3])
+            for name, sessions in self.groups.items():
+                if session in sessions:
+                    used[name] += seconds
+            if command.startswith(b"postgres: ") and f" {self.database} ".encode() in command:
+                used["postgres"] += seconds
+        times = os.times()
+        used["client"] = times.user + times.system
+        return used
+
+    @staticmethod
+    def per_message(before, after, messages):
+        return {name: (after[name] - before[name]) * 1000 / messages for name in after}
 
 
 # ---------------------------------------------------------------- data
@@ -120,19 +192,62 @@ def prepare_database(app, parents):
         db.session.commit()
 
 
-def verify(app, expected_entries):
-    """(checkin entries, students not at exactly one award, reconcile differences)."""
+def awards_landed(app):
+    """(check-in entries, acknowledged check-ins still owed) now."""
     from sqlalchemy import func, select
 
     from school_points.extensions import db
-    from school_points.models import LedgerEntry, PointsAccount
+    from school_points.models import LedgerEntry, ProcessedWechatMessage
+
+    with app.app_context():
+        entries = db.session.scalar(select(func.count(LedgerEntry.id)).where(LedgerEntry.kind == "checkin"))
+        owed = db.session.scalar(select(func.count(ProcessedWechatMessage.id)).where(
+            ProcessedWechatMessage.checkin.is_not(None), ProcessedWechatMessage.done_at.is_(None)))
+        db.session.remove()
+        return entries, owed
+
+
+def wait_for_awards(app, expected, started):
+    """Seconds from `started` until `expected` check-in entries exist and nothing is owed."""
+    deadline = time.monotonic() + AWARD_TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        entries, owed = awards_landed(app)
+        if entries >= expected and owed == 0:
+            return time.perf_counter() - started
+        time.sleep(0.02)
+    raise RuntimeError(f"awards did not land in {AWARD_TIMEOUT_SECONDS}s: {awards_landed(app)}")
+
+
+def award_delays(app):
+    """Milliseconds from storing each deferred check-in to its award (done_at - created_at)."""
+    from sqlalchemy import select
+
+    from school_points.extensions import db
+    from school_points.models import ProcessedWechatMessage
+
+    with app.app_context():
+        rows = db.session.execute(select(ProcessedWechatMessage.created_at, ProcessedWechatMessage.done_at)
+                                  .where(ProcessedWechatMessage.done_at.is_not(None))).all()
+        db.session.remove()
+    return [(done - created).total_seconds() * 1000 for created, done in rows]
+
+
+def verify(app):
+    """(checkin entries, students not at exactly one award, reconcile differences, result messages by status)."""
+    from sqlalchemy import func, select
+
+    from school_points.extensions import db
+    from school_points.models import LedgerEntry, Notification, PointsAccount
     from school_points.reconcile import find_differences
 
     with app.app_context():
         entries = db.session.scalar(select(func.count(LedgerEntry.id)).where(LedgerEntry.kind == "checkin"))
         wrong = db.session.scalar(select(func.count()).select_from(PointsAccount)
                                   .where(PointsAccount.balance != CHECKIN_POINTS))
-        return entries, wrong, find_differences()
+        told = dict(db.session.execute(
+            select(Notification.status, func.count(Notification.id))
+            .where(Notification.kind == "checkin_result").group_by(Notification.status)).all())
+        return entries, wrong, find_differences(), told
 
 
 # ---------------------------------------------------------------- load
@@ -202,32 +317,61 @@ def summary(name, latencies, wall_seconds, failures):
             f"p99={p99:7.1f} ms  max={ordered[-1]:7.1f} ms  failures={len(failures)}")
 
 
-def run_rounds(port, rounds, concurrency, safe):
+def run_rounds(app, port, args, meter):
+    """Per round: healthz, readyz, then the check-in burst and the wait for its awards.
+
+    Also sums the CPU each group of processes used during the readyz and check-in bursts and while
+    the awards landed after a burst (`cpu`: phase -> group -> seconds).
+    """
     results = {"healthz": ([], [], 0.0), "readyz": ([], [], 0.0), "wechat check-in": ([], [], 0.0)}
+    landed, cpu = [], {}
 
     def add(name, outcome):
         lat, fail, wall = results[name]
         results[name] = (lat + outcome[0], fail + outcome[1], wall + outcome[2])
 
+    def charge(phase, before, after):
+        totals = cpu.setdefault(phase, {})
+        for group in after:
+            totals[group] = totals.get(group, 0.0) + after[group] - before[group]
+
     first_round = []
-    for r in range(rounds):
-        add("healthz", burst(port, [("GET", "/healthz", None)] * concurrency))
-        add("readyz", burst(port, [("GET", "/readyz", None)] * concurrency))
-        messages = [("POST", *signed_checkin(r * concurrency + i, 880000000 + r * concurrency + i, safe))
-                    for i in range(concurrency)]
+    for r in range(args.rounds):
+        add("healthz", burst(port, [("GET", "/healthz", None)] * args.concurrency))
+        before = meter.sample()
+        add("readyz", burst(port, [("GET", "/readyz", None)] * args.concurrency))
+        charge("readyz burst", before, meter.sample())
+        messages = [("POST", *signed_checkin(r * args.concurrency + i, 880000000 + r * args.concurrency + i,
+                                             args.safe_mode)) for i in range(args.concurrency)]
         first_round = first_round or messages
+        before, started = meter.sample(), time.perf_counter()
         add("wechat check-in", burst(port, messages))
+        after_burst = meter.sample()
+        charge("check-in burst", before, after_burst)
+        landed.append(wait_for_awards(app, (r + 1) * args.concurrency, started))
+        charge("awarding after the burst", after_burst, meter.sample())
     retry = burst(port, first_round)  # WeChat's retries of a whole round: no second award
-    return results, retry
+    return results, retry, landed, cpu
+
+
+def drain(app, expected):
+    """Let the workers finish whatever the retries might have queued, then settle."""
+    wait_for_awards(app, expected, time.perf_counter())
+    time.sleep(2)
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--concurrency", type=int, default=100)
-    parser.add_argument("--workers", type=int, default=3)
+    parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=16)
+    parser.add_argument("--rq-workers", type=int, default=2)
+    parser.add_argument("--worker-nice", type=int, default=0,
+                        help="run the RQ workers under `nice -n N`, so the callback gets the CPU first")
     parser.add_argument("--safe-mode", action="store_true", help="encrypt messages (AES) like safe mode")
+    parser.add_argument("--no-redis-jobs", action="store_true",
+                        help="no OA app secret: every check-in is answered in the request (the synchronous path)")
     parser.add_argument("--database-url", default=os.environ.get(
         "BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/sp_bench_bot"))
     args = parser.parse_args()
@@ -236,39 +380,65 @@ def main():
     from wsgi import create_app
 
     _ensure_pg_database(args.database_url)
-    redis_port, web_port = free_port(), free_port()
+    redis_port, web_port, wechat_port = free_port(), free_port(), free_port()
     env = {**os.environ, "DATABASE_URL": args.database_url, "REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
            "WECHAT_OA_TOKEN": TOKEN, "WECHAT_OA_AES_KEY": AES_KEY, "WECHAT_OA_APP_ID": APP_ID,
-           "WECHAT_API_BASE_URL": "http://127.0.0.1:9", "APP_ENV": "development"}
-    redis_process = web = None
+           "WECHAT_OA_APP_SECRET": "" if args.no_redis_jobs else APP_SECRET,
+           "WECHAT_API_BASE_URL": f"http://127.0.0.1:{wechat_port}", "APP_ENV": "development"}
+    processes, meter = [], CpuMeter(args.database_url.rsplit("/", 1)[-1])
     try:
-        redis_process = start_redis(redis_port)
+        processes.append(start_redis(redis_port))
+        processes.append(start_fake_wechat(wechat_port))
         app = create_app({"SQLALCHEMY_DATABASE_URI": _normalized(args.database_url), "REDIS_URL": env["REDIS_URL"]})
         prepare_database(app, args.rounds * args.concurrency)
-        web = start_gunicorn(web_port, env, args.workers, args.threads)
+        for worker in start_rq_workers(0 if args.no_redis_jobs else args.rq_workers, env, args.worker_nice):
+            processes.append(worker)
+            meter.add("rq workers", worker)
+        processes.append(start_gunicorn(web_port, env, args.workers, args.threads))
+        meter.add("gunicorn", processes[-1])
+        meter.add("redis", processes[0])
         burst(web_port, [("GET", "/readyz", None)] * 20)  # warm the pools
-        results, retry = run_rounds(web_port, args.rounds, args.concurrency, args.safe_mode)
-        report(args, results, retry, verify(app, args.rounds * args.concurrency))
+        results, retry, landed, cpu = run_rounds(app, web_port, args, meter)
+        drain(app, args.rounds * args.concurrency)
+        report(args, results, retry, landed, award_delays(app), verify(app))
+        report_cpu(cpu, args.rounds * args.concurrency)
     finally:
-        stop(web)
-        stop(redis_process)
+        for process in reversed(processes):
+            stop(process)
 
 
-def report(args, results, retry, verification):
+def report(args, results, retry, landed, delays, verification):
     mode = "safe (AES)" if args.safe_mode else "plaintext"
-    print(f"gunicorn {args.workers} workers x {args.threads} threads, PostgreSQL, Redis; "
-          f"{args.rounds} rounds of {args.concurrency} concurrent requests; {mode} mode; {os.cpu_count()} cores")
+    path = ("synchronous (no OA secret)" if args.no_redis_jobs
+            else f"acknowledged, awarded by {args.rq_workers} RQ workers")
+    kind = "gthread" if args.threads > 1 else "sync"
+    print(f"gunicorn {args.workers} {kind} workers x {args.threads} threads, PostgreSQL, Redis; {args.rounds} rounds of "
+          f"{args.concurrency} concurrent requests; {mode} mode; check-ins {path}; {os.cpu_count()} cores")
     for name, (latencies, failures, wall) in results.items():
         print(summary(name, latencies, wall, failures))
         for failure in failures[:3]:
             print("   failure:", failure)
     print(summary("wechat retries", retry[0], retry[2], retry[1]))
-    entries, wrong, differences = verification
+    if delays:
+        ordered = sorted(delays)
+        print(f"awards landed (burst start -> last award of the round): "
+              f"{', '.join(f'{seconds * 1000:.0f}' for seconds in landed)} ms; per message, stored -> awarded: "
+              f"p50={statistics.median(ordered):.0f} ms p99={ordered[int(round(0.99 * (len(ordered) - 1)))]:.0f} ms "
+              f"max={ordered[-1]:.0f} ms")
+    entries, wrong, differences, told = verification
     expected = args.rounds * args.concurrency
     print(f"check-in entries: {entries} (expected {expected}); students not awarded exactly once: {wrong}; "
-          f"ledger differences: {len(differences)}")
-    if entries != expected or wrong or differences:
+          f"ledger differences: {len(differences)}; result messages: {told or 'none (answered in the request)'}")
+    told_ok = args.no_redis_jobs or told == {"sent": expected}
+    if entries != expected or wrong or differences or not told_ok:
         sys.exit(1)
+
+
+def report_cpu(cpu, messages):
+    print("CPU per request, ms (all processes on the 2 cores; client = this script's load threads):")
+    for phase, groups in cpu.items():
+        shares = "  ".join(f"{group} {seconds * 1000 / messages:.2f}" for group, seconds in groups.items())
+        print(f"  {phase:<26} total {sum(groups.values()) * 1000 / messages:5.2f}   {shares}")
 
 
 def _normalized(url):

@@ -62,13 +62,22 @@ def claim(notification_id, now=None):
     return result.rowcount == 1
 
 
-def record_custom_message(user_id, text, *, key):
-    """Record (outbox) a check-in result for the parent's official-account chat; the caller commits."""
+def record_custom_message(user_id, text, *, key, now=None):
+    """Record (outbox) a check-in result for the parent's official-account chat, already claimed
+    by the caller, who commits and then sends it (`jobs.notify.deliver_claimed`); if the caller
+    dies first, the sweep sends it once the lease has passed."""
+    now = now or utcnow()
     notification = Notification(kind="checkin_result", dedupe_key=key[:200], user_id=user_id, channel=CUSTOM_CHANNEL,
-                                values={"text": text}, status="pending", created_at=utcnow())
+                                values={"text": text}, status="sending", created_at=now,
+                                next_attempt_at=now + timedelta(seconds=SENDING_LEASE_SECONDS))
     db.session.add(notification)
     db.session.flush()
     return notification
+
+
+def custom_route(openid):
+    """Where a customer-service message to `openid` goes (the official account's chat)."""
+    return Route(CUSTOM_CHANNEL, openid)
 
 
 def route(notification):
@@ -94,7 +103,7 @@ def _custom_route(user):
         return Route(skip_reason="接收人不存在")
     if not wechat_clients.oa_configured():
         return Route(skip_reason="未配置微信凭证")
-    return Route(CUSTOM_CHANNEL, user.oa_openid)
+    return custom_route(user.oa_openid)
 
 
 def payload(notification, target):

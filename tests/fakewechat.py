@@ -213,6 +213,9 @@ def _json(payload, status=200):
 def _handler_for(fake):
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        # Headers and body go out in two writes: without TCP_NODELAY, Nagle + the client's delayed
+        # ACK stall every keep-alive answer by ~40 ms (the real WeChat does not).
+        disable_nagle_algorithm = True
 
         def _serve(self):
             parts = urlsplit(self.path)

@@ -49,15 +49,17 @@ def handle_once(message, handler, *, defer=None):
     `handler` returns an Outcome (reply text renderer + jobs); it may raise DomainError, whose
     message becomes the reply. The handler's changes and the processed record commit together.
     `defer(message, key)`, when given, may answer first: a reply when it took the message over
-    (a check-in acknowledged and left to a job), None to let `handler` do it here and now.
+    (a check-in acknowledged and left to a job; its stored row answers retries, so the Redis
+    reply cache is not used for it), None to let `handler` do it here and now.
     """
     key = dedupe_key(message)
+    deferred = defer(message, key) if defer is not None else None
+    if deferred is not None:
+        return deferred
     cached = _recall(key)
     if cached is not None:
         return cached
-    reply = defer(message, key) if defer is not None else None
-    if reply is None:
-        reply = _process(message, key, handler)
+    reply = _process(message, key, handler)
     _remember(key, reply)
     return reply
 

@@ -35,9 +35,23 @@ def deliver(notification_id):
     return notification.status
 
 
-def _attempt(notification, target):
+def deliver_claimed(notification_id, target):
+    """Send a notification its creator recorded already claimed (`sending`, with the lease) and
+    committed, to a known `target`: the check-in result, sent by the job that awarded it without
+    a second claim. Returns its status afterwards."""
+    notification = db.session.get(Notification, notification_id)
+    if notification is None or notification.status != "sending":
+        db.session.rollback()
+        return None
+    _attempt(notification, target, keep_client_msg_id=False)
+    db.session.commit()
+    return notification.status
+
+
+def _attempt(notification, target, keep_client_msg_id=True):
     body = delivery.payload(notification, target)
-    db.session.commit()  # keep client_msg_id even if this process dies during the call
+    if keep_client_msg_id:
+        db.session.commit()  # keep client_msg_id even if this process dies during the call
     notification.attempts += 1
     try:
         msgid = delivery.send(target, body)

@@ -7,6 +7,7 @@ customer-service message (客服消息). Without Redis, or while it is down, the
 ledger's idempotency keys from the message's dedupe key, so a message is awarded once whichever
 path, and however many times, it takes.
 """
+import functools
 import re
 from dataclasses import dataclass
 from datetime import timedelta
@@ -22,7 +23,7 @@ from ..extensions import db
 from ..models import ProcessedWechatMessage
 from ..settings import forget_cached_settings
 from .media import fetch_record_media, media_placeholder
-from .notify import deliver
+from .notify import deliver_claimed
 from .queue import enqueue, get_queue
 
 ACKNOWLEDGED = "收到打卡！正在记录积分，稍后通知你结果。"
@@ -79,16 +80,26 @@ def record_deferred(key, openid, sent, reply):
     """Store a check-in to award later, with its acknowledgement as the stored reply.
 
     One INSERT ... ON CONFLICT DO NOTHING: True when it is new, False for a retry (or a message
-    handled before). The caller commits.
+    handled before). The caller commits. On PostgreSQL, when no transaction is open yet, the
+    statement runs in autocommit (it is the whole transaction): no BEGIN and COMMIT round trips.
     """
     values = dict(dedupe_key=key, reply=reply, openid=openid, checkin=sent, created_at=utcnow())
-    if db.session.get_bind().dialect.name == "postgresql":
+    dialect = db.session.get_bind().dialect.name
+    autocommit = dialect == "postgresql" and not db.session().in_transaction()
+    options = {"isolation_level": "AUTOCOMMIT"} if autocommit else {}
+    connection = db.session.connection(execution_options=options)
+    return connection.execute(_deferred_insert(dialect), values).first() is not None
+
+
+@functools.cache
+def _deferred_insert(dialect):
+    """The INSERT ... ON CONFLICT DO NOTHING RETURNING id, built once (this is the callback's hot path)."""
+    if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
-    statement = (insert(ProcessedWechatMessage.__table__).values(**values)
-                 .on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(ProcessedWechatMessage.id))
-    return db.session.execute(statement).first() is not None
+    table = ProcessedWechatMessage.__table__
+    return insert(table).on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(table.c.id)
 
 
 def job_id(key):
@@ -115,8 +126,9 @@ def award_checkin_message(key):
     """Job: award a check-in the callback acknowledged and tell the parent; returns the text.
 
     The stored message is locked first, so a second run of the same job (the sweep, a retry) waits
-    and then finds it done. The result message is an outbox row committed with the award, then
-    delivered at once (the sweep retries a delivery that failed for a transient reason).
+    and then finds it done. The result message is an outbox row committed with the award (already
+    claimed by this job), then sent at once; the sweep retries a send that failed for a transient
+    reason, or that this worker never finished.
     """
     forget_cached_settings()
     message = _owed(key)
@@ -126,12 +138,13 @@ def award_checkin_message(key):
     told = _check_in_or_refusal(message, key)
     if told is None:
         return None
-    notification = delivery.record_custom_message(told.user.id, told.text, key=f"oa-reply:{key}")
+    openid, photo_record_id = message.openid, told.photo_record_id
+    notification_id = delivery.record_custom_message(told.user.id, told.text, key=f"oa-reply:{key}").id
     message.done_at = utcnow()  # still locked by this transaction (re-locked after a refusal)
     db.session.commit()
-    if told.photo_record_id is not None:
-        enqueue(fetch_record_media, told.photo_record_id)
-    deliver(notification.id)
+    if photo_record_id is not None:
+        enqueue(fetch_record_media, photo_record_id)
+    deliver_claimed(notification_id, delivery.custom_route(openid))
     return told.text
 
 
