@@ -61,7 +61,7 @@ def main():
     for sql in sample:
         print("  ", " ".join(sql.split())[:150])
     if profiler is not None:
-        pstats.Stats(profiler).sort_stats("cumulative").print_stats(40)
+        pstats.Stats(profiler).sort_stats(os.environ.get("PROFILE_SORT", "cumulative")).print_stats(40)
 
 
 def _run(client, requests, profiler=None):

@@ -44,7 +44,8 @@ def seed(app, *, clients):
         families = [_family(campus.id, f"学生{i}", 10**6) for i in range(clients)]
         bulk = Goods(name="铅笔", points=1, stock=10**7, stock_received=10**7, verify_code="8888")
         flash = Goods(name="限量礼物", points=1, stock=100, stock_received=100, verify_code="8888")
-        db.session.add_all([bulk, flash])
+        own = [Goods(name=f"文具{i}", points=1, stock=10**6, stock_received=10**6) for i in range(clients)]
+        db.session.add_all([bulk, flash, *own])
         small, big = _family(campus.id, "小历史", 0), _family(campus.id, "大历史", 0)
         pupils = [_family(campus.id, f"班级学生{i}", 0) for i in range(40)]
         teacher_user = WechatUser(mp_openid="bench-teacher", referral_code=new_code(10))
@@ -62,6 +63,7 @@ def seed(app, *, clients):
 
         return {
             "families": [pair(f) for f in families], "bulk_goods": bulk.id, "flash_goods": flash.id,
+            "own_goods": [g.id for g in own],
             "history_small": pair(small), "history_big": pair(big),
             "teacher": (tokens.issue("user", teacher_user.id)[0], [s.id for s, _ in pupils]),
         }
@@ -88,14 +90,20 @@ def bulk_ledger(app, student_id, rows):
 def oversell_report(app, fixture):
     """One line: every goods' stock against its orders, and no negative balance."""
     with app.app_context():
-        parts = []
-        for goods_id in (fixture["bulk_goods"], fixture["flash_goods"]):
-            goods = db.session.get(Goods, goods_id)
-            sold = db.session.scalar(select(func.coalesce(func.sum(Redemption.quantity), 0)).where(
-                Redemption.goods_id == goods_id, Redemption.status != "cancelled"))
-            ok = goods.stock >= 0 and goods.stock == goods.stock_received - sold
-            parts.append(f"{goods.name}: received {goods.stock_received}, sold {sold}, stock {goods.stock} "
-                         f"({'consistent' if ok else 'OVERSOLD/INCONSISTENT'})")
+        parts = [_stock_line(fixture["bulk_goods"]), _stock_line(fixture["flash_goods"])]
+        own = [_stock_line(goods_id) for goods_id in fixture["own_goods"]]
+        bad = [line for line in own if "consistent)" not in line or "INCONSISTENT" in line]
+        parts.append(f"{len(own)} goods of one client each: {len(own) - len(bad)} consistent"
+                     + (f", {len(bad)} NOT: {bad[:3]}" if bad else ""))
         negative = db.session.scalar(select(func.count()).select_from(PointsAccount).where(PointsAccount.balance < 0))
         parts.append(f"negative balances: {negative}")
         return "; ".join(parts)
+
+
+def _stock_line(goods_id):
+    goods = db.session.get(Goods, goods_id)
+    sold = db.session.scalar(select(func.coalesce(func.sum(Redemption.quantity), 0)).where(
+        Redemption.goods_id == goods_id, Redemption.status != "cancelled"))
+    ok = goods.stock >= 0 and goods.stock == goods.stock_received - sold
+    return (f"{goods.name}: received {goods.stock_received}, sold {sold}, stock {goods.stock} "
+            f"({'consistent' if ok else 'OVERSOLD/INCONSISTENT'})")

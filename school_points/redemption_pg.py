@@ -2,13 +2,14 @@
 
 The Python path in `redemption.py` costs ~20 statements (and their ORM work) per order; this
 function makes the same checks, in the same order and under the same locks, inside the database:
-guardian → idempotency key → active student → mall open → goods (exists, not deleted, on shelf,
-campus) → the student's account row lock → key again (a concurrent repeat may have committed while
-we waited) → per-student limit over all non-cancelled orders → balance → ledger entry + balance +
-lots oldest-expiring first (lot_use) → order with the first free pickup code → audit (teachers,
-admins) → one `redeemed` outbox row per guardian → guarded stock UPDATE, last. A failed check
-returns an error code having changed nothing: the writes run in a block whose exception handler
-undoes them when the stock UPDATE finds nothing left.
+user enabled → guardian → idempotency key → active student → mall open → goods (exists, not
+deleted, on shelf, campus) → the student's account row lock → key again (a concurrent repeat may
+have committed while we waited) → per-student limit over all non-cancelled orders → balance →
+stock as last read (sold out: stop before writing) → pickup code free (else the caller retries
+with another) → ledger entry + balance + lots oldest-expiring first (lot_use) → order → audit
+(teachers, admins) → one `redeemed` outbox row per guardian → guarded stock UPDATE, last. A failed
+check returns an error code having changed nothing: the writes run in a block whose exception
+handler undoes them when the stock UPDATE finds nothing left (another order took it meanwhile).
 
 The function is created by the Alembic revision 7d0844d37b46 (deployments) and by the metadata's
 `after_create` event below (test and benchmark databases built with `create_all`);
@@ -30,11 +31,12 @@ from .models import Goods, PointsAccount, Redemption, Student
 from .notifications import remember_pending
 
 MAX_INT = 2**31 - 1
+PICKUP_CODE_TRIES = 5
 
 FUNCTION_SQL = r"""
 CREATE OR REPLACE FUNCTION redeem_goods(
     p_student_id integer, p_goods_id integer, p_quantity integer, p_order_key varchar,
-    p_guardian_id integer, p_actor_type varchar, p_actor_id integer, p_pickup_codes varchar[],
+    p_guardian_id integer, p_actor_type varchar, p_actor_id integer, p_pickup_code varchar,
     p_now timestamptz, p_local_day date, p_time_text varchar
 ) RETURNS jsonb LANGUAGE plpgsql AS $fn$
 DECLARE
@@ -52,7 +54,6 @@ DECLARE
     v_left integer;
     v_take integer;
     v_lot record;
-    v_code varchar;
     v_pending integer[];
 BEGIN
     IF p_guardian_id IS NOT NULL THEN
@@ -107,6 +108,12 @@ BEGIN
         RETURN jsonb_build_object('error', 'insufficient_points', 'details',
                                   jsonb_build_object('balance', v_balance, 'required', v_total));
     END IF;
+    IF v_goods.stock < p_quantity THEN  -- sold out before we came: no need to write and undo
+        RETURN jsonb_build_object('error', 'out_of_stock');
+    END IF;
+    IF EXISTS (SELECT 1 FROM redemption WHERE pickup_code = p_pickup_code) THEN
+        RETURN jsonb_build_object('retry', 'pickup_code_taken');
+    END IF;
 
     BEGIN
         v_balance := v_balance - v_total;
@@ -126,16 +133,11 @@ BEGIN
             v_left := v_left - v_take;
         END LOOP;
 
-        SELECT c INTO v_code FROM unnest(p_pickup_codes) WITH ORDINALITY AS t(c, n)
-        WHERE NOT EXISTS (SELECT 1 FROM redemption WHERE pickup_code = t.c) ORDER BY n LIMIT 1;
-        IF v_code IS NULL THEN
-            RAISE EXCEPTION 'no free pickup code' USING ERRCODE = 'XX000';
-        END IF;
         INSERT INTO redemption (student_id, goods_id, campus_id, quantity, points_each, total_points, goods_name,
                                 goods_image_url, status, pickup_code, idempotency_key, created_by_type, created_by_id,
                                 created_at, cancel_reason)
         VALUES (p_student_id, v_goods.id, v_student.campus_id, p_quantity, v_goods.points, v_total, v_goods.name,
-                coalesce(v_goods.image_url, ''), 'pending', v_code, p_order_key, p_actor_type, p_actor_id, p_now, '')
+                coalesce(v_goods.image_url, ''), 'pending', p_pickup_code, p_order_key, p_actor_type, p_actor_id, p_now, '')
         RETURNING id INTO v_order_id;
         IF p_actor_type IN ('teacher', 'admin') THEN
             INSERT INTO audit_log (actor_type, actor_id, action, target_type, target_id, campus_id, changes, created_at)
@@ -172,19 +174,19 @@ BEGIN
     RETURN jsonb_build_object(
         'order', jsonb_build_object(
             'id', v_order_id, 'campus_id', v_student.campus_id, 'points_each', v_goods.points, 'total_points', v_total,
-            'goods_name', v_goods.name, 'goods_image_url', coalesce(v_goods.image_url, ''), 'pickup_code', v_code),
+            'goods_name', v_goods.name, 'goods_image_url', coalesce(v_goods.image_url, ''), 'pickup_code', p_pickup_code),
         'student', to_jsonb(v_student), 'pending_notifications', to_jsonb(v_pending));
 END
 $fn$;
 """
 
 DROP_SQL = "DROP FUNCTION IF EXISTS redeem_goods(integer, integer, integer, varchar, integer, varchar, integer, " \
-           "varchar[], timestamptz, date, varchar)"
+           "varchar, timestamptz, date, varchar)"
 
 _CALL = text(
     "SELECT redeem_goods(CAST(:student_id AS integer), CAST(:goods_id AS integer), CAST(:quantity AS integer), "
     "CAST(:order_key AS varchar), CAST(:guardian_id AS integer), CAST(:actor_type AS varchar), "
-    "CAST(:actor_id AS integer), CAST(:pickup_codes AS varchar[]), CAST(:now AS timestamptz), "
+    "CAST(:actor_id AS integer), CAST(:pickup_code AS varchar), CAST(:now AS timestamptz), "
     "CAST(:local_day AS date), CAST(:time_text AS varchar))"
 )
 
@@ -203,12 +205,17 @@ _ERRORS = {
 def redeem(student_id, goods_id, quantity, order_key, *, actor, guardian_id=None):
     """Run one redemption in the database; the persistent order, or the DomainError of the first failed rule."""
     now = utcnow()
-    result = db.session.connection().execute(_CALL, {
+    params = {
         "student_id": _id_or_none(student_id), "goods_id": _id_or_none(goods_id), "quantity": quantity,
-        "order_key": order_key, "guardian_id": guardian_id, "actor_type": actor.type,
-        "actor_id": actor.id, "pickup_codes": [new_pickup_code() for _ in range(5)], "now": now,
-        "local_day": local_today(now), "time_text": isoformat(now),
-    }).scalar_one()
+        "order_key": order_key, "guardian_id": guardian_id, "actor_type": actor.type, "actor_id": actor.id,
+        "now": now, "local_day": local_today(now), "time_text": isoformat(now),
+    }
+    for _ in range(PICKUP_CODE_TRIES):  # a code already in use is astronomically rare: try a new one
+        result = db.session.connection().execute(_CALL, {**params, "pickup_code": new_pickup_code()}).scalar_one()
+        if "retry" not in result:
+            break
+    else:
+        raise RuntimeError(f"no free pickup code after {PICKUP_CODE_TRIES} tries")
     if "error" in result:
         raise _ERRORS[result["error"]](result.get("details"))
     if "replay" in result:
@@ -268,7 +275,22 @@ def _create_function(target, connection, **kw):
         connection.exec_driver_sql(FUNCTION_SQL)
 
 
+# Every redeem_goods of the current schema, whatever its arguments (a database built by an older
+# version of this module may hold an earlier signature).
+_DROP_ALL_SQL = """
+DO $drop$
+DECLARE f regprocedure;
+BEGIN
+    FOR f IN SELECT oid::regprocedure FROM pg_proc
+             WHERE proname = 'redeem_goods' AND pronamespace = current_schema()::regnamespace LOOP
+        EXECUTE 'DROP FUNCTION ' || f;
+    END LOOP;
+END
+$drop$
+"""
+
+
 @event.listens_for(db.metadata, "before_drop")
 def _drop_function(target, connection, **kw):
     if connection.dialect.name == "postgresql":
-        connection.exec_driver_sql(DROP_SQL)
+        connection.exec_driver_sql(_DROP_ALL_SQL)

@@ -23,7 +23,7 @@ depends_on = None
 FUNCTION_SQL = r"""
 CREATE OR REPLACE FUNCTION redeem_goods(
     p_student_id integer, p_goods_id integer, p_quantity integer, p_order_key varchar,
-    p_guardian_id integer, p_actor_type varchar, p_actor_id integer, p_pickup_codes varchar[],
+    p_guardian_id integer, p_actor_type varchar, p_actor_id integer, p_pickup_code varchar,
     p_now timestamptz, p_local_day date, p_time_text varchar
 ) RETURNS jsonb LANGUAGE plpgsql AS $fn$
 DECLARE
@@ -41,7 +41,6 @@ DECLARE
     v_left integer;
     v_take integer;
     v_lot record;
-    v_code varchar;
     v_pending integer[];
 BEGIN
     IF p_guardian_id IS NOT NULL THEN
@@ -96,6 +95,12 @@ BEGIN
         RETURN jsonb_build_object('error', 'insufficient_points', 'details',
                                   jsonb_build_object('balance', v_balance, 'required', v_total));
     END IF;
+    IF v_goods.stock < p_quantity THEN  -- sold out before we came: no need to write and undo
+        RETURN jsonb_build_object('error', 'out_of_stock');
+    END IF;
+    IF EXISTS (SELECT 1 FROM redemption WHERE pickup_code = p_pickup_code) THEN
+        RETURN jsonb_build_object('retry', 'pickup_code_taken');
+    END IF;
 
     BEGIN
         v_balance := v_balance - v_total;
@@ -115,16 +120,11 @@ BEGIN
             v_left := v_left - v_take;
         END LOOP;
 
-        SELECT c INTO v_code FROM unnest(p_pickup_codes) WITH ORDINALITY AS t(c, n)
-        WHERE NOT EXISTS (SELECT 1 FROM redemption WHERE pickup_code = t.c) ORDER BY n LIMIT 1;
-        IF v_code IS NULL THEN
-            RAISE EXCEPTION 'no free pickup code' USING ERRCODE = 'XX000';
-        END IF;
         INSERT INTO redemption (student_id, goods_id, campus_id, quantity, points_each, total_points, goods_name,
                                 goods_image_url, status, pickup_code, idempotency_key, created_by_type, created_by_id,
                                 created_at, cancel_reason)
         VALUES (p_student_id, v_goods.id, v_student.campus_id, p_quantity, v_goods.points, v_total, v_goods.name,
-                coalesce(v_goods.image_url, ''), 'pending', v_code, p_order_key, p_actor_type, p_actor_id, p_now, '')
+                coalesce(v_goods.image_url, ''), 'pending', p_pickup_code, p_order_key, p_actor_type, p_actor_id, p_now, '')
         RETURNING id INTO v_order_id;
         IF p_actor_type IN ('teacher', 'admin') THEN
             INSERT INTO audit_log (actor_type, actor_id, action, target_type, target_id, campus_id, changes, created_at)
@@ -161,13 +161,13 @@ BEGIN
     RETURN jsonb_build_object(
         'order', jsonb_build_object(
             'id', v_order_id, 'campus_id', v_student.campus_id, 'points_each', v_goods.points, 'total_points', v_total,
-            'goods_name', v_goods.name, 'goods_image_url', coalesce(v_goods.image_url, ''), 'pickup_code', v_code),
+            'goods_name', v_goods.name, 'goods_image_url', coalesce(v_goods.image_url, ''), 'pickup_code', p_pickup_code),
         'student', to_jsonb(v_student), 'pending_notifications', to_jsonb(v_pending));
 END
 $fn$;
 """
 
-DROP_SQL = 'DROP FUNCTION IF EXISTS redeem_goods(integer, integer, integer, varchar, integer, varchar, integer, varchar[], timestamptz, date, varchar)'
+DROP_SQL = 'DROP FUNCTION IF EXISTS redeem_goods(integer, integer, integer, varchar, integer, varchar, integer, varchar, timestamptz, date, varchar)'
 
 
 def upgrade():

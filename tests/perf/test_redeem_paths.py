@@ -238,3 +238,31 @@ def test_concurrent_redemptions_of_one_student_respect_the_limit(app, make_stude
     assert outcomes == ["limit_reached"] * 7 + ["pending"] * 3
     assert account_of(student.id)[0] == 970 and find_differences() == []
     assert db.session.scalar(select(func.sum(LedgerEntry.delta)).where(LedgerEntry.kind == "redemption")) == -30
+
+
+def _codes(monkeypatch, codes):
+    """Make both paths draw pickup codes from `codes`, in order."""
+    drawn = iter(codes)
+    for module in ("school_points.redemption", "school_points.redemption_pg"):
+        monkeypatch.setattr(f"{module}.new_pickup_code", lambda: next(drawn))
+
+
+def test_a_pickup_code_already_in_use_is_replaced_by_a_fresh_one(make_student, make_goods, monkeypatch):
+    student, goods = make_student(balance=100), make_goods(points=10)
+    _codes(monkeypatch, ["AAAABBBBCCCC", "AAAABBBBCCCC", "DDDDEEEEFFFF"])
+    first = redemption.redeem(student.id, goods.id, 1, key="a", actor=PARENT)
+    second = redemption.redeem(student.id, goods.id, 1, key="b", actor=PARENT)
+    db.session.commit()
+    assert (first.pickup_code, second.pickup_code) == ("AAAABBBBCCCC", "DDDDEEEEFFFF")
+    assert account_of(student.id)[0] == 80 and len(entries(student.id, "redemption")) == 2
+
+
+def test_five_pickup_codes_in_use_in_a_row_is_an_error_that_changes_nothing(make_student, make_goods, monkeypatch):
+    student, goods = make_student(balance=100), make_goods(points=10)
+    _codes(monkeypatch, ["AAAABBBBCCCC"] * 6)
+    redemption.redeem(student.id, goods.id, 1, key="a", actor=PARENT)
+    db.session.commit()
+    with pytest.raises(RuntimeError):
+        redemption.redeem(student.id, goods.id, 1, key="b", actor=PARENT)
+    db.session.rollback()
+    assert account_of(student.id)[0] == 90 and db.session.get(Goods, goods.id).stock == 9
