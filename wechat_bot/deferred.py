@@ -1,6 +1,6 @@
 """Check-ins acknowledged at once and awarded by a job (with Redis; docs/WECHAT.md).
 
-A synchronous check-in is ~11 statements and a few ms of CPU; a burst of a hundred parents would
+A synchronous check-in is 10 statements and a commit; a burst of a hundred parents would
 wait for each other. So with Redis (and the official account's credentials, without which the
 result could not be told later) the callback only stores the message with its acknowledgement
 (one INSERT ... ON CONFLICT DO NOTHING), commits, queues the award job and answers. A retry of the

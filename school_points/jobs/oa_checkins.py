@@ -136,7 +136,8 @@ def award_checkin_message(key):
         db.session.rollback()
         return None
     told = _check_in_or_refusal(message, key)
-    if told is None:
+    if told is None:  # another run finished it while this one was refused
+        db.session.rollback()
         return None
     openid, photo_record_id = message.openid, told.photo_record_id
     notification_id = delivery.record_custom_message(told.user.id, told.text, key=f"oa-reply:{key}").id
