@@ -103,12 +103,24 @@ def start_fake_wechat(port):
 
 
 def start_rq_workers(count, env, niceness=0):
-    """`flask --app wsgi worker`, as the Procfile runs it (under `nice` when asked)."""
+    """`flask --app wsgi worker`, as the Procfile runs it; with `niceness`, at a lower CPU priority.
+
+    Each process started in a session of its own is its own scheduling autogroup on Linux
+    (kernel.sched_autogroup_enabled), where a per-process nice only ranks it against itself: the
+    autogroup's nice is what ranks it against gunicorn, so both are set.
+    """
     command = [str(ROOT / ".venv/bin/flask"), "--app", "wsgi", "worker"]
     if niceness:
         command = [shutil.which("nice"), "-n", str(niceness), *command]
-    return [subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True, stdout=subprocess.DEVNULL,
-                             stderr=subprocess.DEVNULL) for _ in range(count)]
+    workers = [subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL) for _ in range(count)]
+    for worker in workers if niceness else ():
+        try:
+            with open(f"/proc/{worker.pid}/autogroup", "w") as autogroup:
+                autogroup.write(str(niceness))
+        except OSError:
+            pass  # no autogroups here: the per-process nice applies
+    return workers
 
 
 def stop(process):
