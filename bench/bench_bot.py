@@ -424,7 +424,8 @@ def report(args, results, retry, landed, delays, verification):
     path = ("synchronous (no OA secret)" if args.no_redis_jobs
             else f"acknowledged, awarded by {args.rq_workers} RQ workers")
     kind = "gthread" if args.threads > 1 else "sync"
-    print(f"gunicorn {args.workers} {kind} workers x {args.threads} threads, PostgreSQL, Redis; {args.rounds} rounds of "
+    print(f"gunicorn {args.workers} {kind} workers x {args.threads} threads, PostgreSQL, Redis; "
+          f"{args.rounds} rounds of "
           f"{args.concurrency} concurrent requests; {mode} mode; check-ins {path}; {os.cpu_count()} cores")
     for name, (latencies, failures, wall) in results.items():
         print(summary(name, latencies, wall, failures))
