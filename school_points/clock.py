@@ -1,4 +1,6 @@
 """Time in the school's timezone: every day boundary goes through here."""
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
@@ -15,9 +17,27 @@ def school_tz():
     return ZoneInfo(current_app.config.get("SCHOOL_TIMEZONE", "Asia/Shanghai"))
 
 
+# The instant an event really happened, when a job does its work later (see `acting_at`).
+_acting_at = ContextVar("acting_at", default=None)
+
+
+@contextmanager
+def acting_at(instant):
+    """Within the block, "today" is the school-local day of `instant`, not of the wall clock.
+
+    A job awarding a check-in that a parent sent at 23:59:59 counts it (caps, ledger day) on the
+    day it was sent, however late the worker gets to it.
+    """
+    token = _acting_at.set(as_aware(instant))
+    try:
+        yield
+    finally:
+        _acting_at.reset(token)
+
+
 def local_today(now=None):
-    """Today's date in the school's timezone."""
-    return (now or utcnow()).astimezone(school_tz()).date()
+    """Today's date in the school's timezone (the day of the event being acted on, inside `acting_at`)."""
+    return (now or _acting_at.get() or utcnow()).astimezone(school_tz()).date()
 
 
 def local_day_of(instant):

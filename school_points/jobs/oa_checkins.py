@@ -17,7 +17,7 @@ from rq.exceptions import DuplicateJobError
 from sqlalchemy import select
 
 from .. import delivery, growth, oa_users
-from ..clock import utcnow
+from ..clock import acting_at, utcnow
 from ..errors import DomainError
 from ..extensions import db
 from ..models import ProcessedWechatMessage
@@ -189,7 +189,8 @@ def _check_in_or_refusal(message, key):
     """The check-in's Told; a refusal (e.g. the student was archived) is told too, as its message."""
     openid, sent = message.openid, dict(message.checkin)
     try:
-        return check_in(openid, sent, key=key)
+        with acting_at(message.created_at):  # the day the parent sent it, not the day the job ran
+            return check_in(openid, sent, key=key)
     except DomainError as exc:
         db.session.rollback()
         forget_cached_settings()

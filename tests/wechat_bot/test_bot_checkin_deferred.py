@@ -207,3 +207,28 @@ def test_result_message_of_a_worker_that_died_mid_send_is_sent_by_the_sweep(app,
     run_worker()
     assert told(deferred) == [(parent[0], "打卡成功！王小明 +5 积分，当前积分 105。")]
     assert db.session.scalars(select(Notification.status)).one() == "sent"
+
+
+def test_a_check_in_sent_before_midnight_counts_for_that_day_when_the_job_runs_after(oa, parent, deferred,
+                                                                                    run_worker):
+    from datetime import datetime, time as clock_time
+    from zoneinfo import ZoneInfo
+
+    from sqlalchemy import update
+
+    from school_points.clock import local_today
+
+    openid, _, student = parent
+    oa.say(openid, "打卡 睡前练琴", msg_id=880101)
+    yesterday = local_today() - timedelta(days=1)
+    just_before_midnight = datetime.combine(yesterday, clock_time(23, 59, 59), tzinfo=ZoneInfo("Asia/Shanghai"))
+    db.session.execute(update(ProcessedWechatMessage).where(ProcessedWechatMessage.dedupe_key == "msg:880101")
+                       .values(created_at=just_before_midnight))
+    db.session.commit()
+    run_worker()  # the worker gets to it "today"
+    entry = db.session.scalars(select(LedgerEntry).where(LedgerEntry.kind == "checkin")).one()
+    assert entry.local_day == yesterday
+    assert db.session.scalars(select(GrowthRecord)).one().local_day == yesterday
+    oa.say(openid, "打卡 今天练琴", msg_id=880102)  # today's own check-in still earns
+    run_worker()
+    assert balance_of(student.id) == 110
