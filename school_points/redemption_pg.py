@@ -137,7 +137,8 @@ BEGIN
                                 goods_image_url, status, pickup_code, idempotency_key, created_by_type, created_by_id,
                                 created_at, cancel_reason)
         VALUES (p_student_id, v_goods.id, v_student.campus_id, p_quantity, v_goods.points, v_total, v_goods.name,
-                coalesce(v_goods.image_url, ''), 'pending', p_pickup_code, p_order_key, p_actor_type, p_actor_id, p_now, '')
+                coalesce(v_goods.image_url, ''), 'pending', p_pickup_code, p_order_key, p_actor_type, p_actor_id,
+                p_now, '')
         RETURNING id INTO v_order_id;
         IF p_actor_type IN ('teacher', 'admin') THEN
             INSERT INTO audit_log (actor_type, actor_id, action, target_type, target_id, campus_id, changes, created_at)
@@ -174,7 +175,8 @@ BEGIN
     RETURN jsonb_build_object(
         'order', jsonb_build_object(
             'id', v_order_id, 'campus_id', v_student.campus_id, 'points_each', v_goods.points, 'total_points', v_total,
-            'goods_name', v_goods.name, 'goods_image_url', coalesce(v_goods.image_url, ''), 'pickup_code', p_pickup_code),
+            'goods_name', v_goods.name, 'goods_image_url', coalesce(v_goods.image_url, ''),
+            'pickup_code', p_pickup_code),
         'student', to_jsonb(v_student), 'pending_notifications', to_jsonb(v_pending));
 END
 $fn$;
