@@ -47,9 +47,8 @@ def goods_detail(gid):
      tags=["商城"], errors={409: REDEEM_ERRORS})
 def create_redemption():
     data = load_body(schemas.RedeemIn)
-    # Without an Idempotency-Key record to store, the redemption is this request's whole transaction.
     order = redemption.redeem(data["student_id"], data["goods_id"], data["quantity"], key=request_key(),
-                              actor=g.actor, guardian_id=g.user_id, commit="idempotency_record" not in g)
+                              actor=g.actor, guardian_id=g.user_id)
     return respond(redemption_out(order), 201)
 
 

@@ -28,20 +28,17 @@ MAX_QUANTITY = 99
 VERIFY_ATTEMPTS, VERIFY_WINDOW_SECONDS = 5, 600
 
 
-def redeem(student_id, goods_id, quantity, *, key, actor, guardian_id=None, commit=False):
+def redeem(student_id, goods_id, quantity, *, key, actor, guardian_id=None):
     """Spend a student's points on goods; raises a DomainError subclass on any rule, changing nothing.
 
     With `guardian_id` (a WeChat user's id) that user must be enabled (UserDisabled otherwise) and
     bound to the student (NotFound otherwise). On PostgreSQL the whole operation is one call of the
-    `redeem_goods` function (redemption_pg), which commits in the same round trip when the caller
-    says `commit=True` because its transaction holds nothing else; elsewhere the steps below, and
-    the caller commits.
+    `redeem_goods` function (redemption_pg); elsewhere the steps below.
     """
     _check_quantity(quantity)
     order_key = f"s{student_id}:{_digest(key)}"
     if db.session.get_bind().dialect.name == "postgresql":
-        return redemption_pg.redeem(student_id, goods_id, quantity, order_key, actor=actor, guardian_id=guardian_id,
-                                    commit=commit)
+        return redemption_pg.redeem(student_id, goods_id, quantity, order_key, actor=actor, guardian_id=guardian_id)
     if guardian_id is not None:
         _ensure_guardian(guardian_id, student_id)
     if (done := find_by_key(order_key)) is not None:

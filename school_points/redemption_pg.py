@@ -192,12 +192,6 @@ _CALL = text(
     "CAST(:local_day AS date), CAST(:time_text AS varchar))"
 )
 
-_DRIVER_CALL = (
-    "SELECT redeem_goods(%(student_id)s::integer, %(goods_id)s::integer, %(quantity)s::integer, "
-    "%(order_key)s::varchar, %(guardian_id)s::integer, %(actor_type)s::varchar, %(actor_id)s::integer, "
-    "%(pickup_code)s::varchar, %(now)s::timestamptz, %(local_day)s::date, %(time_text)s::varchar)"
-)
-
 _ERRORS = {
     "user_disabled": lambda details: UserDisabled(),
     "student_not_found": lambda details: NotFound("学员不存在"),
@@ -210,13 +204,8 @@ _ERRORS = {
 }
 
 
-def redeem(student_id, goods_id, quantity, order_key, *, actor, guardian_id=None, commit=False):
-    """Run one redemption in the database; the persistent order, or the DomainError of the first failed rule.
-
-    `commit=True` (only for a caller whose transaction holds nothing else) sends COMMIT in the same
-    round trip as the call: the goods row stays locked from the stock UPDATE to the commit, and
-    this keeps the trip back to the application, and its wait for a CPU, out of that time.
-    """
+def redeem(student_id, goods_id, quantity, order_key, *, actor, guardian_id=None):
+    """Run one redemption in the database; the persistent order, or the DomainError of the first failed rule."""
     now = utcnow()
     params = {
         "student_id": _id_or_none(student_id), "goods_id": _id_or_none(goods_id), "quantity": quantity,
@@ -224,7 +213,7 @@ def redeem(student_id, goods_id, quantity, order_key, *, actor, guardian_id=None
         "now": now, "local_day": local_today(now), "time_text": isoformat(now),
     }
     for _ in range(PICKUP_CODE_TRIES):  # a code already in use is astronomically rare: try a new one
-        result = _call({**params, "pickup_code": new_pickup_code()}, commit)
+        result = db.session.connection().execute(_CALL, {**params, "pickup_code": new_pickup_code()}).scalar_one()
         if "retry" not in result:
             break
     else:
@@ -239,16 +228,6 @@ def redeem(student_id, goods_id, quantity, order_key, *, actor, guardian_id=None
     order = _attach_order(result["order"], student_id, goods_id, quantity, order_key, actor, now)
     set_committed_value(order, "student", _attach_student(result["student"]))  # also keeps it in the session
     return order
-
-
-def _call(params, commit):
-    if not commit:
-        return db.session.connection().execute(_CALL, params).scalar_one()
-    driver = db.session.connection().connection.dbapi_connection
-    with driver.pipeline():  # both statements leave together; the server runs COMMIT right after the call
-        cursor = driver.execute(_DRIVER_CALL, params)
-        driver.execute("COMMIT")
-    return cursor.fetchone()[0]
 
 
 def _attach_order(row, student_id, goods_id, quantity, order_key, actor, now):

@@ -266,34 +266,3 @@ def test_five_pickup_codes_in_use_in_a_row_is_an_error_that_changes_nothing(make
         redemption.redeem(student.id, goods.id, 1, key="b", actor=PARENT)
     db.session.rollback()
     assert account_of(student.id)[0] == 90 and db.session.get(Goods, goods.id).stock == 9
-
-
-def _orders_seen_from_another_connection():
-    engine = create_engine(db.engine.url)
-    try:
-        with engine.connect() as conn:
-            return conn.execute(select(func.count()).select_from(Redemption)).scalar()
-    finally:
-        engine.dispose()
-
-
-@requires_pg
-def test_commit_with_the_call_commits_a_success_at_once_and_a_refusal_writes_nothing(make_student, make_goods):
-    student, goods = make_student(balance=40), make_goods(points=30, stock=5)
-    order = redemption.redeem(student.id, goods.id, 1, key="a", actor=PARENT, commit=True)
-    assert _orders_seen_from_another_connection() == 1  # committed before the caller's own commit
-    assert order.status == "pending" and order.student.name == student.name
-    with pytest.raises(Exception) as refused:
-        redemption.redeem(student.id, goods.id, 1, key="b", actor=PARENT, commit=True)
-    db.session.rollback()
-    assert refused.value.code == "insufficient_points"
-    assert account_of(student.id)[0] == 10 and find_differences() == []
-
-
-@requires_pg
-def test_without_commit_the_redemption_waits_for_the_callers_commit(make_student, make_goods):
-    student, goods = make_student(balance=40), make_goods(points=30, stock=5)
-    redemption.redeem(student.id, goods.id, 1, key="a", actor=PARENT)
-    assert _orders_seen_from_another_connection() == 0
-    db.session.rollback()
-    assert account_of(student.id)[0] == 40 and db.session.get(Goods, goods.id).stock == 5
