@@ -40,7 +40,6 @@ def main():
     statements = []
     with app.app_context():
         event.listen(db.engine, "before_cursor_execute", lambda *a, **k: statements.append(a[2]))
-    _count_pipelined_calls(statements)
     requests = [("get", "/api/v1/ping-db", None, None)] * args.requests
     _run(client, requests[:20])  # warm up both paths (imports, pools, statement caches)
     _run(client, [("post", "/api/v1/redemptions", {"student_id": sid, "goods_id": fixture["bulk_goods"]}, token)
@@ -63,20 +62,6 @@ def main():
         print("  ", " ".join(sql.split())[:150])
     if profiler is not None:
         pstats.Stats(profiler).sort_stats(os.environ.get("PROFILE_SORT", "cumulative")).print_stats(40)
-
-
-def _count_pipelined_calls(statements):
-    """The redemption's call + COMMIT go to the driver in one pipeline, which SQLAlchemy's events do not see."""
-    from school_points import redemption_pg
-
-    call = redemption_pg._call
-
-    def counted(params, commit):
-        if commit:
-            statements.append("SELECT redeem_goods(...) -- pipelined with COMMIT, one round trip")
-        return call(params, commit)
-
-    redemption_pg._call = counted
 
 
 def _run(client, requests, profiler=None):
