@@ -14,18 +14,17 @@ free local port and measures:
 """
 import argparse
 import os
-import socket
 import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
-from urllib.request import urlopen
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(Path(__file__).resolve().parent)]
 
 import loadgen  # noqa: E402
+from servers import free_port, wait_for_url  # noqa: E402
 
 DB_NAME = "sp_bench_mp"
 
@@ -43,11 +42,11 @@ def main():
 
     app = seed.make_app()
     fixture = seed.seed(app, clients=max(args.clients, 500))
-    port = _free_port()
+    port = free_port()
     server, args.server = _start_gunicorn(env, port, args.workers, args.threads)
     lines = []
     try:
-        _wait(f"http://127.0.0.1:{port}/healthz")
+        wait_for_url(f"http://127.0.0.1:{port}/healthz")
         steps = {"redemption": lambda: bench_redemption(port, fixture, args),
                  "flash": lambda: bench_flash_sale(port, fixture),
                  "history": lambda: bench_history(app, port, fixture, args.big_rows),
@@ -107,23 +106,6 @@ def _procfile_web():
         if line.startswith("web:"):
             return line[len("web:"):].strip()
     raise SystemExit("Procfile has no web process")
-
-
-def _free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait(url, seconds=60):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            with urlopen(url, timeout=2):
-                return
-        except OSError:
-            time.sleep(0.3)
-    raise SystemExit(f"gunicorn did not start: {url}")
 
 
 def _row(name, result):

@@ -9,13 +9,12 @@ wrong content type or response that does not match its schema. Bounded by --max-
 """
 import argparse
 import os
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
-from urllib.request import urlopen
+
+from servers import free_port, wait_for_url
 
 ROOT = Path(__file__).resolve().parent.parent
 CHECKS = "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance"
@@ -27,13 +26,13 @@ def main():
     env = {**os.environ, "DATABASE_URL": args.database_url or f"sqlite:///{workdir / 'st.sqlite3'}",
            "UPLOAD_DIR": str(workdir / "uploads"), "SECRET_KEY": "schemathesis-only", "REDIS_URL": ""}
     # WeChat is the local fake (tests/fakewechat.py): unknown login codes answer 40029 → 401 invalid_code.
-    wechat_port = _free_port()
+    wechat_port = free_port()
     wechat = subprocess.Popen([str(ROOT / ".venv/bin/python"), "tests/fakewechat.py", str(wechat_port)], cwd=ROOT,
                               env={**env, "PYTHONPATH": str(ROOT)}, stdout=subprocess.DEVNULL)
     env.update(WECHAT_API_BASE_URL=f"http://127.0.0.1:{wechat_port}", WECHAT_MP_APP_ID="wx-mp-st",
                WECHAT_MP_APP_SECRET="st", WECHAT_OA_APP_ID="wx-oa-st", WECHAT_OA_APP_SECRET="st")
     token = _seed(env)
-    port = _free_port()
+    port = free_port()
     # --limit-request-line 0: let the app, not gunicorn's 4 KB request-line guard (a 414 in front of
     # the app), judge the very long query strings schemathesis generates.
     server = subprocess.Popen(
@@ -42,7 +41,7 @@ def main():
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=open(workdir / "gunicorn.log", "w"),
     )
     try:
-        _wait(f"http://127.0.0.1:{port}/healthz")
+        wait_for_url(f"http://127.0.0.1:{port}/healthz")
         command = [
             str(ROOT / ".venv/bin/schemathesis"), "run", f"http://127.0.0.1:{port}/api/openapi.json",
             "--url", f"http://127.0.0.1:{port}", "-H", f"Authorization: Bearer {token}",
@@ -101,23 +100,6 @@ def _seed(env):
     out = subprocess.run([str(ROOT / ".venv/bin/python"), "-c", SEED], cwd=ROOT, env=env, check=True,
                          capture_output=True, text=True)
     return out.stdout.strip().splitlines()[-1]
-
-
-def _free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait(url, seconds=30):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            with urlopen(url, timeout=2):
-                return
-        except OSError:
-            time.sleep(0.3)
-    raise SystemExit(f"server did not start: {url}")
 
 
 if __name__ == "__main__":
