@@ -58,6 +58,6 @@ def login():
     admin = authenticate(data["username"], data["password"])
     if admin is None:
         raise ApiError(401, "invalid_credentials", "用户名或密码错误")
-    ratelimit.reset("admin_login_user", username, window_seconds=LOGIN_WINDOW)
+    ratelimit.reset("admin_login_user", username)
     token, ttl = tokens.issue("admin", admin.id)
     return respond({"token": token, "expires_in": ttl, "admin": AdminOut().dump(admin)})

@@ -1,4 +1,10 @@
-"""Fixed-window rate limits: in Redis when configured (shared by all processes), else in memory."""
+"""Rate limits: at most `limit` attempts in `window_seconds` counted from a subject's first attempt.
+
+In Redis when configured (shared by every process), else in this process's memory; a Redis
+failure falls back to memory rather than failing the request. The window starts at the first
+attempt (INCR, then EXPIRE NX) instead of at clock-aligned boundaries, so a burst of attempts can
+never be split in two by a boundary and get twice the allowance.
+"""
 import threading
 import time
 
@@ -13,21 +19,19 @@ _memory_lock = threading.Lock()
 
 
 def hit(name, subject, *, limit, window_seconds):
-    """Count one attempt; raise RateLimited when `limit` attempts fall in the current window."""
-    window = int(time.time() // window_seconds)
-    key = f"rl:{name}:{subject}:{window}"
-    count = _hit_redis(key, window_seconds)
-    if count is None:
-        count = _hit_memory(key, window_seconds)
+    """Count one attempt; raise RateLimited when it is past `limit` attempts in the window."""
+    key = f"rl:{name}:{subject}"
+    counted = _hit_redis(key, window_seconds)
+    if counted is None:
+        counted = _hit_memory(key, window_seconds)
+    count, retry_after = counted
     if count > limit:
-        retry_after = window_seconds - int(time.time() % window_seconds)
-        raise RateLimited(details={"retry_after": retry_after})
+        raise RateLimited(details={"retry_after": max(1, retry_after)})
 
 
-def reset(name, subject, *, window_seconds):
-    """Forget attempts in the current window (after a success that should clear failures)."""
-    window = int(time.time() // window_seconds)
-    key = f"rl:{name}:{subject}:{window}"
+def reset(name, subject):
+    """Forget a subject's attempts (after a success that should clear earlier failures)."""
+    key = f"rl:{name}:{subject}"
     client = get_redis()
     if client is not None:
         try:
@@ -38,27 +42,31 @@ def reset(name, subject, *, window_seconds):
         _memory.pop(key, None)
 
 
-def _hit_redis(key, ttl):
+def _hit_redis(key, window_seconds):
     client = get_redis()
     if client is None:
         return None
     try:
         pipe = client.pipeline()
         pipe.incr(key)
-        pipe.expire(key, ttl + 1)
-        return int(pipe.execute()[0])
+        pipe.expire(key, window_seconds, nx=True)
+        pipe.ttl(key)
+        count, _, ttl = pipe.execute()
+        return int(count), int(ttl) if ttl and ttl > 0 else window_seconds
     except redis.RedisError:
         current_app.logger.warning("rate limit: Redis unavailable, counting in memory")
         return None
 
 
-def _hit_memory(key, ttl):
-    now = time.time()
+def _hit_memory(key, window_seconds):
+    now = time.monotonic()
     with _memory_lock:
         if len(_memory) > 10000:
-            for stale in [k for k, (_, exp) in _memory.items() if exp < now]:
+            for stale in [k for k, (_, ends) in _memory.items() if ends <= now]:
                 del _memory[stale]
-        count, expires = _memory.get(key, (0, now + ttl))
+        count, ends = _memory.get(key, (0, now + window_seconds))
+        if ends <= now:
+            count, ends = 0, now + window_seconds
         count += 1
-        _memory[key] = (count, expires)
-    return count
+        _memory[key] = (count, ends)
+    return count, int(ends - now + 0.999)

@@ -36,13 +36,3 @@ def frozen_now(monkeypatch):
         monkeypatch.setattr(clock, "utcnow", lambda: instant)
         return instant
     return freeze
-
-
-@pytest.fixture
-def steady_clock(monkeypatch):
-    """Hold the rate limiter's clock mid-window so a test's attempts all fall in one window."""
-    from types import SimpleNamespace
-
-    from school_points import ratelimit
-
-    monkeypatch.setattr(ratelimit, "time", SimpleNamespace(time=lambda: 1_700_000_030.0))

@@ -122,7 +122,7 @@ def test_like_points_stop_at_the_daily_cap_in_points(family, make_user, rules):
     assert [e.delta for e in entries(student.id, "like")] == [2, 2, 1]
 
 
-def test_likes_are_rate_limited_per_user(family, make_user, steady_clock):
+def test_likes_are_rate_limited_per_user(family, make_user):
     student, parent = family
     friend = make_user()
     records = [post(parent, student)[0] for _ in range(growth.LIKES_PER_MINUTE + 1)]

@@ -142,7 +142,7 @@ def test_verify_code_issues_the_order(make_student, make_goods):
     assert (issued.status, issued.issue_method) == ("issued", "verify_code")
 
 
-def test_wrong_verify_codes_are_rate_limited_per_order(make_student, make_goods, steady_clock):
+def test_wrong_verify_codes_are_rate_limited_per_order(make_student, make_goods):
     student, goods = make_student(balance=100), make_goods(verify_code="8888")
     order = redeem(student, goods)
     for _ in range(redemption.VERIFY_ATTEMPTS):
