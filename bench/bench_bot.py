@@ -34,7 +34,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from servers import free_port  # noqa: E402
+from servers import free_port, wait_for_url  # noqa: E402
 
 TOKEN = "bench-token"
 AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
@@ -44,16 +44,18 @@ CHECKIN_POINTS = 5
 AWARD_TIMEOUT_SECONDS = 120
 
 
-def wait_for(check, what, seconds=30):
+def wait_for_redis(port, seconds=30):
+    import redis
+
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         try:
-            if check():
+            if redis.Redis(port=port).ping():
                 return
-        except OSError:
+        except redis.RedisError:  # not OSError: a refused connection would otherwise end the wait at once
             pass
         time.sleep(0.1)
-    raise RuntimeError(f"{what} did not come up in {seconds}s")
+    raise RuntimeError(f"redis-server did not come up in {seconds}s")
 
 
 # ---------------------------------------------------------------- services
@@ -62,9 +64,7 @@ def wait_for(check, what, seconds=30):
 def start_redis(port):
     process = subprocess.Popen([shutil.which("redis-server"), "--port", str(port), "--bind", "127.0.0.1",
                                 "--save", "", "--appendonly", "no"], stdout=subprocess.DEVNULL, start_new_session=True)
-    import redis
-
-    wait_for(lambda: redis.Redis(port=port).ping(), "redis-server")
+    wait_for_redis(port)
     return process
 
 
@@ -74,26 +74,14 @@ def start_gunicorn(port, env, workers, threads):
                "--workers", str(workers), "--threads", str(threads), "--worker-class", worker_class,
                "--backlog", "2048", "--timeout", "30", "--log-level", "warning"]
     process = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
-
-    def healthy():
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-        conn.request("GET", "/healthz")
-        return conn.getresponse().status == 200
-
-    wait_for(healthy, "gunicorn")
+    wait_for_url(f"http://127.0.0.1:{port}/healthz")
     return process
 
 
 def start_fake_wechat(port):
     process = subprocess.Popen([sys.executable, str(ROOT / "tests/fakewechat.py"), str(port)], cwd=ROOT,
                                stdout=subprocess.DEVNULL, start_new_session=True)
-
-    def answering():
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-        conn.request("GET", "/cgi-bin/ping")
-        return conn.getresponse().status == 200
-
-    wait_for(answering, "fake WeChat")
+    wait_for_url(f"http://127.0.0.1:{port}/cgi-bin/ping")
     return process
 
 
