@@ -1,5 +1,7 @@
 """Random codes people type or scan: bind codes, invite codes, pickup codes, referral codes."""
+import hashlib
 import secrets
+import uuid
 
 # No 0/O/1/I/L: parents read these aloud and type them on phones.
 ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
@@ -13,3 +15,13 @@ def new_code(length=8):
 def new_pickup_code():
     """A pickup code for a redemption order: long enough to be unguessable, short enough for a QR."""
     return new_code(12)
+
+
+def key_digest(key):
+    """A short, fixed-length form of a client's idempotency key (keys may be 200 characters).
+
+    No key (None) gives a random digest: the request is simply not idempotent.
+    """
+    if key is None:
+        key = uuid.uuid4().hex
+    return hashlib.sha256(str(key).encode()).hexdigest()[:32]

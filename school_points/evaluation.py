@@ -1,12 +1,11 @@
 """Classroom evaluation (课堂评价): a teacher awards points to students of their own classes."""
-import hashlib
-import uuid
 
 from sqlalchemy import func, select
 
 from . import audit, ledger
 from .actors import Actor
 from .clock import local_today
+from .codes import key_digest
 from .errors import BudgetExceeded, Forbidden, ValidationFailed
 from .extensions import db
 from .models import LedgerEntry, Student, Teacher, class_student, class_teacher
@@ -23,7 +22,7 @@ def evaluate(teacher, student_ids, *, behavior_id=None, points=None, comment="",
     ids = _clean_student_ids(student_ids)
     points, reason = _points_and_reason(rules, behavior_id, points)
     comment = _clean_comment(comment)
-    keys = {sid: f"evaluation:t{teacher.id}:{_digest(key)}:s{sid}" for sid in ids}
+    keys = {sid: f"evaluation:t{teacher.id}:{key_digest(key)}:s{sid}" for sid in ids}
     _lock_teacher(teacher.id)
     replayed = _entries_by_key(keys)
     if replayed:
@@ -85,13 +84,6 @@ def _clean_comment(comment):
     if comment is None or len(comment) > MAX_COMMENT_LENGTH:
         raise ValidationFailed(details={"comment": [f"评语最多 {MAX_COMMENT_LENGTH} 字"]})
     return comment
-
-
-def _digest(key):
-    """A short, fixed-length form of a client's idempotency key (keys may be 200 characters)."""
-    if key is None:
-        key = uuid.uuid4().hex  # no client key: the request is simply not idempotent
-    return hashlib.sha256(str(key).encode()).hexdigest()[:32]
 
 
 def _lock_teacher(teacher_id):

@@ -1,6 +1,4 @@
 """Growth records (成长记录/打卡): check-in points, likes and shares, each under its daily cap."""
-import hashlib
-import uuid
 from dataclasses import dataclass
 
 from sqlalchemy import case, func, select, update
@@ -9,6 +7,7 @@ from sqlalchemy.exc import IntegrityError
 from . import guardians, ledger, oa_users, ratelimit
 from .actors import Actor
 from .clock import local_today, utcnow
+from .codes import key_digest
 from .errors import NotFound, ValidationFailed
 from .extensions import db
 from .models import GrowthRecord, Guardian, LedgerEntry, Like, Share, Student, WechatUser
@@ -62,15 +61,16 @@ def _post(user, student, content, media, *, source, key):
         raise NotFound("学员不存在")
     content, media = _clean_content(content, media)
     account = ledger.lock(student.id)
+    record_key = f"growth:u{user.id}:{key_digest(key)}"
     # Under the lock, one INSERT ... ON CONFLICT DO NOTHING is both the idempotency check and the
     # insert; a repeat (or a concurrent one that committed while we waited) finds the first record.
     record = _insert_record(dict(
         student_id=student.id, author_user_id=user.id, content=content, media=media,
         source=source if source in ("mp", "oa") else "mp", local_day=local_today(),
-        idempotency_key=f"growth:u{user.id}:{_digest(key)}", created_at=utcnow(),
+        idempotency_key=record_key, created_at=utcnow(),
     ))
     if record is None:
-        done = _record_by_key(f"growth:u{user.id}:{_digest(key)}")
+        done = _record_by_key(record_key)
         return done, _checkin_points(done), account
     return record, _award_checkin(account, record, Actor.user(user.id)), account
 
@@ -115,7 +115,7 @@ def share_record(user, record_id, *, key):
     """A guardian shares a record; points per share up to the daily number of rewarded shares."""
     record = get_record(record_id)
     guardians.guardian_student(user, record.student_id)
-    share_key = f"share:u{user.id}:{_digest(key)}"
+    share_key = f"share:u{user.id}:{key_digest(key)}"
     if (done := _share_by_key(share_key)) is not None:
         return done.awarded
     account = ledger.lock(record.student_id)
@@ -186,13 +186,6 @@ def _clean_content(content, media):
     if not content.strip() and not media:
         raise ValidationFailed("请填写内容或上传图片", details={"content": ["内容和图片不能都为空"]})
     return content.strip(), [url.strip() for url in media]
-
-
-def _digest(key):
-    """A short, fixed-length form of a client's idempotency key (keys may be 200 characters)."""
-    if key is None:
-        key = uuid.uuid4().hex  # no client key: the request is simply not idempotent
-    return hashlib.sha256(str(key).encode()).hexdigest()[:32]
 
 
 def _checkin_points(record):

@@ -4,16 +4,14 @@ Lock order (docs/ARCHITECTURE.md): the student's points account, then the goods 
 UPDATE taken last). Status changes are guarded UPDATEs (`... WHERE status = 'pending'`), so an
 order is issued or cancelled exactly once however many requests race.
 """
-import hashlib
 import hmac
-import uuid
 
 from sqlalchemy import select, update
 
 from . import audit, guardians, ledger, ratelimit, redemption_pg
 from .actors import Actor
 from .clock import utcnow
-from .codes import new_pickup_code
+from .codes import key_digest, new_pickup_code
 from .errors import (
     AlreadyIssued, Forbidden, LimitReached, NotFound, OrderNotPending, OutOfStock, UserDisabled, ValidationFailed,
     WrongVerifyCode,
@@ -36,7 +34,7 @@ def redeem(student_id, goods_id, quantity, *, key, actor, guardian_id=None):
     `redeem_goods` function (redemption_pg); elsewhere the steps below.
     """
     _check_quantity(quantity)
-    order_key = f"s{student_id}:{_digest(key)}"
+    order_key = f"s{student_id}:{key_digest(key)}"
     if db.session.get_bind().dialect.name == "postgresql":
         return redemption_pg.redeem(student_id, goods_id, quantity, order_key, actor=actor, guardian_id=guardian_id)
     if guardian_id is not None:
@@ -208,8 +206,3 @@ def _check_quantity(quantity):
         raise ValidationFailed(details={"quantity": [f"数量必须在 1 到 {MAX_QUANTITY} 之间"]})
 
 
-def _digest(key):
-    """A short, fixed-length form of a client's idempotency key (keys may be 200 characters)."""
-    if key is None:
-        key = uuid.uuid4().hex  # no client key: the request is simply not idempotent
-    return hashlib.sha256(str(key).encode()).hexdigest()[:32]
