@@ -103,12 +103,38 @@ def test_no_token_or_a_forged_token_is_401(client, anonymous):
 
 def test_tokens_expire(app, login):
     mp = login()
+    assert mp.get("/me").status_code == 200  # its signature is checked once and remembered...
     app.config["TOKEN_TTL_SECONDS"] = 1
     try:
         time.sleep(2.1)
-        assert mp.get("/me").status_code == 401
+        assert mp.get("/me").status_code == 401  # ...its age is checked on every request
     finally:
         app.config["TOKEN_TTL_SECONDS"] = 7 * 24 * 3600
+
+
+def test_a_token_stops_working_when_the_secret_key_changes(app, login):
+    mp = login()
+    assert mp.get("/me").status_code == 200
+    saved = app.config["SECRET_KEY"]
+    app.config["SECRET_KEY"] = "rotated-secret"
+    try:
+        assert mp.get("/me").status_code == 401
+    finally:
+        app.config["SECRET_KEY"] = saved
+    assert mp.get("/me").status_code == 200
+
+
+def test_tampered_and_absurdly_long_tokens_are_401(app, login, client):
+    from school_points import tokens
+
+    mp = login()
+    token = mp.token
+    tampered = token[:-2] + ("AA" if not token.endswith("AA") else "BB")
+    for bad in (tampered, token + "x", "x" * 100_000, token * 20):
+        response = client.get("/api/v1/me", headers={"Authorization": f"Bearer {bad}"})
+        assert response.status_code == 401, bad[:40]
+    with app.app_context():
+        assert tokens.verify("admin", token) is None  # a user's token is no admin's
 
 
 def test_a_disabled_user_token_stops_working_and_login_is_refused(login, client, fake_wechat):
