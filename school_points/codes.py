@@ -7,9 +7,16 @@ import uuid
 ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 
 
+# Random bytes below this are used (`byte % len(ALPHABET)`), the rest drawn again: no letter is likelier.
+_UNBIASED_BELOW = 256 - 256 % len(ALPHABET)
+
+
 def new_code(length=8):
-    """A random code from the unambiguous alphabet."""
-    return "".join(secrets.choice(ALPHABET) for _ in range(length))
+    """A random code from the unambiguous alphabet (one read of the system's randomness, usually)."""
+    code = []
+    while len(code) < length:
+        code += [ALPHABET[b % len(ALPHABET)] for b in secrets.token_bytes(length + 8) if b < _UNBIASED_BELOW]
+    return "".join(code[:length])
 
 
 def new_pickup_code():
