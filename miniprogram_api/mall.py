@@ -48,7 +48,7 @@ def goods_detail(gid):
 def create_redemption():
     data = load_body(schemas.RedeemIn)
     order = redemption.redeem(data["student_id"], data["goods_id"], data["quantity"], key=request_key(),
-                              actor=g.actor, guardian_id=g.user_id)
+                              actor=g.actor, guardian_id=g.user_id, standalone=True)
     return respond(redemption_out(order), 201)
 
 

@@ -26,17 +26,19 @@ MAX_QUANTITY = 99
 VERIFY_ATTEMPTS, VERIFY_WINDOW_SECONDS = 5, 600
 
 
-def redeem(student_id, goods_id, quantity, *, key, actor, guardian_id=None):
+def redeem(student_id, goods_id, quantity, *, key, actor, guardian_id=None, standalone=False):
     """Spend a student's points on goods; raises a DomainError subclass on any rule, changing nothing.
 
     With `guardian_id` (a WeChat user's id) that user must be enabled (UserDisabled otherwise) and
     bound to the student (NotFound otherwise). On PostgreSQL the whole operation is one call of the
-    `redeem_goods` function (redemption_pg); elsewhere the steps below.
+    `redeem_goods` function (redemption_pg); elsewhere the steps below. `standalone`: the caller
+    commits nothing else with the order (see redemption_pg.redeem).
     """
     _check_quantity(quantity)
     order_key = f"s{student_id}:{key_digest(key)}"
     if db.session.get_bind().dialect.name == "postgresql":
-        return redemption_pg.redeem(student_id, goods_id, quantity, order_key, actor=actor, guardian_id=guardian_id)
+        return redemption_pg.redeem(student_id, goods_id, quantity, order_key, actor=actor, guardian_id=guardian_id,
+                                      standalone=standalone)
     if guardian_id is not None:
         _ensure_guardian(guardian_id, student_id)
     if (done := find_by_key(order_key)) is not None:

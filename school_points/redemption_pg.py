@@ -8,16 +8,19 @@ have committed while we waited) → per-student limit over all non-cancelled ord
 stock as last read (sold out: stop before writing) → pickup code free (else the caller retries
 with another) → ledger entry + balance + lots oldest-expiring first (lot_use) → order → audit
 (teachers, admins) → one `redeemed` outbox row per guardian → guarded stock UPDATE, last. A failed
-check returns an error code having changed nothing: the writes run in a block whose exception
-handler undoes them when the stock UPDATE finds nothing left (another order took it meanwhile).
+check returns an error code having changed nothing. When the stock UPDATE finds the goods sold out
+meanwhile (another order took the last one), the function raises SQLSTATE SP409, which undoes
+its writes with the statement (no subtransaction on every call) and which `redeem` maps to
+OutOfStock after rolling the session back.
 
-The function is created by the Alembic revision 7d0844d37b46 (deployments) and by the metadata's
-`after_create` event below (test and benchmark databases built with `create_all`);
-tests/perf/test_redeem_function.py checks the two definitions are the same.
+The function is created by the Alembic revisions 7d0844d37b46 and a6e61b32ddc2 (deployments) and
+by the metadata's `after_create` event below (test and benchmark databases built with
+`create_all`); tests/perf/test_redeem_function.py checks the two definitions are the same.
 """
 from datetime import date, datetime
 
 from sqlalchemy import event, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -32,6 +35,8 @@ from .notifications import remember_pending
 
 MAX_INT = 2**31 - 1
 PICKUP_CODE_TRIES = 5
+# Raised by the function when the guarded stock UPDATE finds the goods sold out meanwhile.
+SOLD_OUT_SQLSTATE = "SP409"
 
 FUNCTION_SQL = r"""
 CREATE OR REPLACE FUNCTION redeem_goods(
@@ -115,62 +120,60 @@ BEGIN
         RETURN jsonb_build_object('retry', 'pickup_code_taken');
     END IF;
 
-    BEGIN
-        v_balance := v_balance - v_total;
-        UPDATE points_account SET balance = v_balance, updated_at = p_now WHERE student_id = p_student_id;
-        INSERT INTO ledger_entry (student_id, delta, balance_after, kind, ref_type, ref_id, actor_type, actor_id,
-                                  note, idempotency_key, local_day, created_at)
-        VALUES (p_student_id, -v_total, v_balance, 'redemption', 'goods', v_goods.id::text, p_actor_type, p_actor_id,
-                left('兑换 ' || v_goods.name || ' × ' || p_quantity, 255), 'redeem:' || p_order_key, p_local_day, p_now)
-        RETURNING id INTO v_entry_id;
-        v_left := v_total;
-        FOR v_lot IN SELECT id, remaining FROM points_lot
-                     WHERE student_id = p_student_id AND remaining > 0 ORDER BY expires_at, id LOOP
-            EXIT WHEN v_left = 0;
-            v_take := least(v_lot.remaining, v_left);
-            UPDATE points_lot SET remaining = remaining - v_take WHERE id = v_lot.id;
-            INSERT INTO lot_use (entry_id, lot_id, points) VALUES (v_entry_id, v_lot.id, v_take);
-            v_left := v_left - v_take;
-        END LOOP;
+    v_balance := v_balance - v_total;
+    UPDATE points_account SET balance = v_balance, updated_at = p_now WHERE student_id = p_student_id;
+    INSERT INTO ledger_entry (student_id, delta, balance_after, kind, ref_type, ref_id, actor_type, actor_id,
+                              note, idempotency_key, local_day, created_at)
+    VALUES (p_student_id, -v_total, v_balance, 'redemption', 'goods', v_goods.id::text, p_actor_type, p_actor_id,
+            left('兑换 ' || v_goods.name || ' × ' || p_quantity, 255), 'redeem:' || p_order_key, p_local_day, p_now)
+    RETURNING id INTO v_entry_id;
+    v_left := v_total;
+    FOR v_lot IN SELECT id, remaining FROM points_lot
+                 WHERE student_id = p_student_id AND remaining > 0 ORDER BY expires_at, id LOOP
+        EXIT WHEN v_left = 0;
+        v_take := least(v_lot.remaining, v_left);
+        UPDATE points_lot SET remaining = remaining - v_take WHERE id = v_lot.id;
+        INSERT INTO lot_use (entry_id, lot_id, points) VALUES (v_entry_id, v_lot.id, v_take);
+        v_left := v_left - v_take;
+    END LOOP;
 
-        INSERT INTO redemption (student_id, goods_id, campus_id, quantity, points_each, total_points, goods_name,
-                                goods_image_url, status, pickup_code, idempotency_key, created_by_type, created_by_id,
-                                created_at, cancel_reason)
-        VALUES (p_student_id, v_goods.id, v_student.campus_id, p_quantity, v_goods.points, v_total, v_goods.name,
-                coalesce(v_goods.image_url, ''), 'pending', p_pickup_code, p_order_key, p_actor_type, p_actor_id,
-                p_now, '')
-        RETURNING id INTO v_order_id;
-        IF p_actor_type IN ('teacher', 'admin') THEN
-            INSERT INTO audit_log (actor_type, actor_id, action, target_type, target_id, campus_id, changes, created_at)
-            VALUES (p_actor_type, p_actor_id, 'redemption.create', 'redemption', v_order_id::text, v_student.campus_id,
-                    json_build_object('student_id', p_student_id, 'status', 'pending', 'goods_id', v_goods.id,
-                                      'quantity', p_quantity), p_now);
-        END IF;
+    INSERT INTO redemption (student_id, goods_id, campus_id, quantity, points_each, total_points, goods_name,
+                            goods_image_url, status, pickup_code, idempotency_key, created_by_type, created_by_id,
+                            created_at, cancel_reason)
+    VALUES (p_student_id, v_goods.id, v_student.campus_id, p_quantity, v_goods.points, v_total, v_goods.name,
+            coalesce(v_goods.image_url, ''), 'pending', p_pickup_code, p_order_key, p_actor_type, p_actor_id,
+            p_now, '')
+    RETURNING id INTO v_order_id;
+    IF p_actor_type IN ('teacher', 'admin') THEN
+        INSERT INTO audit_log (actor_type, actor_id, action, target_type, target_id, campus_id, changes, created_at)
+        VALUES (p_actor_type, p_actor_id, 'redemption.create', 'redemption', v_order_id::text, v_student.campus_id,
+                json_build_object('student_id', p_student_id, 'status', 'pending', 'goods_id', v_goods.id,
+                                  'quantity', p_quantity), p_now);
+    END IF;
 
-        v_notify := coalesce(v_settings -> 'notifications' -> 'redeemed', '{}');
-        v_enabled := NOT (coalesce(v_notify -> 'enabled', 'false') = ANY (falsy));
-        WITH created AS (
-            INSERT INTO notification (kind, dedupe_key, user_id, student_id, channel, template_id, values, page, status,
-                                      attempts, last_error, client_msg_id, delivery_status, created_at)
-            SELECT 'redeemed', left('redeemed:' || v_order_id || ':u' || g.user_id, 200), g.user_id, p_student_id, '',
-                   coalesce(v_notify ->> 'template_id', ''),
-                   json_build_object('student', v_student.name, 'time', p_time_text, 'goods', v_goods.name,
-                                     'points', v_total, 'balance', v_balance),
-                   '', CASE WHEN v_enabled THEN 'pending' ELSE 'skipped' END,
-                   0, CASE WHEN v_enabled THEN '' ELSE '该通知未开启' END, '', '', p_now
-            FROM guardian g WHERE g.student_id = p_student_id ORDER BY g.id
-            RETURNING id, status
-        )
-        SELECT coalesce(array_agg(id ORDER BY id) FILTER (WHERE status = 'pending'), '{}') INTO v_pending FROM created;
+    v_notify := coalesce(v_settings -> 'notifications' -> 'redeemed', '{}');
+    v_enabled := NOT (coalesce(v_notify -> 'enabled', 'false') = ANY (falsy));
+    WITH created AS (
+        INSERT INTO notification (kind, dedupe_key, user_id, student_id, channel, template_id, values, page, status,
+                                  attempts, last_error, client_msg_id, delivery_status, created_at)
+        SELECT 'redeemed', left('redeemed:' || v_order_id || ':u' || g.user_id, 200), g.user_id, p_student_id, '',
+               coalesce(v_notify ->> 'template_id', ''),
+               json_build_object('student', v_student.name, 'time', p_time_text, 'goods', v_goods.name,
+                                 'points', v_total, 'balance', v_balance),
+               '', CASE WHEN v_enabled THEN 'pending' ELSE 'skipped' END,
+               0, CASE WHEN v_enabled THEN '' ELSE '该通知未开启' END, '', '', p_now
+        FROM guardian g WHERE g.student_id = p_student_id ORDER BY g.id
+        RETURNING id, status
+    )
+    SELECT coalesce(array_agg(id ORDER BY id) FILTER (WHERE status = 'pending'), '{}') INTO v_pending FROM created;
 
-        -- Last: every redemption of these goods queues on this row until the commit.
-        UPDATE goods SET stock = stock - p_quantity, updated_at = p_now WHERE id = v_goods.id AND stock >= p_quantity;
-        IF NOT FOUND THEN
-            RAISE EXCEPTION 'out_of_stock';  -- undoes every write of this block
-        END IF;
-    EXCEPTION WHEN raise_exception THEN
-        RETURN jsonb_build_object('error', 'out_of_stock');
-    END;
+    -- Last: every redemption of these goods queues on this row until the commit, which (the call
+    -- being its own transaction) follows at once. Sold out meanwhile: the exception undoes every
+    -- write of this call; the caller maps it to out_of_stock.
+    UPDATE goods SET stock = stock - p_quantity, updated_at = p_now WHERE id = v_goods.id AND stock >= p_quantity;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'out_of_stock' USING ERRCODE = 'SP409';
+    END IF;
 
     RETURN jsonb_build_object(
         'order', jsonb_build_object(
@@ -204,16 +207,31 @@ _ERRORS = {
 }
 
 
-def redeem(student_id, goods_id, quantity, order_key, *, actor, guardian_id=None):
-    """Run one redemption in the database; the persistent order, or the DomainError of the first failed rule."""
+def redeem(student_id, goods_id, quantity, order_key, *, actor, guardian_id=None, standalone=False):
+    """Run one redemption in the database; the persistent order, or the DomainError of the first failed rule.
+
+    `standalone`: the caller commits nothing else with the order. Then, when no transaction is open
+    yet, the call runs in autocommit: the statement is its own transaction, committed by the server
+    as the function returns. That saves the BEGIN and COMMIT round trips, and the goods row (which
+    every redemption of these goods queues on) is released at once instead of after this process
+    gets round to sending COMMIT.
+    """
     now = utcnow()
     params = {
         "student_id": _id_or_none(student_id), "goods_id": _id_or_none(goods_id), "quantity": quantity,
         "order_key": order_key, "guardian_id": guardian_id, "actor_type": actor.type, "actor_id": actor.id,
         "now": now, "local_day": local_today(now), "time_text": isoformat(now),
     }
+    options = {"isolation_level": "AUTOCOMMIT"} if standalone and not db.session().in_transaction() else {}
+    connection = db.session.connection(execution_options=options)
     for _ in range(PICKUP_CODE_TRIES):  # a code already in use is astronomically rare: try a new one
-        result = db.session.connection().execute(_CALL, {**params, "pickup_code": new_pickup_code()}).scalar_one()
+        try:
+            result = connection.execute(_CALL, {**params, "pickup_code": new_pickup_code()}).scalar_one()
+        except DBAPIError as exc:
+            if getattr(exc.orig, "sqlstate", None) != SOLD_OUT_SQLSTATE:
+                raise
+            db.session.rollback()  # the call's writes are undone; so is the rest of the transaction
+            raise OutOfStock() from None
         if "retry" not in result:
             break
     else:
@@ -232,15 +250,12 @@ def redeem(student_id, goods_id, quantity, order_key, *, actor, guardian_id=None
 
 def _attach_order(row, student_id, goods_id, quantity, order_key, actor, now):
     """The order the function inserted, as a persistent object, without reading it back."""
-    order = Redemption(
+    return _as_loaded(Redemption, dict(
         student_id=student_id, goods_id=goods_id, quantity=quantity, status="pending", idempotency_key=order_key,
         created_by_type=actor.type, created_by_id=actor.id, created_at=now, issued_at=None, issued_by_type=None,
         issued_by_id=None, issue_method=None, cancelled_at=None, cancelled_by_type=None, cancelled_by_id=None,
         cancel_reason="", **row,
-    )
-    make_transient_to_detached(order)
-    db.session.add(order)
-    return order
+    ))
 
 
 def _attach_student(row):
@@ -248,14 +263,25 @@ def _attach_student(row):
     known = db.session.identity_map.get(db.session.identity_key(Student, row["id"]))
     if known is not None:
         return known
-    student = Student(
+    return _as_loaded(Student, dict(
         id=row["id"], name=row["name"], campus_id=row["campus_id"], status=row["status"], bind_code=row["bind_code"],
         birthday=date.fromisoformat(row["birthday"]) if row["birthday"] else None,
         created_at=datetime.fromisoformat(row["created_at"]),
-    )
-    make_transient_to_detached(student)
-    db.session.add(student)
-    return student
+    ))
+
+
+def _as_loaded(model, values):
+    """A persistent `model` object holding a row's `values` as loaded from the database, in the session.
+
+    The values go straight into the new instance's state, as SQLAlchemy's own loading puts them
+    (no change events, no history: a third of the cost of the constructor); attributes not given
+    are expired, so reading one loads it.
+    """
+    instance = model.__mapper__.class_manager.new_instance()
+    instance.__dict__.update(values)
+    make_transient_to_detached(instance)
+    db.session.add(instance)
+    return instance
 
 
 def _expire_stale(model, ident):

@@ -266,3 +266,80 @@ def test_five_pickup_codes_in_use_in_a_row_is_an_error_that_changes_nothing(make
         redemption.redeem(student.id, goods.id, 1, key="b", actor=PARENT)
     db.session.rollback()
     assert account_of(student.id)[0] == 90 and db.session.get(Goods, goods.id).stock == 9
+
+
+@requires_pg
+def test_a_standalone_redemption_is_committed_by_the_call_itself(make_student, make_goods):
+    student, goods = make_student(balance=100), make_goods(points=30, stock=5)
+    student_id, goods_id = student.id, goods.id
+    db.session.commit()
+    order_id = redemption.redeem(student_id, goods_id, 1, key="k", actor=PARENT, standalone=True).id
+    db.session.rollback()  # nothing left to undo: the server committed as the call returned
+    assert db.session.get(Redemption, order_id).status == "pending" and account_of(student_id)[0] == 70
+
+
+@requires_pg
+def test_standalone_inside_an_open_transaction_stays_part_of_it(make_student, make_goods):
+    student, goods = make_student(balance=100), make_goods(points=30, stock=5)
+    student_id, goods_id = student.id, goods.id
+    db.session.commit()
+    db.session.execute(select(func.now()))  # the caller has a transaction open already
+    redemption.redeem(student_id, goods_id, 1, key="k", actor=PARENT, standalone=True)
+    db.session.rollback()
+    assert db.session.scalar(select(func.count()).select_from(Redemption)) == 0
+    assert account_of(student_id)[0] == 100 and db.session.get(Goods, goods_id).stock == 5
+
+
+@requires_pg
+@pytest.mark.parametrize("standalone", [True, False], ids=["own transaction", "caller's transaction"])
+def test_goods_sold_out_while_the_call_waits_on_them_changes_nothing(app, make_student, make_goods, standalone):
+    """The function read stock 1, then finds 0 at its guarded UPDATE: SP409, everything undone."""
+    import threading
+    import time
+
+    from sqlalchemy import text
+
+    from school_points.errors import OutOfStock
+
+    student, goods = make_student(balance=100), make_goods(points=30, stock=1)
+    student_id, goods_id = student.id, goods.id
+    db.session.commit()
+    blocker = db.engine.connect()  # staff take the last unit off the shelf; not committed yet
+    blocker.execute(text("UPDATE goods SET stock = 0, stock_received = 0 WHERE id = :id"), {"id": goods_id})
+    outcome = []
+
+    def redeem():
+        with app.app_context():
+            try:
+                if not standalone:  # the caller's own write, which must be undone with the order
+                    db.session.add(AuditLog(actor_type="admin", actor_id=1, action="test.write", target_type="goods",
+                                            target_id=str(goods_id), changes={}, created_at=utcnow()))
+                    db.session.flush()
+                redemption.redeem(student_id, goods_id, 1, key="k", actor=PARENT, standalone=standalone)
+                db.session.commit()
+                outcome.append("ordered")
+            except OutOfStock:
+                outcome.append("out_of_stock")
+            finally:
+                db.session.remove()
+
+    thread = threading.Thread(target=redeem)
+    thread.start()
+    waiting = text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                   "AND datname = current_database()")
+    deadline = time.monotonic() + 20
+    while (queued := db.session.scalar(waiting)) == 0 and time.monotonic() < deadline:
+        db.session.rollback()
+        time.sleep(0.02)
+    db.session.rollback()
+    assert queued == 1  # the call got past its stock check and waits at the guarded UPDATE
+    blocker.commit()
+    blocker.close()
+    thread.join(30)
+    assert outcome == ["out_of_stock"]
+    db.session.expire_all()
+    assert account_of(student_id)[0] == 100 and entries(student_id, "redemption") == []
+    assert db.session.scalar(select(func.count()).select_from(Redemption)) == 0
+    assert db.session.scalar(select(func.count()).select_from(Notification)) == 0
+    assert db.session.scalar(select(func.count()).select_from(AuditLog)) == 0
+    assert find_differences() == []
