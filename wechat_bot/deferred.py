@@ -3,8 +3,9 @@
 A synchronous check-in is 10 statements and a commit; a burst of a hundred parents would
 wait for each other. So with Redis (and the official account's credentials, without which the
 result could not be told later) the callback only stores the message with its acknowledgement
-(one INSERT ... ON CONFLICT DO NOTHING), commits, queues the award job and answers. A retry of the
-same MsgId conflicts on the insert and gets the stored acknowledgement; nothing is queued twice.
+(one INSERT ... ON CONFLICT DO NOTHING), commits, wakes the drain job (one SET NX, which queues a
+drain only when none is pending) and answers. A retry of the same MsgId conflicts on the insert
+and gets the stored acknowledgement.
 Without Redis, or while it is down, `defer` declines and the check-in is done in the request.
 """
 from flask import current_app
@@ -30,7 +31,7 @@ def defer(message, key):
     db.session.commit()
     if not inserted:  # WeChat's retry (or a message handled before): the first answer, no new job
         return stored_reply(key) or acknowledgement
-    if not oa_checkins.enqueue_award(key):
+    if oa_checkins.wake_drainer() is None:
         return _award_now(message, key, acknowledgement)
     return acknowledgement
 

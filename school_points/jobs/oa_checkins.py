@@ -1,19 +1,29 @@
 """Check-ins sent to the official account ("打卡 …" or a photo) and what the parent is told.
 
-With Redis the callback only records the message (`record_deferred`, one INSERT) and answers at
-once; `award_checkin_message`, a job, does the check-in and tells the parent the result in a
+With Redis the callback only records the message (`record_deferred`, one INSERT), wakes the
+drainer (`wake_drainer`) and answers at once; `drain_checkins`, a job, awards every recorded
+check-in still owed (`award_checkin_message`) and tells each parent the result in a
 customer-service message (客服消息). Without Redis, or while it is down, the callback calls
 `check_in` itself and answers with the same text. Every path derives the growth record's and the
 ledger's idempotency keys from the message's dedupe key, so a message is awarded once whichever
 path, and however many times, it takes.
+
+Waking is one round trip per message (`INCR` of a counter and `SET ... NX EX` of a flag): only
+the message that finds no drain pending queues one. A drain first waits for a lull (the counter
+unchanged for LULL_SECONDS, at most MAX_WAIT_SECONDS), so a burst's answers get the CPU before its
+awards do; then it clears the flag and looks for owed check-ins, so a message stored after it
+looked sets the flag again and queues the next drain, and one stored before is found by this one.
+Several drains may run at once (`SKIP LOCKED` shares the rows out). A burst of a hundred messages
+thus costs the callback no job each, and the worker a few jobs instead of a hundred.
 """
 import functools
-import re
+import logging
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 
+import redis
 from rq import Retry
-from rq.exceptions import DuplicateJobError
 from sqlalchemy import select
 
 from .. import delivery, growth, oa_users
@@ -24,7 +34,10 @@ from ..models import ProcessedWechatMessage
 from ..settings import forget_cached_settings
 from .media import fetch_record_media, media_placeholder
 from .notify import deliver_claimed
-from .queue import enqueue, get_queue
+from ..redis_conn import get_redis
+from .queue import enqueue
+
+log = logging.getLogger(__name__)
 
 ACKNOWLEDGED = "收到打卡！正在记录积分，稍后通知你结果。"
 PHOTO_ACKNOWLEDGED = "照片已收到！正在记录打卡积分，稍后通知你结果。"
@@ -34,11 +47,23 @@ CHECKED_IN_NO_POINTS = "打卡已记录！{name} 今天的打卡积分已领取�
 PHOTO_CHECKED_IN = "照片已收到，打卡成功！{name} +{awarded} 积分，当前积分 {balance}。"
 PHOTO_CHECKED_IN_NO_POINTS = "照片已收到，打卡已记录！{name} 今天的打卡积分已领取，当前积分 {balance}。"
 
-# Younger owed check-ins probably still have their job in the queue; older than a day, the parent
-# has long been told nothing, and the sweep stops trying (the row stays, for an operator to see).
+# Younger owed check-ins probably still have a drain coming; older than a day, the parent has
+# long been told nothing, and the drains and the sweep stop trying (the row stays, for an operator).
 GRACE = timedelta(seconds=60)
 SWEEP_WINDOW = timedelta(days=1)
-# A job that raised is retried this often by RQ, then stays in RQ's failed registry.
+# Set while a drain is queued and has not started: the messages meanwhile need not queue another.
+# It expires in case its job is lost between the SET and the queue (the sweep covers the rest).
+DRAIN_FLAG = "school_points:checkin-drain"
+DRAIN_FLAG_SECONDS = 60
+# Counts the check-ins stored: a drain waits until it stops moving for LULL_SECONDS (the burst is
+# over), or MAX_WAIT_SECONDS at most (the parent is told within a couple of seconds however busy).
+SEEN_COUNTER = "school_points:checkin-seen"
+LULL_SECONDS = 0.1
+MAX_WAIT_SECONDS = 2.0
+# A drain stops after this long (so it never meets RQ's job timeout) and queues its successor.
+DRAIN_SECONDS = 60
+DRAIN_JOB_TIMEOUT = 300
+# A drain that raised (the database went away) is retried this often by RQ.
 JOB_RETRIES = 2
 
 
@@ -102,33 +127,112 @@ def _deferred_insert(dialect):
     return insert(table).on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(table.c.id)
 
 
-def job_id(key):
-    """The award job's id, derived from the message's dedupe key (RQ allows [A-Za-z0-9_-])."""
-    return "oa-checkin-" + re.sub(r"[^A-Za-z0-9_-]", "-", key)
+def wake_drainer():
+    """Have a drain award the check-ins recorded so far; call after the commit that stored one.
 
-
-def enqueue_award(key):
-    """Queue the award of a recorded check-in unless its job already exists; True when queued.
-
-    Without Redis the award runs here and now. Call after the commit that stored the check-in.
+    'queued' when this call queued a drain, 'pending' when one is queued and has not started (it
+    will find the message), None when Redis refused: the caller should award the check-in itself.
+    Without Redis the drain runs here and now.
     """
-    if get_queue() is None:
-        enqueue(award_checkin_message, key)
-        return True
+    client = get_redis()
+    if client is None:
+        enqueue(drain_checkins)
+        return "queued"
     try:
-        job = enqueue(award_checkin_message, key, job_id=job_id(key), unique=True, retry=Retry(max=JOB_RETRIES))
-    except DuplicateJobError:
-        return False
-    return job is not None
+        pipe = client.pipeline(transaction=False)  # one round trip
+        pipe.incr(SEEN_COUNTER)
+        pipe.set(DRAIN_FLAG, "1", nx=True, ex=DRAIN_FLAG_SECONDS)
+        if not pipe.execute()[1]:
+            return "pending"
+        return "queued" if _queue_drain() is not None else None
+    except redis.RedisError as exc:
+        log.warning("check-in drain not woken: %s", exc)
+        return None
+
+
+def _queue_drain():
+    job = enqueue(drain_checkins, retry=Retry(max=JOB_RETRIES), job_timeout=DRAIN_JOB_TIMEOUT)
+    if job is None:  # Redis refused the job after taking the flag: let the next message try again
+        try:
+            get_redis().delete(DRAIN_FLAG)
+        except redis.RedisError:
+            pass  # the flag expires by itself
+    return job
+
+
+def drain_checkins():
+    """Job: award every acknowledged check-in still owed, oldest first; returns how many it did.
+
+    It waits for a lull in arriving check-ins first, then clears the flag: a message stored from
+    then on queues the next drain. Each check-in is taken with `FOR UPDATE SKIP LOCKED`, so
+    concurrent drains share the rows, and is awarded and committed on its own; one that raises is
+    logged, left owed for the sweep and skipped.
+    """
+    client = get_redis()
+    if client is not None:
+        try:
+            _wait_for_a_lull(client)
+            client.delete(DRAIN_FLAG)
+        except redis.RedisError as exc:
+            log.warning("check-in drain flag not cleared: %s", exc)
+    deadline, done, failed = time.monotonic() + DRAIN_SECONDS, 0, []
+    while time.monotonic() < deadline:
+        key = _next_owed(failed)
+        if key is None:
+            return done
+        try:
+            award_checkin_message(key)
+        except Exception:  # noqa: BLE001 - one message must not hold up everyone else's
+            db.session.rollback()
+            log.exception("check-in %s not awarded; left for the sweep", key)
+            failed.append(key)
+            continue
+        done += 1
+    db.session.rollback()
+    if client is not None:
+        _queue_drain()  # out of time with more owed, perhaps: the next drain goes on
+    return done
+
+
+def _wait_for_a_lull(client):
+    """Return once no check-in arrived for LULL_SECONDS, or after MAX_WAIT_SECONDS.
+
+    While a burst of messages arrives, its acknowledgements are what the parents wait for; the
+    awards, told later by message anyway, go after them instead of taking the same CPU.
+    """
+    deadline = time.monotonic() + MAX_WAIT_SECONDS
+    seen = client.get(SEEN_COUNTER)
+    while time.monotonic() < deadline:
+        time.sleep(LULL_SECONDS)
+        now_seen = client.get(SEEN_COUNTER)
+        if now_seen == seen:
+            return
+        seen = now_seen
+
+
+def _next_owed(skip):
+    """The dedupe key of the oldest owed check-in no other drain holds, locked; None when none is left."""
+    query = (
+        select(ProcessedWechatMessage.dedupe_key)
+        .where(ProcessedWechatMessage.done_at.is_(None), ProcessedWechatMessage.checkin.is_not(None),
+               ProcessedWechatMessage.created_at >= utcnow() - SWEEP_WINDOW)
+        .order_by(ProcessedWechatMessage.id).limit(1).with_for_update(skip_locked=True)
+    )
+    if skip:
+        query = query.where(ProcessedWechatMessage.dedupe_key.not_in(skip))
+    key = db.session.scalars(query).first()
+    if key is None:
+        db.session.rollback()
+    return key
 
 
 def award_checkin_message(key):
-    """Job: award a check-in the callback acknowledged and tell the parent; returns the text.
+    """Award a check-in the callback acknowledged and tell the parent; returns the text.
 
-    The stored message is locked first, so a second run of the same job (the sweep, a retry) waits
-    and then finds it done. The result message is an outbox row committed with the award (already
-    claimed by this job), then sent at once; the sweep retries a send that failed for a transient
-    reason, or that this worker never finished.
+    The stored message is locked first (the drain that picked it holds the lock already), so a
+    second run for the same message waits and then finds it done. The result message is an outbox
+    row committed with the award (already claimed by this job), then sent at once; the sweep
+    retries a send that failed for a transient reason, or that this worker never finished.
     """
     forget_cached_settings()
     message = _owed(key)
@@ -161,18 +265,18 @@ def award_in_request(key, render):
     return told
 
 
-def owed_keys(now=None):
-    """Dedupe keys of check-ins acknowledged but not awarded, past their grace period."""
+def overdue(now=None):
+    """Whether a check-in acknowledged less than a day ago is still owed past its grace period."""
     now = now or utcnow()
-    keys = list(db.session.scalars(
-        select(ProcessedWechatMessage.dedupe_key).where(
+    found = db.session.scalar(
+        select(ProcessedWechatMessage.id).where(
             ProcessedWechatMessage.done_at.is_(None), ProcessedWechatMessage.checkin.is_not(None),
             ProcessedWechatMessage.created_at >= now - SWEEP_WINDOW,
             ProcessedWechatMessage.created_at <= now - GRACE,
-        ).order_by(ProcessedWechatMessage.id).limit(500)
-    ))
+        ).limit(1)
+    )
     db.session.rollback()
-    return keys
+    return found is not None
 
 
 def _owed(key):

@@ -35,8 +35,8 @@ def due_notification_ids(now=None):
 
 
 def sweep_outbox(now=None):
-    """The outbox/inbox sweep: enqueue delivery of every due notification and the award of every
-    check-in acknowledged but not awarded whose job is gone; returns how many jobs it queued."""
+    """The outbox/inbox sweep: enqueue delivery of every due notification, and a drain of the
+    check-ins acknowledged but not awarded whose drain is gone; returns how many jobs it queued."""
     ids = due_notification_ids(now)
     for notification_id in ids:
         enqueue(deliver, notification_id)
@@ -44,8 +44,11 @@ def sweep_outbox(now=None):
 
 
 def sweep_checkins(now=None):
-    """Re-enqueue the award of acknowledged check-ins whose job Redis lost; returns how many."""
-    return sum(1 for key in oa_checkins.owed_keys(now) if oa_checkins.enqueue_award(key))
+    """Queue a drain when acknowledged check-ins are owed past their grace period (their drain
+    was lost with Redis, or failed); returns 1 when it queued one, 0 otherwise."""
+    if not oa_checkins.overdue(now):
+        return 0
+    return 1 if oa_checkins.wake_drainer() == "queued" else 0
 
 
 def sweep_media(now=None):

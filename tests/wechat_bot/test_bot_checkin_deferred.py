@@ -7,16 +7,16 @@ from sqlalchemy import func, select
 
 from school_points.clock import utcnow
 from school_points.extensions import db
-from school_points.jobs.oa_checkins import job_id
 from school_points.jobs.queue import get_queue
 from school_points.jobs.sweep import sweep_checkins, sweep_outbox
 from school_points.models import GrowthRecord, LedgerEntry, Notification, ProcessedWechatMessage
 from school_points.redis_conn import get_redis
-from tests.conftest import balance_of, run_concurrently
+from tests.conftest import balance_of, requires_pg, run_concurrently
 from tests.wechat_bot.officialaccount import OfficialAccount, image_xml, text_xml
 
 CUSTOM_SEND = "/cgi-bin/message/custom/send"
 ACK = "收到打卡！正在记录积分，稍后通知你结果。"
+DRAIN = "school_points.jobs.oa_checkins.drain_checkins"
 
 
 @pytest.fixture
@@ -39,7 +39,7 @@ def test_check_in_is_acknowledged_at_once_and_awarded_by_the_worker(oa, parent, 
     openid, _, student = parent
     assert oa.say(openid, "打卡 练琴 30 分钟", msg_id=880001) == ACK
     assert checkin_entries() == 0 and told(deferred) == []  # nothing awarded in the request
-    assert get_queue().job_ids == [job_id("msg:880001")]
+    assert [job.func_name for job in get_queue().jobs] == [DRAIN]
     run_worker()
     assert checkin_entries() == 1 and balance_of(student.id) == 105
     assert told(deferred) == [(openid, "打卡成功！王小明 +5 积分，当前积分 105。")]
@@ -232,3 +232,116 @@ def test_a_check_in_sent_before_midnight_counts_for_that_day_when_the_job_runs_a
     oa.say(openid, "打卡 今天练琴", msg_id=880102)  # today's own check-in still earns
     run_worker()
     assert balance_of(student.id) == 110
+
+
+def families(make_student, make_user, make_guardian, count):
+    """`count` followers each bound to a student of their own with 100 points; their openids."""
+    openids = []
+    for i in range(count):
+        student = make_student(name=f"学生{i}", balance=100)
+        user = make_user(oa_openid=f"oa-family-{i}")
+        user.oa_subscribed = True
+        make_guardian(student, user=user)
+        openids.append(f"oa-family-{i}")
+    db.session.commit()
+    return openids
+
+
+def test_a_burst_of_check_ins_queues_one_drain_which_awards_each_once(oa, deferred, run_worker, make_student,
+                                                                    make_user, make_guardian):
+    openids = families(make_student, make_user, make_guardian, 6)
+    for i, openid in enumerate(openids):
+        assert oa.say(openid, "打卡 练琴", msg_id=881000 + i) == ACK
+    # the first message woke a drain; the others found it pending
+    assert [job.func_name for job in get_queue().jobs] == [DRAIN]
+    run_worker()
+    assert checkin_entries() == 6
+    assert sorted(told(deferred)) == sorted((o, f"打卡成功！学生{i} +5 积分，当前积分 105。") for i, o in enumerate(openids))
+    assert get_redis().get("school_points:checkin-drain") is None
+
+
+def test_a_message_stored_once_the_drain_started_queues_the_next_drain(oa, parent, deferred, run_worker,
+                                                                      make_student, make_user, make_guardian):
+    other = families(make_student, make_user, make_guardian, 1)[0]
+    oa.say(parent[0], "打卡 练琴", msg_id=881100)
+    get_redis().delete("school_points:checkin-drain")  # what the queued drain does first when it starts
+    oa.say(other, "打卡 练琴", msg_id=881101)  # after that drain looked, perhaps: it queues another
+    assert [job.func_name for job in get_queue().jobs] == [DRAIN, DRAIN]
+    run_worker()
+    assert checkin_entries() == 2 and len(told(deferred)) == 2
+
+
+def test_a_check_in_that_fails_is_left_for_the_sweep_and_the_others_are_awarded(oa, deferred, run_worker,
+                                                                              monkeypatch, make_student,
+                                                                              make_user, make_guardian):
+    from school_points.jobs import oa_checkins
+
+    openids = families(make_student, make_user, make_guardian, 3)
+    for i, openid in enumerate(openids):
+        oa.say(openid, "打卡 练琴", msg_id=881200 + i)
+    real = oa_checkins.check_in
+
+    def flaky(openid, sent, *, key):
+        if openid == openids[0]:
+            raise RuntimeError("database went away")
+        return real(openid, sent, key=key)
+
+    monkeypatch.setattr(oa_checkins, "check_in", flaky)
+    run_worker()
+    assert checkin_entries() == 2 and {o for o, _ in told(deferred)} == set(openids[1:])
+    monkeypatch.setattr(oa_checkins, "check_in", real)
+    assert sweep_checkins(now=utcnow() + timedelta(minutes=2)) == 1  # still owed: a drain is queued
+    run_worker()
+    assert checkin_entries() == 3 and len(told(deferred)) == 3
+
+
+@requires_pg
+def test_concurrent_drains_share_the_messages_and_award_each_once(app, oa, deferred, make_student, make_user,
+                                                                make_guardian):
+    from school_points.jobs.oa_checkins import drain_checkins
+
+    openids = families(make_student, make_user, make_guardian, 12)
+    for i, openid in enumerate(openids):
+        oa.say(openid, "打卡 练琴", msg_id=881300 + i)
+    done = run_concurrently(app, lambda _: drain_checkins(), range(3))
+    assert sum(done) == 12, done
+    assert checkin_entries() == 12 and sorted(o for o, _ in told(deferred)) == sorted(openids)
+    assert db.session.scalar(select(func.count()).select_from(ProcessedWechatMessage)
+                             .where(ProcessedWechatMessage.done_at.is_(None))) == 0
+
+
+def test_a_drain_waits_for_a_lull_in_arriving_check_ins_but_not_for_ever(deferred, monkeypatch):
+    import threading
+    import time
+
+    from school_points.jobs import oa_checkins
+
+    redis = get_redis()
+    monkeypatch.setattr(oa_checkins, "LULL_SECONDS", 0.05)
+    monkeypatch.setattr(oa_checkins, "MAX_WAIT_SECONDS", 0.8)
+
+    def arrivals(seconds):
+        stop = time.monotonic() + seconds
+        while time.monotonic() < stop:
+            redis.incr(oa_checkins.SEEN_COUNTER)
+            time.sleep(0.01)
+
+    started = time.monotonic()
+    oa_checkins._wait_for_a_lull(redis)
+    assert time.monotonic() - started < 0.3  # nothing arriving: on at once
+
+    burst = threading.Thread(target=arrivals, args=(0.4,))
+    started = time.monotonic()
+    burst.start()
+    oa_checkins._wait_for_a_lull(redis)
+    waited = time.monotonic() - started
+    burst.join()
+    assert 0.4 <= waited < 0.75  # until the burst was over
+
+    endless = threading.Thread(target=arrivals, args=(1.5,))
+    started = time.monotonic()
+    endless.start()
+    oa_checkins._wait_for_a_lull(redis)
+    waited = time.monotonic() - started
+    endless.join()
+    assert 0.8 <= waited < 1.2  # a stream that never pauses still gets its awards
