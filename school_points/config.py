@@ -48,6 +48,9 @@ def load_config(instance_path, overrides=None):
         # Bodies above this are refused with 413 before any parsing (uploads are 5 MB + multipart).
         "MAX_CONTENT_LENGTH": int(env.get("MAX_CONTENT_LENGTH", 6 * 1024 * 1024)),
         "JSON_MAX_BYTES": int(env.get("JSON_MAX_BYTES", 256 * 1024)),
+        # The background worker lowers its own CPU priority by this much (`nice`), so on a machine it
+        # shares with the web server a burst of jobs never slows the answers to users (0: don't).
+        "WORKER_NICE": int(env.get("WORKER_NICE", 10)),
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "JSON_AS_ASCII": False,
     }

@@ -5,6 +5,7 @@ calls to the database and WeChat, and the process keeps its connection pools and
 WeChat token cache. Each job gets a fresh app context and database session.
 """
 import logging
+import os
 
 import click
 from flask import current_app
@@ -48,4 +49,17 @@ def worker_command(burst):
     """Run the RQ worker for background jobs (notifications, photos, scheduled jobs)."""
     app = current_app._get_current_object()
     logging.getLogger("rq.worker").setLevel(logging.INFO)
+    lower_priority(app.config.get("WORKER_NICE", 0))
     make_worker(app).work(burst=burst)
+
+
+def lower_priority(niceness):
+    """Run this process at a lower CPU priority (WORKER_NICE): on a machine shared with the web
+    server, the web's requests get the CPU first and the jobs use what is left. Jobs are only
+    delayed while the web is busy; nothing waits on them there (check-ins are acknowledged first,
+    notifications are after the fact)."""
+    if niceness > 0 and hasattr(os, "nice"):
+        try:
+            os.nice(niceness)
+        except OSError as exc:  # not permitted here: run at the normal priority
+            logging.getLogger(__name__).warning("WORKER_NICE=%s not applied: %s", niceness, exc)
