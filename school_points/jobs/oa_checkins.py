@@ -8,10 +8,10 @@ customer-service message (客服消息). Without Redis, or while it is down, the
 ledger's idempotency keys from the message's dedupe key, so a message is awarded once whichever
 path, and however many times, it takes.
 
-Waking is one round trip per message (`INCR` of a counter and `SET ... NX EX` of a flag): only
-the message that finds no drain pending queues one. A drain first waits for a lull (the counter
-unchanged for LULL_SECONDS, at most MAX_WAIT_SECONDS), so a burst's answers get the CPU before its
-awards do; then it clears the flag and looks for owed check-ins, so a message stored after it
+Waking is one `SET ... NX EX` of a flag per message: only the message that finds no drain pending
+queues one. A drain first waits for a lull (no message stored for LULL_SECONDS, at most
+MAX_WAIT_SECONDS), so a burst's answers get the CPU before its awards do; then it clears the flag
+and looks for owed check-ins, so a message stored after it
 looked sets the flag again and queues the next drain, and one stored before is found by this one.
 Several drains may run at once (`SKIP LOCKED` shares the rows out). A burst of a hundred messages
 thus costs the callback no job each, and the worker a few jobs instead of a hundred.
@@ -24,7 +24,7 @@ from datetime import timedelta
 
 import redis
 from rq import Retry
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from .. import delivery, growth, oa_users
 from ..clock import acting_at, utcnow
@@ -55,9 +55,8 @@ SWEEP_WINDOW = timedelta(days=1)
 # It expires in case its job is lost between the SET and the queue (the sweep covers the rest).
 DRAIN_FLAG = "school_points:checkin-drain"
 DRAIN_FLAG_SECONDS = 60
-# Counts the check-ins stored: a drain waits until it stops moving for LULL_SECONDS (the burst is
-# over), or MAX_WAIT_SECONDS at most (the parent is told within a couple of seconds however busy).
-SEEN_COUNTER = "school_points:checkin-seen"
+# A drain waits until no message was stored for LULL_SECONDS (the burst is over), or
+# MAX_WAIT_SECONDS at most (the parent is told within a couple of seconds however busy).
 LULL_SECONDS = 0.1
 MAX_WAIT_SECONDS = 2.0
 # A drain stops after this long (so it never meets RQ's job timeout) and queues its successor.
@@ -139,10 +138,7 @@ def wake_drainer():
         enqueue(drain_checkins)
         return "queued"
     try:
-        pipe = client.pipeline(transaction=False)  # one round trip
-        pipe.incr(SEEN_COUNTER)
-        pipe.set(DRAIN_FLAG, "1", nx=True, ex=DRAIN_FLAG_SECONDS)
-        if not pipe.execute()[1]:
+        if not client.set(DRAIN_FLAG, "1", nx=True, ex=DRAIN_FLAG_SECONDS):
             return "pending"
         return "queued" if _queue_drain() is not None else None
     except redis.RedisError as exc:
@@ -170,8 +166,8 @@ def drain_checkins():
     """
     client = get_redis()
     if client is not None:
+        _wait_for_a_lull()
         try:
-            _wait_for_a_lull(client)
             client.delete(DRAIN_FLAG)
         except redis.RedisError as exc:
             log.warning("check-in drain flag not cleared: %s", exc)
@@ -194,20 +190,27 @@ def drain_checkins():
     return done
 
 
-def _wait_for_a_lull(client):
-    """Return once no check-in arrived for LULL_SECONDS, or after MAX_WAIT_SECONDS.
+def _wait_for_a_lull():
+    """Return once no message was stored for LULL_SECONDS, or after MAX_WAIT_SECONDS.
 
     While a burst of messages arrives, its acknowledgements are what the parents wait for; the
-    awards, told later by message anyway, go after them instead of taking the same CPU.
+    awards, told later by message anyway, go after them instead of taking the same CPU. The newest
+    stored message's id (the primary key's last entry) tells whether any arrived meanwhile.
     """
     deadline = time.monotonic() + MAX_WAIT_SECONDS
-    seen = client.get(SEEN_COUNTER)
+    seen = _newest_message_id()
     while time.monotonic() < deadline:
         time.sleep(LULL_SECONDS)
-        now_seen = client.get(SEEN_COUNTER)
-        if now_seen == seen:
+        newest = _newest_message_id()
+        if newest == seen:
             return
-        seen = now_seen
+        seen = newest
+
+
+def _newest_message_id():
+    newest = db.session.scalar(select(func.max(ProcessedWechatMessage.id)))
+    db.session.rollback()  # hold no snapshot or transaction while waiting
+    return newest
 
 
 def _next_owed(skip):

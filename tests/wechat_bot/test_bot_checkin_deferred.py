@@ -310,30 +310,36 @@ def test_concurrent_drains_share_the_messages_and_award_each_once(app, oa, defer
                              .where(ProcessedWechatMessage.done_at.is_(None))) == 0
 
 
-def test_a_drain_waits_for_a_lull_in_arriving_check_ins_but_not_for_ever(deferred, monkeypatch):
+def test_a_drain_waits_for_a_lull_in_arriving_messages_but_not_for_ever(app, deferred, monkeypatch):
     import threading
     import time
 
     from school_points.jobs import oa_checkins
 
-    redis = get_redis()
     monkeypatch.setattr(oa_checkins, "LULL_SECONDS", 0.05)
     monkeypatch.setattr(oa_checkins, "MAX_WAIT_SECONDS", 0.8)
 
     def arrivals(seconds):
-        stop = time.monotonic() + seconds
-        while time.monotonic() < stop:
-            redis.incr(oa_checkins.SEEN_COUNTER)
-            time.sleep(0.01)
+        """Messages stored one after another for `seconds` (another connection, as the web's)."""
+        with app.app_context():
+            stop, n = time.monotonic() + seconds, 0
+            while time.monotonic() < stop:
+                n += 1
+                db.session.add(ProcessedWechatMessage(dedupe_key=f"evt:lull:{seconds}:{n}", reply="",
+                                                      created_at=utcnow()))
+                db.session.commit()
+                time.sleep(0.01)
+            db.session.remove()
 
+    db.session.commit()
     started = time.monotonic()
-    oa_checkins._wait_for_a_lull(redis)
+    oa_checkins._wait_for_a_lull()
     assert time.monotonic() - started < 0.3  # nothing arriving: on at once
 
     burst = threading.Thread(target=arrivals, args=(0.4,))
     started = time.monotonic()
     burst.start()
-    oa_checkins._wait_for_a_lull(redis)
+    oa_checkins._wait_for_a_lull()
     waited = time.monotonic() - started
     burst.join()
     assert 0.4 <= waited < 0.75  # until the burst was over
@@ -341,7 +347,7 @@ def test_a_drain_waits_for_a_lull_in_arriving_check_ins_but_not_for_ever(deferre
     endless = threading.Thread(target=arrivals, args=(1.5,))
     started = time.monotonic()
     endless.start()
-    oa_checkins._wait_for_a_lull(redis)
+    oa_checkins._wait_for_a_lull()
     waited = time.monotonic() - started
     endless.join()
     assert 0.8 <= waited < 1.2  # a stream that never pauses still gets its awards
