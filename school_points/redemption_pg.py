@@ -19,6 +19,7 @@ by the metadata's `after_create` event below (test and benchmark databases built
 """
 from datetime import date, datetime
 
+import psycopg
 from sqlalchemy import event, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import make_transient_to_detached
@@ -195,6 +196,13 @@ _CALL = text(
     "CAST(:local_day AS date), CAST(:time_text AS varchar))"
 )
 
+# The same call for a psycopg cursor (`_call_alone`).
+_RAW_CALL = (
+    "SELECT redeem_goods(%(student_id)s::integer, %(goods_id)s::integer, %(quantity)s::integer, "
+    "%(order_key)s::varchar, %(guardian_id)s::integer, %(actor_type)s::varchar, %(actor_id)s::integer, "
+    "%(pickup_code)s::varchar, %(now)s::timestamptz, %(local_day)s::date, %(time_text)s::varchar)"
+)
+
 _ERRORS = {
     "user_disabled": lambda details: UserDisabled(),
     "student_not_found": lambda details: NotFound("学员不存在"),
@@ -222,16 +230,9 @@ def redeem(student_id, goods_id, quantity, order_key, *, actor, guardian_id=None
         "order_key": order_key, "guardian_id": guardian_id, "actor_type": actor.type, "actor_id": actor.id,
         "now": now, "local_day": local_today(now), "time_text": isoformat(now),
     }
-    options = {"isolation_level": "AUTOCOMMIT"} if standalone and not db.session().in_transaction() else {}
-    connection = db.session.connection(execution_options=options)
+    call = _call_alone if standalone and not db.session().in_transaction() else _call_in_session
     for _ in range(PICKUP_CODE_TRIES):  # a code already in use is astronomically rare: try a new one
-        try:
-            result = connection.execute(_CALL, {**params, "pickup_code": new_pickup_code()}).scalar_one()
-        except DBAPIError as exc:
-            if getattr(exc.orig, "sqlstate", None) != SOLD_OUT_SQLSTATE:
-                raise
-            db.session.rollback()  # the call's writes are undone; so is the rest of the transaction
-            raise OutOfStock() from None
+        result = call({**params, "pickup_code": new_pickup_code()})
         if "retry" not in result:
             break
     else:
@@ -246,6 +247,45 @@ def redeem(student_id, goods_id, quantity, order_key, *, actor, guardian_id=None
     order = _attach_order(result["order"], student_id, goods_id, quantity, order_key, actor, now)
     set_committed_value(order, "student", _attach_student(result["student"]))  # also keeps it in the session
     return order
+
+
+def _call_in_session(params):
+    """The call inside the session's transaction, which the caller commits."""
+    try:
+        return db.session.connection().execute(_CALL, params).scalar_one()
+    except DBAPIError as exc:
+        if getattr(exc.orig, "sqlstate", None) != SOLD_OUT_SQLSTATE:
+            raise
+        db.session.rollback()  # the call's writes are undone; so is the rest of the transaction
+        raise OutOfStock() from None
+
+
+def _call_alone(params):
+    """The call as its own transaction: on a pooled connection in autocommit, past the session.
+
+    The server commits as the function returns. Only the pool is involved (its checkout events,
+    such as the ping of a connection that sat idle, still run): the session, which has nothing
+    to do with this call, would cost more than the call's own Python work.
+    """
+    pooled = db.engine.raw_connection()
+    connection = pooled.driver_connection
+    try:
+        connection.autocommit = True
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute(_RAW_CALL, params)
+                return cursor.fetchone()[0]
+        finally:
+            if not connection.closed:
+                connection.autocommit = False
+    except psycopg.Error as exc:
+        if exc.sqlstate == SOLD_OUT_SQLSTATE:
+            raise OutOfStock() from None
+        if connection.closed or connection.broken:
+            pooled.invalidate(exc)  # the pool must not hand out a dead connection again
+        raise
+    finally:
+        pooled.close()  # back to the pool
 
 
 def _attach_order(row, student_id, goods_id, quantity, order_key, actor, now):
