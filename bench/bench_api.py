@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(Path(__file__).resolve().parent)]
 
 import loadgen  # noqa: E402
-from servers import free_port, wait_for_url  # noqa: E402
+from servers import CpuMeter, free_port, wait_for_url  # noqa: E402
 
 DB_NAME = "sp_bench_mp"
 
@@ -44,6 +44,10 @@ def main():
     fixture = seed.seed(app, clients=max(args.clients, 500))
     port = free_port()
     server, args.server = _start_gunicorn(env, port, args.workers, args.threads)
+    args.meter = CpuMeter(DB_NAME)
+    args.meter.add("gunicorn", server.pid)
+    args.meter.add_self("client")
+    args.meter.add_command("redis", b"redis-server")
     lines = []
     try:
         wait_for_url(f"http://127.0.0.1:{port}/healthz")
@@ -94,10 +98,11 @@ def _start_gunicorn(env, port, workers, threads):
         env["WEB_CONCURRENCY"] = str(workers)
     if threads:
         env["WEB_THREADS"] = str(threads)
-    shown = command.replace("${WEB_CONCURRENCY:-2}", env.get("WEB_CONCURRENCY", "2")).replace(
+    shown = command.replace("${WEB_CONCURRENCY:-3}", env.get("WEB_CONCURRENCY", "3")).replace(
         "${WEB_THREADS:-4}", env.get("WEB_THREADS", "4")).replace("${PORT:-8000}", str(port))
     # exec: the shell becomes gunicorn, so terminate() reaches the arbiter itself.
-    server = subprocess.Popen(["sh", "-c", "exec " + command], cwd=ROOT, env=env, stdout=log, stderr=log)
+    server = subprocess.Popen(["sh", "-c", "exec " + command], cwd=ROOT, env=env, stdout=log, stderr=log,
+                              process_group=0)  # a group of its own: its CPU is told apart from the load's
     return server, shown
 
 
@@ -110,7 +115,22 @@ def _procfile_web():
 
 def _row(name, result):
     return (f"| {name} | {result.throughput:,.0f} req/s | {result.p50:,.1f} ms | {result.p99:,.1f} ms | "
-            f"{result.requests} | {_statuses(result)} |")
+            f"{result.requests} | {_statuses(result)} | {_cpu(result)} |")
+
+
+def _measured(meter, port, jobs, **kwargs):
+    """loadgen.run, with the CPU each group of processes used per request (`cpu`: group -> ms)."""
+    before = meter.sample()
+    result = loadgen.run(port, jobs, **kwargs)
+    result.cpu = CpuMeter.per_request(before, meter.sample(), result.requests)
+    return result
+
+
+def _cpu(result):
+    cpu = getattr(result, "cpu", None)
+    if not cpu:
+        return "—"
+    return f"**{sum(cpu.values()):.2f}**: " + ", ".join(f"{name} {ms:.2f}" for name, ms in cpu.items())
 
 
 def _statuses(result):
@@ -130,14 +150,17 @@ def bench_redemption(port, fixture, args):
             for sid, token in clients]
     spread = [("POST", "/api/v1/redemptions", {"student_id": sid, "goods_id": goods_id}, token)
               for (sid, token), goods_id in zip(clients, fixture["own_goods"])]
-    ping_runs = [loadgen.run(port, pings, duration=args.seconds)]
+    meter = args.meter
+    ping_runs = [_measured(meter, port, pings, duration=args.seconds)]
     redeem_runs = []
     for _ in range(args.rounds):
-        redeem_runs.append(loadgen.run(port, jobs, duration=args.seconds))
-        ping_runs.append(loadgen.run(port, pings, duration=args.seconds))
-    own = loadgen.run(port, spread, duration=args.seconds)
+        redeem_runs.append(_measured(meter, port, jobs, duration=args.seconds))
+        ping_runs.append(_measured(meter, port, pings, duration=args.seconds))
+    own = _measured(meter, port, spread, duration=args.seconds)
     ratios = [r.throughput / max(a.throughput, b.throughput)
               for r, a, b in zip(redeem_runs, ping_runs, ping_runs[1:])]
+    ping_cpu = statistics.median(sum(r.cpu.values()) for r in ping_runs)
+    redeem_cpu = statistics.median(sum(r.cpu.values()) for r in redeem_runs)
     rows = []
     for i, redeem in enumerate(redeem_runs):
         rows += [_row(f"round {i + 1}: GET /api/v1/ping-db (1 DB round trip)", ping_runs[i]),
@@ -147,9 +170,14 @@ def bench_redemption(port, fixture, args):
     return [
         f"### Redemption throughput, {len(clients)} concurrent clients, {args.seconds:.0f} s per run", "",
         f"server: `{args.server}`", "",
-        "| run | throughput | p50 | p99 | requests | statuses |", "|---|---|---|---|---|---|", *rows, "",
+        "| run | throughput | p50 | p99 | requests | statuses | CPU ms per request: total: by process |",
+        "|---|---|---|---|---|---|---|", *rows, "",
         "redemption / ping-db throughput per round: " + ", ".join(f"{r:.2f}×" for r in ratios)
         + f"; median **{statistics.median(ratios):.2f}×** (target ≥ 0.5×)", "",
+        f"CPU per request (all processes, median of the runs): ping-db {ping_cpu:.2f} ms, redemption "
+        f"{redeem_cpu:.2f} ms; ratio {ping_cpu / redeem_cpu:.2f}× "
+        "(the throughput ratio when the two cores are the limit)",
+        "",
     ]
 
 

@@ -1,7 +1,7 @@
 """Benchmark: bursts of concurrent check-in messages to the official-account callback.
 
-Starts its own redis-server, a fake WeChat API server (tests/fakewechat.py), gunicorn and RQ
-workers (`flask --app wsgi worker`, the Procfile's command) on free local ports, uses a
+Starts its own redis-server, a fake WeChat API server (tests/fakewechat.py), and the Procfile's
+`web` (gunicorn) and `worker` commands as deployed, on free local ports; uses a
 PostgreSQL database of its own (created if missing) on the local server, seeds one parent +
 student per message, then for each round fires `--concurrency` signed "打卡" messages at once and,
 in the same run, the same burst against GET /healthz and GET /readyz (one database query) for
@@ -12,7 +12,7 @@ drained, checks in the database that every message was awarded exactly once, tha
 was told once, and that the ledger reconciles.
 
     .venv/bin/python bench/bench_bot.py [--rounds 5] [--concurrency 100] [--safe-mode]
-        [--database-url postgresql://postgres@127.0.0.1:5432/sp_bench_bot] [--workers 2 --threads 16]
+        [--database-url postgresql://postgres@127.0.0.1:5432/sp_bench_bot] [--workers N --threads N]
         [--rq-workers 2] [--no-redis-jobs]
 
 `--no-redis-jobs` runs without OA app credentials, so the callback answers every check-in in the
@@ -20,21 +20,20 @@ request (the synchronous path, as without Redis). All traffic stays on 127.0.0.1
 bounded and the script stops what it started.
 """
 import argparse
-import http.client
+import asyncio
 import os
 import shutil
 import signal
 import statistics
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from servers import free_port, wait_for_url  # noqa: E402
+from servers import CpuMeter, free_port, wait_for_url  # noqa: E402
 
 TOKEN = "bench-token"
 AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
@@ -61,49 +60,56 @@ def wait_for_redis(port, seconds=30):
 # ---------------------------------------------------------------- services
 
 
+def procfile(name):
+    """The command of a Procfile process type, as deployed."""
+    for line in (ROOT / "Procfile").read_text().splitlines():
+        if line.startswith(f"{name}:"):
+            return line[len(name) + 1:].strip()
+    raise SystemExit(f"Procfile has no {name} process")
+
+
+def spawn(command, env, log=subprocess.DEVNULL, cwd=ROOT):
+    """Start a process group of its own (to stop it whole) in this session, as a Procfile runner does.
+
+    Staying in this session keeps every process in one scheduling autogroup (Linux), so a nice
+    value ranks the process against the others as it would under honcho or one systemd unit.
+    """
+    return subprocess.Popen(command, cwd=cwd, env=env, stdout=log, stderr=log, process_group=0)
+
+
 def start_redis(port):
-    process = subprocess.Popen([shutil.which("redis-server"), "--port", str(port), "--bind", "127.0.0.1",
-                                "--save", "", "--appendonly", "no"], stdout=subprocess.DEVNULL, start_new_session=True)
+    process = spawn([shutil.which("redis-server"), "--port", str(port), "--bind", "127.0.0.1",
+                     "--save", "", "--appendonly", "no"], os.environ)
     wait_for_redis(port)
     return process
 
 
-def start_gunicorn(port, env, workers, threads):
-    worker_class = "gthread" if threads > 1 else "sync"
-    command = [str(ROOT / ".venv/bin/gunicorn"), "wsgi:create_app()", "--bind", f"127.0.0.1:{port}",
-               "--workers", str(workers), "--threads", str(threads), "--worker-class", worker_class,
-               "--backlog", "2048", "--timeout", "30", "--log-level", "warning"]
-    process = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
+def procfile_env(env, port=None):
+    env = {**env, "PATH": f"{ROOT / '.venv/bin'}:{env.get('PATH', '')}"}
+    if port:
+        env["PORT"] = str(port)
+    return env
+
+
+def start_gunicorn(port, env):
+    """The Procfile's `web` command (WEB_CONCURRENCY / WEB_THREADS from `env`), access log to a file."""
+    results = ROOT / "bench" / "results"  # git-ignored
+    results.mkdir(exist_ok=True)
+    log = open(results / "gunicorn-bench-bot.log", "w")
+    process = spawn(["sh", "-c", "exec " + procfile("web")], procfile_env(env, port), log)
     wait_for_url(f"http://127.0.0.1:{port}/healthz")
     return process
 
 
 def start_fake_wechat(port):
-    process = subprocess.Popen([sys.executable, str(ROOT / "tests/fakewechat.py"), str(port)], cwd=ROOT,
-                               stdout=subprocess.DEVNULL, start_new_session=True)
+    process = spawn([sys.executable, str(ROOT / "tests/fakewechat.py"), str(port)], os.environ)
     wait_for_url(f"http://127.0.0.1:{port}/cgi-bin/ping")
     return process
 
 
-def start_rq_workers(count, env, niceness=0):
-    """`flask --app wsgi worker`, as the Procfile runs it; with `niceness`, at a lower CPU priority.
-
-    Each process started in a session of its own is its own scheduling autogroup on Linux
-    (kernel.sched_autogroup_enabled), where a per-process nice only ranks it against itself: the
-    autogroup's nice is what ranks it against gunicorn, so both are set.
-    """
-    command = [str(ROOT / ".venv/bin/flask"), "--app", "wsgi", "worker"]
-    if niceness:
-        command = [shutil.which("nice"), "-n", str(niceness), *command]
-    workers = [subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL) for _ in range(count)]
-    for worker in workers if niceness else ():
-        try:
-            with open(f"/proc/{worker.pid}/autogroup", "w") as autogroup:
-                autogroup.write(str(niceness))
-        except OSError:
-            pass  # no autogroups here: the per-process nice applies
-    return workers
+def start_rq_workers(count, env):
+    """`count` of the Procfile's `worker` processes (which lower their own priority: WORKER_NICE)."""
+    return [spawn(["sh", "-c", "exec " + procfile("worker")], procfile_env(env)) for _ in range(count)]
 
 
 def stop(process):
@@ -117,46 +123,6 @@ def stop(process):
         process.wait(15)
     except subprocess.TimeoutExpired:
         process.kill()
-
-
-class CpuMeter:
-    """CPU seconds used by each group of processes (read from /proc), to see where a burst goes."""
-
-    TICK = os.sysconf("SC_CLK_TCK")
-
-    def __init__(self, database):
-        self.groups = {}  # name -> session ids (processes started with start_new_session)
-        self.database = database
-
-    def add(self, name, process):
-        self.groups.setdefault(name, []).append(process.pid)
-
-    def sample(self):
-        used = {name: 0.0 for name in (*self.groups, "postgres", "client")}
-        for entry in os.listdir("/proc"):
-            if not entry.isdigit():
-                continue
-            try:
-                with open(f"/proc/{entry}/stat") as stat:
-                    fields = stat.read().rsplit(")", 1)[1].split()
-                with open(f"/proc/{entry}/cmdline", "rb") as cmdline:
-                    command = cmdline.read()
-            except OSError:
-                continue
-            seconds = (int(fields[11]) + int(fields[12])) / self.TICK
-            session = int(fields[3])
-            for name, sessions in self.groups.items():
-                if session in sessions:
-                    used[name] += seconds
-            if command.startswith(b"postgres: ") and f" {self.database} ".encode() in command:
-                used["postgres"] += seconds
-        times = os.times()
-        used["client"] = times.user + times.system
-        return used
-
-    @staticmethod
-    def per_message(before, after, messages):
-        return {name: (after[name] - before[name]) * 1000 / messages for name in after}
 
 
 # ---------------------------------------------------------------- data
@@ -273,35 +239,55 @@ def signed_checkin(index, msg_id, safe):
 
 
 def burst(port, requests_):
-    """Send every (method, path, body) at once from its own thread; (latencies ms, failures, wall s)."""
-    barrier = threading.Barrier(len(requests_) + 1)
-    latencies, failures = [None] * len(requests_), []
+    """Send every (method, path, body) at once; (latencies ms, failures, wall s).
 
-    def one(i, method, path, body):
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        barrier.wait()
-        started = time.perf_counter()
-        try:
-            conn.request(method, path, body=body, headers={"Content-Type": "text/xml"} if body else {})
-            response = conn.getresponse()
-            payload = response.read()
-            latencies[i] = (time.perf_counter() - started) * 1000
-            if response.status != 200 or (body and "打卡" not in payload.decode("utf-8", "replace")
-                                          and b"<Encrypt>" not in payload):
-                failures.append((response.status, payload[:200]))
-        except OSError as exc:
-            failures.append(("error", str(exc)))
-        finally:
-            conn.close()
+    One asyncio loop on raw sockets, each request on a connection of its own opened inside its
+    timing (as WeChat's servers would connect): about a quarter of the CPU that a thread per request
+    with http.client costs, which matters because this script shares the two cores with the server.
+    """
+    return asyncio.run(_burst(port, requests_))
 
-    threads = [threading.Thread(target=one, args=(i, *r)) for i, r in enumerate(requests_)]
-    for t in threads:
-        t.start()
-    barrier.wait()
+
+async def _burst(port, requests_):
+    raw = [_raw_request(port, *r) for r in requests_]
+    expect_checkin = [bool(r[2]) for r in requests_]
+    outcomes = [None] * len(raw)
     started = time.perf_counter()
-    for t in threads:
-        t.join(60)
-    return [v for v in latencies if v is not None], failures, time.perf_counter() - started
+    await asyncio.gather(*(_send(port, request, i, outcomes) for i, request in enumerate(raw)))
+    wall = time.perf_counter() - started
+    latencies, failures = [], []
+    for (status, payload, elapsed), checkin in zip(outcomes, expect_checkin):
+        if status == 200 and (not checkin or "打卡".encode() in payload or b"<Encrypt>" in payload):
+            latencies.append(elapsed)
+        else:
+            failures.append((status, payload[:200]))
+    return latencies, failures, wall
+
+
+def _raw_request(port, method, path, body):
+    body = body or b""
+    head = (f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAccept-Encoding: identity\r\n"
+            + (f"Content-Type: text/xml\r\nContent-Length: {len(body)}\r\n" if body else "") + "\r\n")
+    return head.encode() + body
+
+
+async def _send(port, request, i, outcomes):
+    """One request on its own connection; (status, body, milliseconds) into outcomes[i]."""
+    started, writer = time.perf_counter(), None
+    try:
+        reader, writer = await asyncio.wait_for(asyncio.open_connection("127.0.0.1", port), 30)
+        writer.write(request)
+        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 30)
+        status = int(head.split(b" ", 2)[1])
+        length = next((int(line.split(b":", 1)[1]) for line in head.split(b"\r\n")
+                       if line.lower().startswith(b"content-length:")), 0)
+        payload = await asyncio.wait_for(reader.readexactly(length), 30)
+        outcomes[i] = (status, payload, (time.perf_counter() - started) * 1000)
+    except (OSError, ValueError, asyncio.TimeoutError, asyncio.IncompleteReadError) as exc:
+        outcomes[i] = ("error", str(exc).encode(), None)
+    finally:
+        if writer is not None:
+            writer.close()
 
 
 def summary(name, latencies, wall_seconds, failures):
@@ -359,11 +345,9 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--concurrency", type=int, default=100)
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=16)
+    parser.add_argument("--workers", type=int, help="WEB_CONCURRENCY for the Procfile's web command (default: its own)")
+    parser.add_argument("--threads", type=int, help="WEB_THREADS for the Procfile's web command (default: its own)")
     parser.add_argument("--rq-workers", type=int, default=2)
-    parser.add_argument("--worker-nice", type=int, default=0,
-                        help="run the RQ workers under `nice -n N`, so the callback gets the CPU first")
     parser.add_argument("--safe-mode", action="store_true", help="encrypt messages (AES) like safe mode")
     parser.add_argument("--no-redis-jobs", action="store_true",
                         help="no OA app secret: every check-in is answered in the request (the synchronous path)")
@@ -380,18 +364,21 @@ def main():
            "WECHAT_OA_TOKEN": TOKEN, "WECHAT_OA_AES_KEY": AES_KEY, "WECHAT_OA_APP_ID": APP_ID,
            "WECHAT_OA_APP_SECRET": "" if args.no_redis_jobs else APP_SECRET,
            "WECHAT_API_BASE_URL": f"http://127.0.0.1:{wechat_port}", "APP_ENV": "development"}
+    env.update({name: str(value) for name, value in (("WEB_CONCURRENCY", args.workers), ("WEB_THREADS", args.threads))
+                if value})
     processes, meter = [], CpuMeter(args.database_url.rsplit("/", 1)[-1])
     try:
         processes.append(start_redis(redis_port))
         processes.append(start_fake_wechat(wechat_port))
         app = create_app({"SQLALCHEMY_DATABASE_URI": _normalized(args.database_url), "REDIS_URL": env["REDIS_URL"]})
         prepare_database(app, args.rounds * args.concurrency)
-        for worker in start_rq_workers(0 if args.no_redis_jobs else args.rq_workers, env, args.worker_nice):
+        for worker in start_rq_workers(0 if args.no_redis_jobs else args.rq_workers, env):
             processes.append(worker)
-            meter.add("rq workers", worker)
-        processes.append(start_gunicorn(web_port, env, args.workers, args.threads))
-        meter.add("gunicorn", processes[-1])
-        meter.add("redis", processes[0])
+            meter.add("rq workers", worker.pid)
+        processes.append(start_gunicorn(web_port, env))
+        meter.add("gunicorn", processes[-1].pid)
+        meter.add("redis", processes[0].pid)
+        meter.add_self("client")
         burst(web_port, [("GET", "/readyz", None)] * 20)  # warm the pools
         results, retry, landed, cpu = run_rounds(app, web_port, args, meter)
         drain(app, args.rounds * args.concurrency)
@@ -406,8 +393,10 @@ def report(args, results, retry, landed, delays, verification):
     mode = "safe (AES)" if args.safe_mode else "plaintext"
     path = ("synchronous (no OA secret)" if args.no_redis_jobs
             else f"acknowledged, awarded by {args.rq_workers} RQ workers")
-    kind = "gthread" if args.threads > 1 else "sync"
-    print(f"gunicorn {args.workers} {kind} workers x {args.threads} threads, PostgreSQL, Redis; "
+    workers = args.workers or os.environ.get("WEB_CONCURRENCY", 3)
+    threads = args.threads or os.environ.get("WEB_THREADS", 4)
+    print(f"Procfile web: gunicorn {workers} workers x {threads} threads (gthread, access log); worker WORKER_NICE="
+          f"{os.environ.get('WORKER_NICE', 10)}; PostgreSQL, Redis; "
           f"{args.rounds} rounds of "
           f"{args.concurrency} concurrent requests; {mode} mode; check-ins {path}; {os.cpu_count()} cores")
     for name, (latencies, failures, wall) in results.items():
