@@ -25,6 +25,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
+from .autocommit import own_transaction
 from .clock import isoformat, local_today, utcnow
 from .codes import new_pickup_code
 from .errors import (
@@ -261,31 +262,16 @@ def _call_in_session(params):
 
 
 def _call_alone(params):
-    """The call as its own transaction: on a pooled connection in autocommit, past the session.
-
-    The server commits as the function returns. Only the pool is involved (its checkout events,
-    such as the ping of a connection that sat idle, still run): the session, which has nothing
-    to do with this call, would cost more than the call's own Python work.
-    """
-    pooled = db.engine.raw_connection()
-    connection = pooled.driver_connection
+    """The call as its own transaction (autocommit.own_transaction): the server commits as the
+    function returns, and the session, which has nothing to do with this call, is not involved."""
     try:
-        connection.autocommit = True
-        try:
-            with connection.cursor() as cursor:
-                cursor.execute(_RAW_CALL, params)
-                return cursor.fetchone()[0]
-        finally:
-            if not connection.closed:
-                connection.autocommit = False
+        with own_transaction() as cursor:
+            cursor.execute(_RAW_CALL, params)
+            return cursor.fetchone()[0]
     except psycopg.Error as exc:
         if exc.sqlstate == SOLD_OUT_SQLSTATE:
             raise OutOfStock() from None
-        if connection.closed or connection.broken:
-            pooled.invalidate(exc)  # the pool must not hand out a dead connection again
         raise
-    finally:
-        pooled.close()  # back to the pool
 
 
 def _attach_order(row, student_id, goods_id, quantity, order_key, actor, now):

@@ -23,10 +23,12 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import redis
+from psycopg.types.json import Json
 from rq import Retry
 from sqlalchemy import func, select
 
 from .. import delivery, growth, oa_users
+from ..autocommit import own_transaction
 from ..clock import acting_at, utcnow
 from ..errors import DomainError
 from ..extensions import db
@@ -104,20 +106,29 @@ def record_deferred(key, openid, sent, reply):
     """Store a check-in to award later, with its acknowledgement as the stored reply.
 
     One INSERT ... ON CONFLICT DO NOTHING: True when it is new, False for a retry (or a message
-    handled before). The caller commits. On PostgreSQL, when no transaction is open yet, the
-    statement runs in autocommit (it is the whole transaction): no BEGIN and COMMIT round trips.
+    handled before). On PostgreSQL, when no transaction is open yet, the statement is its own
+    transaction (autocommit.own_transaction: no BEGIN and COMMIT round trips, no session work);
+    otherwise it joins the session's transaction, which the caller commits.
     """
     values = dict(dedupe_key=key, reply=reply, openid=openid, checkin=sent, created_at=utcnow())
     dialect = db.session.get_bind().dialect.name
-    autocommit = dialect == "postgresql" and not db.session().in_transaction()
-    options = {"isolation_level": "AUTOCOMMIT"} if autocommit else {}
-    connection = db.session.connection(execution_options=options)
-    return connection.execute(_deferred_insert(dialect), values).first() is not None
+    if dialect == "postgresql" and not db.session().in_transaction():
+        with own_transaction() as cursor:
+            cursor.execute(_PG_DEFERRED_INSERT, {**values, "checkin": Json(sent)})
+            return cursor.fetchone() is not None
+    return db.session.connection().execute(_deferred_insert(dialect), values).first() is not None
+
+
+_PG_DEFERRED_INSERT = (
+    "INSERT INTO processed_wechat_message (dedupe_key, reply, openid, checkin, created_at) "
+    "VALUES (%(dedupe_key)s, %(reply)s, %(openid)s, %(checkin)s, %(created_at)s) "
+    "ON CONFLICT (dedupe_key) DO NOTHING RETURNING id"
+)
 
 
 @functools.cache
 def _deferred_insert(dialect):
-    """The INSERT ... ON CONFLICT DO NOTHING RETURNING id, built once (this is the callback's hot path)."""
+    """The INSERT ... ON CONFLICT DO NOTHING RETURNING id, built once (in a transaction, or SQLite)."""
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:

@@ -317,7 +317,7 @@ def test_a_drain_waits_for_a_lull_in_arriving_messages_but_not_for_ever(app, def
     from school_points.jobs import oa_checkins
 
     monkeypatch.setattr(oa_checkins, "LULL_SECONDS", 0.05)
-    monkeypatch.setattr(oa_checkins, "MAX_WAIT_SECONDS", 0.8)
+    monkeypatch.setattr(oa_checkins, "MAX_WAIT_SECONDS", 1.5)
 
     def arrivals(seconds):
         """Messages stored one after another for `seconds` (another connection, as the web's)."""
@@ -334,7 +334,7 @@ def test_a_drain_waits_for_a_lull_in_arriving_messages_but_not_for_ever(app, def
     db.session.commit()
     started = time.monotonic()
     oa_checkins._wait_for_a_lull()
-    assert time.monotonic() - started < 0.3  # nothing arriving: on at once
+    assert time.monotonic() - started < 0.5  # nothing arriving: on at once
 
     burst = threading.Thread(target=arrivals, args=(0.4,))
     started = time.monotonic()
@@ -342,12 +342,12 @@ def test_a_drain_waits_for_a_lull_in_arriving_messages_but_not_for_ever(app, def
     oa_checkins._wait_for_a_lull()
     waited = time.monotonic() - started
     burst.join()
-    assert 0.4 <= waited < 0.75  # until the burst was over
+    assert 0.4 <= waited < 1.4  # until the burst was over, not until the cap
 
-    endless = threading.Thread(target=arrivals, args=(1.5,))
+    endless = threading.Thread(target=arrivals, args=(2.5,))
     started = time.monotonic()
     endless.start()
     oa_checkins._wait_for_a_lull()
     waited = time.monotonic() - started
     endless.join()
-    assert 0.8 <= waited < 1.2  # a stream that never pauses still gets its awards
+    assert 1.5 <= waited < 2.3  # a stream that never pauses still gets its awards at the cap
