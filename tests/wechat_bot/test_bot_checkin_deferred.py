@@ -331,23 +331,17 @@ def test_a_drain_waits_for_a_lull_in_arriving_messages_but_not_for_ever(app, def
                 time.sleep(0.01)
             db.session.remove()
 
+    def waited_while_arriving(seconds):
+        """How long the drain's wait lasts while messages arrive for `seconds` (0: none arrive)."""
+        stream = threading.Thread(target=arrivals, args=(seconds,))
+        started = time.monotonic()
+        stream.start()
+        oa_checkins._wait_for_a_lull()
+        waited = time.monotonic() - started
+        stream.join()
+        return waited
+
     db.session.commit()
-    started = time.monotonic()
-    oa_checkins._wait_for_a_lull()
-    assert time.monotonic() - started < 0.5  # nothing arriving: on at once
-
-    burst = threading.Thread(target=arrivals, args=(0.4,))
-    started = time.monotonic()
-    burst.start()
-    oa_checkins._wait_for_a_lull()
-    waited = time.monotonic() - started
-    burst.join()
-    assert 0.4 <= waited < 1.4  # until the burst was over, not until the cap
-
-    endless = threading.Thread(target=arrivals, args=(2.5,))
-    started = time.monotonic()
-    endless.start()
-    oa_checkins._wait_for_a_lull()
-    waited = time.monotonic() - started
-    endless.join()
-    assert 1.5 <= waited < 2.3  # a stream that never pauses still gets its awards at the cap
+    assert waited_while_arriving(0) < 0.5  # nothing arriving: on at once
+    assert 0.4 <= waited_while_arriving(0.4) < 1.4  # until the burst was over, not until the cap
+    assert 1.5 <= waited_while_arriving(2.5) < 2.3  # a stream that never pauses: awards at the cap
