@@ -6,7 +6,7 @@ from . import audit
 from .errors import ValidationFailed
 from .extensions import db
 from .models import SchoolClass, Student, Teacher
-from .scoping import campus_filter_id, campus_for_write, get_in_scope
+from .scoping import campus_for_write, get_in_scope
 
 
 def list_classes_query(scope, *, campus_id=None):
@@ -14,16 +14,21 @@ def list_classes_query(scope, *, campus_id=None):
     query = select(SchoolClass).options(
         selectinload(SchoolClass.teachers), selectinload(SchoolClass.students)
     )
-    query = scope.filter(query, SchoolClass.campus_id)
-    if campus_id is not None:
-        campus_filter_id(scope, campus_id)
-        query = query.where(SchoolClass.campus_id == campus_id)
-    return query
+    return scope.filter(query, SchoolClass.campus_id, campus_id)
 
 
 def get_class(class_id, scope):
     """A class inside the scope, or NotFound."""
     return get_in_scope(SchoolClass, class_id, scope, message="班级不存在", code="class_not_found")
+
+
+def move_with_classes(person, data, scope):
+    """Apply `campus_id` and `class_ids` from an update to a student or teacher: its classes must be
+    of its campus, so after a move without new `class_ids` the old campus's classes are dropped."""
+    if "campus_id" in data:
+        person.campus_id = campus_for_write(scope, data["campus_id"])
+    class_ids = data.get("class_ids", [c.id for c in person.classes if c.campus_id == person.campus_id])
+    person.classes = members_of_campus(SchoolClass, class_ids, person.campus_id, "class_ids")
 
 
 def members_of_campus(model, ids, campus_id, field):

@@ -8,17 +8,15 @@ from sqlalchemy.orm import selectinload
 
 from . import redemption
 from .models import Redemption
-from .scoping import campus_filter_id, get_in_scope
+from .scoping import get_in_scope
 
 
 def list_orders_query(scope, *, status=None, campus_id=None, student_id=None, goods_id=None):
     """Orders inside the scope, filtered, with their students loaded up front."""
-    query = scope.filter(select(Redemption).options(selectinload(Redemption.student)), Redemption.campus_id)
-    if campus_id is not None:
-        campus_filter_id(scope, campus_id)
+    query = scope.filter(select(Redemption).options(selectinload(Redemption.student)), Redemption.campus_id,
+                         campus_id)
     for column, value in (
-        (Redemption.status, status), (Redemption.campus_id, campus_id),
-        (Redemption.student_id, student_id), (Redemption.goods_id, goods_id),
+        (Redemption.status, status), (Redemption.student_id, student_id), (Redemption.goods_id, goods_id),
     ):
         if value is not None:
             query = query.where(column == value)

@@ -27,9 +27,15 @@ class Scope:
         """True when a row of `campus_id` is inside this scope (None = all-campus rows)."""
         return self.is_super or campus_id == self.campus_id
 
-    def filter(self, query, column):
-        """Narrow a select to rows whose `column` is this admin's campus."""
-        return query if self.is_super else query.where(column == self.campus_id)
+    def filter(self, query, column, campus_id=None):
+        """Narrow a select to rows whose `column` is this admin's campus, and to the campus a
+        `?campus_id=` filter asks for (NotFound when that campus is outside the scope)."""
+        if not self.is_super:
+            query = query.where(column == self.campus_id)
+        if campus_id is not None:
+            campus_filter_id(self, campus_id)
+            query = query.where(column == campus_id)
+        return query
 
 
 def scope_of(admin):

@@ -4,11 +4,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from . import audit, ledger
-from .classes import members_of_campus
+from .classes import members_of_campus, move_with_classes
 from .codes import new_code
 from .extensions import db
 from .models import LedgerEntry, SchoolClass, Student
-from .scoping import campus_filter_id, campus_for_write, get_in_scope
+from .scoping import campus_for_write, get_in_scope
 
 STATUSES = ("active", "archived")
 
@@ -16,13 +16,10 @@ STATUSES = ("active", "archived")
 def list_students_query(scope, *, q=None, campus_id=None, class_id=None, status=None):
     """Students inside the scope, filtered; classes and accounts loaded up front (no N+1)."""
     query = select(Student).options(selectinload(Student.classes), selectinload(Student.account))
-    query = scope.filter(query, Student.campus_id)
+    query = scope.filter(query, Student.campus_id, campus_id)
     if q:
         escaped = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         query = query.where(Student.name.ilike(f"%{escaped}%", escape="\\"))
-    if campus_id is not None:
-        campus_filter_id(scope, campus_id)
-        query = query.where(Student.campus_id == campus_id)
     if class_id is not None:
         query = query.where(Student.classes.any(SchoolClass.id == class_id))
     if status is not None:
@@ -54,11 +51,7 @@ def update_student(student_id, data, *, scope, actor):
     for field in ("name", "birthday", "status"):
         if field in data:
             setattr(student, field, data[field])
-    if "campus_id" in data:
-        student.campus_id = campus_for_write(scope, data["campus_id"])
-    # Classes must be of the student's campus: after a move, old-campus classes are dropped.
-    class_ids = data.get("class_ids", [c.id for c in student.classes if c.campus_id == student.campus_id])
-    student.classes = members_of_campus(SchoolClass, class_ids, student.campus_id, "class_ids")
+    move_with_classes(student, data, scope)
     db.session.flush()
     audit.record(actor, "student.update", "student", student.id, campus_id=student.campus_id,
                  changes={"old": before, "new": _snapshot(student)})

@@ -5,12 +5,12 @@ from sqlalchemy.orm import selectinload
 
 from . import audit
 from .actors import Actor
-from .classes import members_of_campus
+from .classes import members_of_campus, move_with_classes
 from .codes import new_code
 from .errors import DomainError, NotFound
 from .extensions import db
 from .models import SchoolClass, Teacher
-from .scoping import campus_filter_id, campus_for_write, get_in_scope
+from .scoping import campus_for_write, get_in_scope
 
 
 class AlreadyTeacher(DomainError):
@@ -19,11 +19,7 @@ class AlreadyTeacher(DomainError):
 
 def list_teachers_query(scope, *, campus_id=None):
     """Teachers inside the scope, classes loaded up front."""
-    query = scope.filter(select(Teacher).options(selectinload(Teacher.classes)), Teacher.campus_id)
-    if campus_id is not None:
-        campus_filter_id(scope, campus_id)
-        query = query.where(Teacher.campus_id == campus_id)
-    return query
+    return scope.filter(select(Teacher).options(selectinload(Teacher.classes)), Teacher.campus_id, campus_id)
 
 
 def get_teacher(teacher_id, scope):
@@ -50,10 +46,7 @@ def update_teacher(teacher_id, data, *, scope, actor):
     for field in ("name", "active"):
         if field in data:
             setattr(teacher, field, data[field])
-    if "campus_id" in data:
-        teacher.campus_id = campus_for_write(scope, data["campus_id"])
-    class_ids = data.get("class_ids", [c.id for c in teacher.classes if c.campus_id == teacher.campus_id])
-    teacher.classes = members_of_campus(SchoolClass, class_ids, teacher.campus_id, "class_ids")
+    move_with_classes(teacher, data, scope)
     db.session.flush()
     audit.record(actor, "teacher.update", "teacher", teacher.id, campus_id=teacher.campus_id,
                  changes={"old": before, "new": _snapshot(teacher)})
