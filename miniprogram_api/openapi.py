@@ -22,12 +22,21 @@ MESSAGES = {
 
 @docs_bp.get("/openapi.json")
 def openapi_json():
-    return jsonify(build_spec(current_app))
+    return jsonify(app_spec(current_app))
 
 
 @docs_bp.get("/docs")
 def docs_html():
-    return render_docs(build_spec(current_app))
+    return render_docs(app_spec(current_app))
+
+
+def app_spec(app):
+    """The app's document, built on first use and kept: routes and schemas do not change while it
+    runs, and building it introspects every route (the two pages need no login)."""
+    spec = app.extensions.get("miniprogram_openapi")
+    if spec is None:
+        spec = app.extensions["miniprogram_openapi"] = build_spec(app)
+    return spec
 
 
 def build_spec(app):
