@@ -37,7 +37,7 @@ def student_summaries(user):
         .order_by(Guardian.id)
     ).all()
     accounts = accounts_of([student.id for student, _, _ in rows])
-    default = guardians.default_student(user) if rows else None
+    default = guardians.default_among(user, [student for student, _, _ in rows])
     return [
         {
             "id": student.id, "name": student.name, "campus_id": student.campus_id, "campus_name": campus,
@@ -101,10 +101,10 @@ def records_out(records, viewer):
 
 
 def goods_out(goods):
-    """A goods row or the domain's goods dict, in the documented shape."""
-    get = goods.get if isinstance(goods, dict) else lambda name, default=None: getattr(goods, name, default)
+    """The domain's goods dict (`mall.goods_item`) in the documented shape."""
     return dump(schemas.GoodsOut, {
-        "id": get("id"), "name": get("name"), "description": get("description", "") or "",
-        "image_url": get("image_url", "") or "", "points": get("points"), "stock": get("stock"),
-        "limit_per_student": get("limit_per_student"), "redeemed_by_student": get("redeemed_by_student", 0) or 0,
+        "id": goods["id"], "name": goods["name"], "description": goods.get("description") or "",
+        "image_url": goods.get("image_url") or "", "points": goods["points"], "stock": goods["stock"],
+        "limit_per_student": goods.get("limit_per_student"),
+        "redeemed_by_student": goods.get("redeemed_by_student") or 0,
     })

@@ -1,6 +1,7 @@
 """Guardians (家长): binding WeChat users to students and choosing the default student."""
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from . import referral
 from .errors import NotFound, ValidationFailed
@@ -63,17 +64,23 @@ def is_guardian(user_id, student_id):
     return _find(user_id, student_id) is not None
 
 
-def students_of(user):
-    """The user's students in the order they were bound."""
-    return list(db.session.scalars(
-        select(Student).join(Guardian, Guardian.student_id == Student.id)
-        .where(Guardian.user_id == user.id).order_by(Guardian.id)
-    ))
+def students_of(user, *, with_accounts=False):
+    """The user's students in the order they were bound (with their points accounts, in one more
+    query, when asked)."""
+    query = (select(Student).join(Guardian, Guardian.student_id == Student.id)
+             .where(Guardian.user_id == user.id).order_by(Guardian.id))
+    if with_accounts:
+        query = query.options(selectinload(Student.account))
+    return list(db.session.scalars(query))
 
 
 def default_student(user):
     """The user's default student, falling back to the first bound one; None without students."""
-    students = students_of(user)
+    return default_among(user, students_of(user))
+
+
+def default_among(user, students):
+    """Of the user's students (already loaded), the default one; the first, or None, otherwise."""
     for student in students:
         if student.id == user.default_student_id:
             return student

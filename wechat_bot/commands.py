@@ -29,10 +29,10 @@ RECENT_REDEMPTIONS = 5
 
 def points(message, user, key):
     """积分: balances of every bound student."""
-    students = guardians.students_of(user)
+    students = guardians.students_of(user, with_accounts=True)
     if not students:
         return say(message, texts.NO_STUDENT)
-    current = guardians.default_student(user)
+    current = guardians.default_among(user, students)
     lines = []
     for student in students:
         account = student.account
