@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from dateutil.relativedelta import relativedelta
 from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
 
 from .actors import SYSTEM
 from .clock import day_start, local_today, utcnow
@@ -17,13 +18,14 @@ from .models import LedgerEntry, LotUse, PointsAccount, PointsLot
 from .settings import get_settings
 
 EARNING_KINDS = frozenset({"evaluation", "checkin", "like", "share", "referral", "welcome", "signin", "birthday"})
-SPENDING_KINDS = frozenset({"redemption"})
-ALL_KINDS = EARNING_KINDS | frozenset({"adjustment", "redemption", "redemption_refund", "reversal", "expiry"})
+# What a positive entry of these kinds adds also grows lifetime points (reports call it "issued").
+LIFETIME_KINDS = EARNING_KINDS | frozenset({"adjustment"})
+ALL_KINDS = LIFETIME_KINDS | frozenset({"redemption", "redemption_refund", "reversal", "expiry"})
 
 
 def counts_as_earning(kind, delta):
     """Earning kinds (and positive manual adjustments) grow lifetime points."""
-    return delta > 0 and (kind in EARNING_KINDS or kind == "adjustment")
+    return delta > 0 and kind in LIFETIME_KINDS
 
 
 def lock(student_id):
@@ -110,7 +112,8 @@ def refund(account, spent_entry, kind, *, key, ref=None, actor=SYSTEM, note=""):
     """Give back exactly what `spent_entry` took, into the same lots it took them from."""
     points = -spent_entry.delta
     entry = _post(account, points, kind, key=key, ref=ref, actor=actor, note=note)
-    uses = db.session.scalars(select(LotUse).where(LotUse.entry_id == spent_entry.id)).all()
+    uses = db.session.scalars(
+        select(LotUse).where(LotUse.entry_id == spent_entry.id).options(joinedload(LotUse.lot))).all()
     for use in uses:
         use.lot.remaining = min(use.lot.points, use.lot.remaining + use.points)
     return entry

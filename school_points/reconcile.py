@@ -2,7 +2,7 @@
 from sqlalchemy import case, func, select
 
 from .extensions import db
-from .ledger import EARNING_KINDS
+from .ledger import LIFETIME_KINDS
 from .models import Goods, LedgerEntry, PointsAccount, PointsLot, Redemption
 
 
@@ -12,7 +12,7 @@ def find_differences():
 
 
 def _balances():
-    earning = (LedgerEntry.delta > 0) & (LedgerEntry.kind.in_(sorted(EARNING_KINDS | {"adjustment"})))
+    earning = (LedgerEntry.delta > 0) & (LedgerEntry.kind.in_(sorted(LIFETIME_KINDS)))
     sums = (
         select(
             LedgerEntry.student_id.label("student_id"),

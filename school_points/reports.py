@@ -9,11 +9,11 @@ from sqlalchemy import case, func, select
 
 from .clock import day_end, day_start
 from .extensions import db
-from .ledger import EARNING_KINDS
+from .ledger import LIFETIME_KINDS
 from .models import ORDER_STATUSES, LedgerEntry, PointsAccount, Redemption, Student
 from .settings import get_settings
 
-ISSUING_KINDS = sorted(EARNING_KINDS | {"adjustment"})
+ISSUING_KINDS = sorted(LIFETIME_KINDS)
 
 
 def summary(first_day, last_day, *, campus_id=None):
