@@ -6,11 +6,9 @@ from school_points import ratelimit, tokens
 from school_points.actors import Actor
 from school_points.admins import authenticate
 from school_points.extensions import db
-from school_points.httpkit import ApiError, error_response, json_body, respond
+from school_points.httpkit import ApiError, abandon_work, error_response, json_body, respond
 from school_points.models import Admin
-from school_points.notifications import forget_pending
 from school_points.scoping import scope_of
-from school_points.settings import forget_cached_settings
 
 from . import bp
 from .schemas import AdminOut, LoginIn
@@ -23,9 +21,7 @@ LOGIN_TRIES_PER_ADDRESS = 50
 @bp.errorhandler(ValidationError)
 def _invalid(exc):
     """marshmallow's verdict as the documented 422, naming the fields."""
-    db.session.rollback()
-    forget_cached_settings()
-    forget_pending()
+    abandon_work()
     details = exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}
     return error_response(422, "validation_error", "参数不正确", details)
 

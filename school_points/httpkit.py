@@ -61,14 +61,20 @@ def error_response(status, code, message, details=None):
     return response
 
 
+def abandon_work():
+    """Undo what a refused request or command did: the transaction, the settings it cached in it
+    and the notifications it meant to send after the commit."""
+    db.session.rollback()
+    forget_cached_settings()
+    forget_pending()
+
+
 def register_error_handlers(app):
     """Turn every error on the JSON APIs into the documented shape; a 500 is logged as a bug."""
 
     @app.errorhandler(DomainError)
     def _domain_error(exc):
-        db.session.rollback()
-        forget_cached_settings()
-        forget_pending()
+        abandon_work()
         status = getattr(exc, "status", None) or STATUS_BY_KIND.get(exc.kind, 409)
         response = error_response(status, exc.code, exc.message, exc.details)
         if status == 429 and "retry_after" in exc.details:

@@ -78,12 +78,9 @@ def dispatch_after_commit():
     ids = g.pop("outbox_ids", [])
     if not ids:
         return
+    from .jobs.notify import deliver  # here: the jobs import this module
     from .jobs.queue import enqueue
 
-    try:
-        from .jobs.notify import deliver
-    except ImportError:  # delivery arrives with the WeChat module; the sweep sends them later
-        return
     for notification_id in ids:
         enqueue(deliver, notification_id)
 

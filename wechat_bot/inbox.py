@@ -19,11 +19,11 @@ from sqlalchemy.exc import IntegrityError
 
 from school_points.errors import DomainError
 from school_points.extensions import db
+from school_points.httpkit import abandon_work
 from school_points.jobs.queue import enqueue
 from school_points.models import ProcessedWechatMessage
-from school_points.notifications import dispatch_after_commit, forget_pending
+from school_points.notifications import dispatch_after_commit
 from school_points.redis_conn import get_redis
-from school_points.settings import forget_cached_settings
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +92,7 @@ def _process(message, key, handler):
     try:
         outcome = handler(message, key)
     except DomainError as exc:
-        _rollback()
+        abandon_work()
         return _store_refusal(key, message, exc)
     record.reply = outcome.reply_xml
     db.session.commit()
@@ -115,12 +115,6 @@ def _store_refusal(key, message, exc):
         db.session.rollback()
         return _stored_reply(key) or reply
     return reply
-
-
-def _rollback():
-    db.session.rollback()
-    forget_cached_settings()
-    forget_pending()
 
 
 def _stored_reply(key):
