@@ -43,6 +43,15 @@ def set_subscribed(user, subscribed):
     db.session.flush()
 
 
+def following_user(openid):
+    """The user who sent a message or clicked the menu: only followers can, so they are marked as
+    following (people who followed before this system existed never sent a subscribe event)."""
+    user, _ = find_or_create_oa_user(openid)
+    if not user.oa_subscribed:
+        set_subscribed(user, True)
+    return user
+
+
 def attach_unionid(user, unionid):
     """Join the official-account row with the mini-program row that has the same unionid."""
     if not unionid or user.unionid == unionid:

@@ -41,7 +41,7 @@ def handle(message, key):
     sent = checkin_of(message)
     if sent is not None:  # the hot path: the check-in finds (or creates) the sender itself
         return commands.check_in(message, key, sent)
-    user = follower(message)
+    user = oa_users.following_user(message.source)
     if message.type == "text":
         return handle_text(message, user, key)
     return say(message, texts.UNSUPPORTED_MESSAGE)
@@ -64,13 +64,6 @@ def checkin_of(message):
     return sent_of(content=content)
 
 
-def follower(message):
-    """The sender's user row; only followers can message the account, so mark them as following
-    (people who followed before this system existed never sent us a subscribe event)."""
-    user, _ = oa_users.find_or_create_oa_user(message.source)
-    if not user.oa_subscribed:
-        oa_users.set_subscribed(user, True)
-    return user
 
 
 def handle_text(message, user, key):

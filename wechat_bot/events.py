@@ -28,10 +28,7 @@ def handle_event(message, key, click_commands):
     if event == "click":
         command = click_commands.get(str(message._data.get("EventKey") or ""))
         if command is not None:
-            user, _ = oa_users.find_or_create_oa_user(message.source)
-            if not user.oa_subscribed:  # menus are shown to followers only
-                oa_users.set_subscribed(user, True)
-            return command(message, user, key)
+            return command(message, oa_users.following_user(message.source), key)
         return say(message, texts.HELP)
     return silent()  # VIEW, LOCATION and other events need no answer
 
