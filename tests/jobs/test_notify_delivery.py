@@ -7,7 +7,7 @@ from school_points.extensions import db
 from school_points.jobs.notify import deliver
 from school_points.models import Notification
 from school_points.settings import update_settings
-from school_points.wechat_clients import mp_client, oa_client
+from school_points.wechat_clients import oa_client
 from tests.fakewechat import DELAY, HTTP
 
 TEMPLATE_SEND = "/cgi-bin/message/template/send"
@@ -134,7 +134,7 @@ def test_mini_program_channel_handles_errors_the_same_way(fake_wechat, notificat
     fake_wechat.script(SUBSCRIBE_SEND, 43101)
     n = notify(follower[1])
     assert deliver(n.id) == "failed" and _reload(n).last_error_code == 43101
-    mp_client()  # the mini-program client was the one used
+    assert fake_wechat.count(SUBSCRIBE_SEND) == 1 and _reload(n).channel == "mp_subscribe"  # the mini-program's
     assert fake_wechat.count(TEMPLATE_SEND) == 0
 
 

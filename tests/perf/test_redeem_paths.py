@@ -11,7 +11,7 @@ from sqlalchemy import create_engine, func, select
 from school_points import ledger, redemption
 from school_points.actors import Actor
 from school_points.clock import isoformat, utcnow
-from school_points.errors import UserDisabled
+from school_points.errors import InsufficientPoints, LimitReached, UserDisabled
 from school_points.extensions import db
 from school_points.models import (
     AuditLog, Goods, LedgerEntry, LotUse, Notification, PointsAccount, PointsLot, Redemption,
@@ -102,10 +102,10 @@ def test_limit_reached_and_insufficient_points_say_how_far(make_student, make_go
     limited = make_goods(points=10, limit_per_student=1)
     redemption.redeem(student.id, limited.id, 1, key="a", actor=PARENT)
     db.session.commit()
-    with pytest.raises(Exception) as limit:
+    with pytest.raises(LimitReached) as limit:
         redemption.redeem(student.id, limited.id, 1, key="b", actor=PARENT)
     db.session.rollback()
-    with pytest.raises(Exception) as points:
+    with pytest.raises(InsufficientPoints) as points:
         redemption.redeem(student.id, make_goods(points=20).id, 1, key="c", actor=PARENT)
     db.session.rollback()
     assert (limit.value.code, limit.value.details) == ("limit_reached", {"limit": 1, "redeemed": 1})
@@ -262,7 +262,7 @@ def test_five_pickup_codes_in_use_in_a_row_is_an_error_that_changes_nothing(make
     _codes(monkeypatch, ["AAAABBBBCCCC"] * 6)
     redemption.redeem(student.id, goods.id, 1, key="a", actor=PARENT)
     db.session.commit()
-    with pytest.raises(RuntimeError):
+    with pytest.raises(RuntimeError, match="no free pickup code"):
         redemption.redeem(student.id, goods.id, 1, key="b", actor=PARENT)
     db.session.rollback()
     assert account_of(student.id)[0] == 90 and db.session.get(Goods, goods.id).stock == 9
