@@ -3,7 +3,10 @@ keys and writer serialisation."""
 import time
 
 from sqlalchemy import event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DisconnectionError
+
+from .extensions import db
 
 # A pooled connection idle for longer than this is pinged before it is handed out.
 PING_AFTER_IDLE_SECONDS = 10.0
@@ -32,6 +35,15 @@ def configure_engine(engine):
         # IMMEDIATE takes the write lock up front, so two transactions never both read a balance
         # and then both write it: SQLite's stand-in for PostgreSQL's row locks.
         connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def insert_or_skip(table, index_elements, dialect=None):
+    """`INSERT ... ON CONFLICT (index_elements) DO NOTHING` into `table` (a Table, or a mapped class
+    to get ORM objects back from RETURNING), in the dialect named `dialect` or else the session's
+    database's (PostgreSQL and SQLite both have it, each its own construct)."""
+    dialect = dialect or db.session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return insert(table).on_conflict_do_nothing(index_elements=index_elements)
 
 
 def ping_connections_after_idle(engine):

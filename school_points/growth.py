@@ -7,6 +7,7 @@ from sqlalchemy.exc import IntegrityError
 from . import guardians, ledger, oa_users, ratelimit
 from .actors import Actor
 from .clock import local_today, utcnow
+from .db_setup import insert_or_skip
 from .codes import key_digest
 from .errors import NotFound, ValidationFailed
 from .extensions import db
@@ -224,12 +225,7 @@ def _oa_sender_and_default_student(openid):
 
 def _insert_record(values):
     """The new record, or None when a record with its idempotency key exists."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    statement = (insert(GrowthRecord).values(**values)
-                 .on_conflict_do_nothing(index_elements=["idempotency_key"]).returning(GrowthRecord))
+    statement = insert_or_skip(GrowthRecord, ["idempotency_key"]).values(**values).returning(GrowthRecord)
     return db.session.scalars(statement).first()
 
 

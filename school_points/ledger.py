@@ -12,6 +12,7 @@ from sqlalchemy.orm import joinedload
 
 from .actors import SYSTEM
 from .clock import day_start, local_today, utcnow
+from .db_setup import insert_or_skip
 from .errors import InsufficientPoints, ValidationFailed
 from .extensions import db
 from .models import LedgerEntry, LotUse, PointsAccount, PointsLot
@@ -59,14 +60,8 @@ def _select_for_update(ids):
 
 def ensure_accounts(student_ids):
     """Create zero accounts for students that have none (safe under concurrency)."""
-    table = PointsAccount.__table__
-    dialect = db.session.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
     rows = [{"student_id": sid, "balance": 0, "lifetime": 0, "updated_at": utcnow()} for sid in student_ids]
-    db.session.execute(insert(table).values(rows).on_conflict_do_nothing(index_elements=["student_id"]))
+    db.session.execute(insert_or_skip(PointsAccount.__table__, ["student_id"]).values(rows))
 
 
 def find_entry(key):

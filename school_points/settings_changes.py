@@ -1,6 +1,7 @@
 """Admins changing the school's settings (SPEC §4): super admins only, audit logged."""
 from . import audit
 from .clock import utcnow
+from .db_setup import insert_or_skip
 from .extensions import db
 from .models import SchoolSetting
 from .scoping import require_super
@@ -22,11 +23,4 @@ def change_settings(patch, *, scope, actor):
 
 def _ensure_row():
     """Create the settings row if missing, so two first PATCHes both lock it instead of both inserting."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    db.session.execute(
-        insert(SchoolSetting.__table__).values(id=1, data={}, updated_at=utcnow()).on_conflict_do_nothing(
-            index_elements=["id"])
-    )
+    db.session.execute(insert_or_skip(SchoolSetting.__table__, ["id"]).values(id=1, data={}, updated_at=utcnow()))

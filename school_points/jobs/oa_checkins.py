@@ -30,6 +30,7 @@ from sqlalchemy import func, select
 from .. import delivery, growth, oa_users
 from ..autocommit import own_transaction
 from ..clock import acting_at, utcnow
+from ..db_setup import insert_or_skip
 from ..errors import DomainError
 from ..extensions import db
 from ..models import ProcessedWechatMessage
@@ -129,12 +130,8 @@ _PG_DEFERRED_INSERT = (
 @functools.cache
 def _deferred_insert(dialect):
     """The INSERT ... ON CONFLICT DO NOTHING RETURNING id, built once (in a transaction, or SQLite)."""
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
     table = ProcessedWechatMessage.__table__
-    return insert(table).on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(table.c.id)
+    return insert_or_skip(table, ["dedupe_key"], dialect).returning(table.c.id)
 
 
 def wake_drainer():
