@@ -18,8 +18,9 @@ from .errors import (
 )
 from .extensions import db
 from .mall import get_goods_for_sale, units_redeemed
-from .models import Goods, Redemption, Student
+from .models import Goods, Redemption
 from .notifications import notify_student
+from .students import active_student
 from .users import active_user
 
 MAX_QUANTITY = 99
@@ -43,7 +44,7 @@ def redeem(student_id, goods_id, quantity, *, key, actor, guardian_id=None, stan
         _ensure_guardian(guardian_id, student_id)
     if (done := find_by_key(order_key)) is not None:
         return done
-    student = _active_student(student_id)
+    student = active_student(student_id)
     goods = get_goods_for_sale(goods_id, student)
     account = ledger.lock(student.id)
     if (done := find_by_key(order_key)) is not None:  # a concurrent repeat committed while we waited
@@ -194,13 +195,6 @@ def _ensure_guardian(user_id, student_id):
     if user is None:
         raise UserDisabled()
     guardians.guardian_student(user, student_id)
-
-
-def _active_student(student_id):
-    student = db.session.get(Student, student_id) if isinstance(student_id, int) else None
-    if student is None or student.status != "active":
-        raise NotFound("学员不存在")
-    return student
 
 
 def _check_quantity(quantity):

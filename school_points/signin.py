@@ -5,17 +5,16 @@ from sqlalchemy import select
 
 from . import ledger
 from .clock import local_today, utcnow
-from .errors import AlreadySignedIn, NotFound
+from .errors import AlreadySignedIn
 from .extensions import db
-from .models import Signin, Student
+from .models import Signin
 from .settings import get_settings
+from .students import active_student
 
 
 def sign_in(student_id, *, actor):
     """Sign a student in for today; returns (awarded, streak, balance). AlreadySignedIn the second time."""
-    student = db.session.get(Student, student_id) if isinstance(student_id, int) else None
-    if student is None or student.status != "active":
-        raise NotFound("学员不存在")
+    student = active_student(student_id)
     account = ledger.lock(student.id)
     today = local_today()
     if _signin_on(student.id, today) is not None:

@@ -6,11 +6,21 @@ from sqlalchemy.orm import selectinload
 from . import audit, ledger
 from .classes import members_of_campus, move_with_classes
 from .codes import new_code
+from .errors import NotFound
 from .extensions import db
 from .models import LedgerEntry, SchoolClass, Student
 from .scoping import campus_for_write, get_in_scope
 
 STATUSES = ("active", "archived")
+
+
+def active_student(student_id):
+    """An active (not archived) student by id, for the services a family or teacher calls; NotFound
+    for any other id, whatever its type."""
+    student = db.session.get(Student, student_id) if isinstance(student_id, int) else None
+    if student is None or student.status != "active":
+        raise NotFound("学员不存在")
+    return student
 
 
 def list_students_query(scope, *, q=None, campus_id=None, class_id=None, status=None):
