@@ -79,10 +79,9 @@ def dispatch_after_commit():
     if not ids:
         return
     from .jobs.notify import deliver  # here: the jobs import this module
-    from .jobs.queue import enqueue
+    from .jobs.queue import enqueue_each
 
-    for notification_id in ids:
-        enqueue(deliver, notification_id)
+    enqueue_each(deliver, ids)
 
 
 def forget_pending():

@@ -156,22 +156,30 @@ def test_one_outbox_row_per_guardian_with_the_orders_values(make_student, make_g
     assert rows[0].values["time"].endswith("+08:00") and rows[0].template_id == ""
 
 
-def test_enabled_notifications_are_delivered_only_after_the_commit(family, make_goods, rules, monkeypatch):
+def test_enabled_notifications_are_delivered_only_after_the_commit(app, family, make_goods, rules, monkeypatch):
     rules({"notifications": {"redeemed": {"enabled": True, "template_id": "TPL-R"}}})
+    monkeypatch.setitem(app.config, "REDIS_URL", None)  # the job runs in-process, right after the commit
+    monkeypatch.delitem(app.extensions, "redis", raising=False)
     mp, student = family(balance=100)
     engine = create_engine(db.engine.url)
     seen = []
 
-    def enqueue(job, notification_id):  # what the worker would get, checked from another connection
-        with engine.connect() as conn:
-            status = conn.execute(select(Notification.status).where(Notification.id == notification_id)).scalar()
-        seen.append((job.__name__, status))
+    from school_points.jobs import notify
 
-    monkeypatch.setattr("school_points.jobs.queue.enqueue", enqueue)
+    real_deliver = notify.deliver
+
+    def deliver(notification_id):  # the job (in-process here: no Redis); the row it sees, from elsewhere
+        with engine.connect() as conn:
+            seen.append(conn.execute(select(Notification.status).where(Notification.id == notification_id)).scalar())
+        return real_deliver(notification_id)
+
+    monkeypatch.setattr(notify, "deliver", deliver)
     response = mp.post("/redemptions", json={"student_id": student.id, "goods_id": make_goods().id})
     engine.dispose()
     assert response.status_code == 201
-    assert seen == [("deliver", "pending")]
+    assert seen == ["pending"]  # committed before the job ran
+    db.session.expire_all()
+    assert db.session.scalars(select(Notification.status)).all() != ["pending"]  # and the job did its work
     assert db.session.scalars(select(Notification.template_id)).all() == ["TPL-R"]
 
 
