@@ -11,7 +11,7 @@ from school_points import cli, health
 from school_points.config import load_config
 from school_points.db_setup import configure_engine
 from school_points.extensions import db, migrate
-from school_points.httpkit import register_error_handlers
+from school_points.httpkit import NoCookieSession, register_error_handlers
 
 
 def create_app(overrides=None):
@@ -20,6 +20,7 @@ def create_app(overrides=None):
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     app.config.from_mapping(load_config(app.instance_path, overrides))
     app.json.ensure_ascii = False
+    app.session_interface = NoCookieSession()
     for step in (register_extensions, register_blueprints, register_error_handlers, register_commands):
         step(app)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

@@ -9,6 +9,7 @@ import time
 from functools import wraps
 
 from flask import current_app, g, jsonify, request
+from flask.sessions import SessionInterface
 from sqlalchemy import BigInteger, select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
@@ -67,6 +68,18 @@ def abandon_work():
     db.session.rollback()
     forget_cached_settings()
     forget_pending()
+
+
+class NoCookieSession(SessionInterface):
+    """Flask's cookie session, switched off: callers sign in with bearer tokens and WeChat
+    signatures, and nothing here sets a cookie. Flask's default would build a signing serializer
+    for every request to read a cookie nobody sends; `flask.session` is a read-only empty session."""
+
+    def open_session(self, app, request):
+        return None  # Flask then uses make_null_session()
+
+    def save_session(self, app, session, response):
+        pass
 
 
 def register_error_handlers(app):

@@ -13,3 +13,18 @@ def test_seeded_student_balance_matches_ledger(make_student):
     student = make_student(balance=100)
     assert ledger.lock(student.id).balance == 100
     assert find_differences() == []
+
+
+def test_no_cookie_session_is_opened_or_set(app, client):
+    """Callers sign in with tokens and WeChat signatures: no request gets a session cookie, and
+    `flask.session` is Flask's read-only null session (writing to it is a bug, and says so)."""
+    import flask
+    import pytest
+
+    with app.test_request_context("/healthz", headers={"Cookie": "session=forged"}):
+        app.preprocess_request()
+        assert isinstance(flask.session._get_current_object(), flask.sessions.NullSession)
+        with pytest.raises(RuntimeError):
+            flask.session["user"] = "x"
+    response = client.get("/readyz", headers={"Cookie": "session=forged"})
+    assert response.status_code == 200 and "Set-Cookie" not in response.headers
