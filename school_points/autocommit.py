@@ -14,6 +14,11 @@ import psycopg
 from .extensions import db
 
 
+def session_in_transaction():
+    """Whether this context's session has a transaction open, without making a session to ask."""
+    return db.session.registry.has() and db.session().in_transaction()
+
+
 @contextmanager
 def own_transaction():
     """A psycopg cursor in autocommit on a pooled connection, returned to the pool afterwards.

@@ -25,7 +25,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
-from .autocommit import own_transaction
+from .autocommit import own_transaction, session_in_transaction
 from .clock import isoformat, local_today, utcnow
 from .codes import new_pickup_code
 from .errors import (
@@ -231,7 +231,7 @@ def redeem(student_id, goods_id, quantity, order_key, *, actor, guardian_id=None
         "order_key": order_key, "guardian_id": guardian_id, "actor_type": actor.type, "actor_id": actor.id,
         "now": now, "local_day": local_today(now), "time_text": isoformat(now),
     }
-    call = _call_alone if standalone and not db.session().in_transaction() else _call_in_session
+    call = _call_alone if standalone and not session_in_transaction() else _call_in_session
     for _ in range(PICKUP_CODE_TRIES):  # a code already in use is astronomically rare: try a new one
         result = call({**params, "pickup_code": new_pickup_code()})
         if "retry" not in result:

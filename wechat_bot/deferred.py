@@ -11,6 +11,7 @@ Without Redis, or while it is down, `defer` declines and the check-in is done in
 from flask import current_app
 
 from school_points import wechat_clients
+from school_points.autocommit import session_in_transaction
 from school_points.extensions import db
 from school_points.jobs import oa_checkins
 from school_points.jobs.media import fetch_record_media
@@ -28,7 +29,8 @@ def defer(message, key):
         return None
     acknowledgement = text_reply(message, oa_checkins.acknowledgement(sent))
     inserted = oa_checkins.record_deferred(key, message.source, sent, acknowledgement)
-    db.session.commit()
+    if session_in_transaction():  # not when the INSERT was its own transaction
+        db.session.commit()
     if not inserted:  # WeChat's retry (or a message handled before): the first answer, no new job
         return stored_reply(key) or acknowledgement
     if oa_checkins.wake_drainer() is None:
