@@ -84,6 +84,22 @@ def _empty_tables():
     ratelimit._memory.clear()
 
 
+@pytest.fixture(autouse=True)
+def fresh_process_state():
+    """Each test starts with no memory of earlier tests' Redis: the bot trusts Redis again (a Redis
+    failure makes it skip Redis 30 s) and no process has seen a check-in drain pending."""
+    from school_points.jobs import oa_checkins
+    from wechat_bot import inbox
+
+    def forget():
+        inbox._redis_skip_until = 0.0
+        oa_checkins._drain_pending_since = float("-inf")
+
+    forget()
+    yield
+    forget()
+
+
 @pytest.fixture
 def client(app):
     return app.test_client()

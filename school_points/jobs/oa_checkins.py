@@ -8,13 +8,19 @@ customer-service message (客服消息). Without Redis, or while it is down, the
 ledger's idempotency keys from the message's dedupe key, so a message is awarded once whichever
 path, and however many times, it takes.
 
-Waking is one `SET ... NX EX` of a flag per message: only the message that finds no drain pending
-queues one. A drain first waits for a lull (no message stored for LULL_SECONDS, at most
-MAX_WAIT_SECONDS), so a burst's answers get the CPU before its awards do; then it clears the flag
-and looks for owed check-ins, so a message stored after it
-looked sets the flag again and queues the next drain, and one stored before is found by this one.
-Several drains may run at once (`SKIP LOCKED` shares the rows out). A burst of a hundred messages
-thus costs the callback no job each, and the worker a few jobs instead of a hundred.
+Waking is a `SET ... NX EX` of a flag: only the message that finds no drain pending queues one.
+A drain first waits for a lull (no message stored for LULL_SECONDS, at most MAX_WAIT_SECONDS), so
+a burst's answers get the CPU before its awards do; then it clears the flag and looks for owed
+check-ins, so a message stored after it looked sets the flag again and queues the next drain, and
+one stored before is found by this one. Several drains may run at once (`SKIP LOCKED` shares the
+rows out). A burst of a hundred messages thus costs the worker a few jobs instead of a hundred.
+
+Nor does each message pay a Redis round trip (in-process, the SET cost as much CPU as the rest of
+the callback's check-in work together). A web process that saw a drain pending, at time t, skips
+the SET for the messages it stores until t + WAKE_MEMO_SECONDS. That drain cleared the flag after
+t, and keeps looking for owed check-ins until LINGER_SECONDS after clearing it; its last look
+starts after t + LINGER_SECONDS > t + WAKE_MEMO_SECONDS, so it finds every message committed
+before the memo ran out. Only the durations matter, so this holds across processes and hosts.
 """
 import functools
 import logging
@@ -28,7 +34,7 @@ from rq import Retry
 from sqlalchemy import func, select
 
 from .. import delivery, growth, oa_users
-from ..autocommit import own_transaction
+from ..autocommit import own_transaction, session_in_transaction
 from ..clock import acting_at, utcnow
 from ..db_setup import insert_or_skip
 from ..errors import DomainError
@@ -62,6 +68,10 @@ DRAIN_FLAG_SECONDS = 60
 # MAX_WAIT_SECONDS at most (the parent is told within a couple of seconds however busy).
 LULL_SECONDS = 0.1
 MAX_WAIT_SECONDS = 2.0
+# A process that saw a drain pending skips the SET for this long; every drain goes on looking for
+# owed check-ins until LINGER_SECONDS after it cleared the flag, which must be longer (module doc).
+WAKE_MEMO_SECONDS = 0.5
+LINGER_SECONDS = 1.0
 # A drain stops after this long (so it never meets RQ's job timeout) and queues its successor.
 DRAIN_SECONDS = 60
 DRAIN_JOB_TIMEOUT = 300
@@ -112,8 +122,8 @@ def record_deferred(key, openid, sent, reply):
     otherwise it joins the session's transaction, which the caller commits.
     """
     values = dict(dedupe_key=key, reply=reply, openid=openid, checkin=sent, created_at=utcnow())
-    dialect = db.session.get_bind().dialect.name
-    if dialect == "postgresql" and not db.session().in_transaction():
+    dialect = db.engine.dialect.name
+    if dialect == "postgresql" and not session_in_transaction():
         with own_transaction() as cursor:
             cursor.execute(_PG_DEFERRED_INSERT, {**values, "checkin": Json(sent)})
             return cursor.fetchone() is not None
@@ -134,24 +144,35 @@ def _deferred_insert(dialect):
     return insert_or_skip(table, ["dedupe_key"], dialect).returning(table.c.id)
 
 
-def wake_drainer():
+def wake_drainer(*, trust_memo=True):
     """Have a drain award the check-ins recorded so far; call after the commit that stored one.
 
-    'queued' when this call queued a drain, 'pending' when one is queued and has not started (it
-    will find the message), None when Redis refused: the caller should award the check-in itself.
-    Without Redis the drain runs here and now.
+    'queued' when this call queued a drain, 'pending' when one is queued and has not started or
+    this process saw one so a moment ago (it will find the message), None when Redis refused: the
+    caller should award the check-in itself. Without Redis the drain runs here and now. The sweep
+    passes `trust_memo=False`: it wakes a drain because check-ins are overdue, so it asks Redis.
     """
+    global _drain_pending_since
     client = get_redis()
     if client is None:
         enqueue(drain_checkins)
         return "queued"
+    asked = time.monotonic()  # the flag is seen (or set) after this moment
+    if trust_memo and asked - _drain_pending_since < WAKE_MEMO_SECONDS:
+        return "pending"  # the drain this process saw pending lingers long enough to find the message
     try:
-        if not client.set(DRAIN_FLAG, "1", nx=True, ex=DRAIN_FLAG_SECONDS):
-            return "pending"
-        return "queued" if _queue_drain() is not None else None
+        woken = "pending" if not client.set(DRAIN_FLAG, "1", nx=True, ex=DRAIN_FLAG_SECONDS) else (
+            "queued" if _queue_drain() is not None else None)
     except redis.RedisError as exc:
         log.warning("check-in drain not woken: %s", exc)
         return None
+    if woken is not None:
+        _drain_pending_since = asked
+    return woken
+
+
+# When this process last saw a drain pending (time.monotonic(); see WAKE_MEMO_SECONDS).
+_drain_pending_since = float("-inf")
 
 
 def _queue_drain():
@@ -168,22 +189,28 @@ def drain_checkins():
     """Job: award every acknowledged check-in still owed, oldest first; returns how many it did.
 
     It waits for a lull in arriving check-ins first, then clears the flag: a message stored from
-    then on queues the next drain. Each check-in is taken with `FOR UPDATE SKIP LOCKED`, so
+    then on queues the next drain, unless its process saw this drain pending a moment ago; this
+    drain looks for such messages until LINGER_SECONDS after clearing the flag. Each check-in is taken with `FOR UPDATE SKIP LOCKED`, so
     concurrent drains share the rows, and is awarded and committed on its own; one that raises is
     logged, left owed for the sweep and skipped.
     """
-    client = get_redis()
+    client, linger_until = get_redis(), float("-inf")
     if client is not None:
         _wait_for_a_lull()
         try:
             client.delete(DRAIN_FLAG)
         except redis.RedisError as exc:
             log.warning("check-in drain flag not cleared: %s", exc)
+        linger_until = time.monotonic() + LINGER_SECONDS  # the flag is cleared by now
     deadline, done, failed = time.monotonic() + DRAIN_SECONDS, 0, []
     while time.monotonic() < deadline:
+        looked = time.monotonic()
         key = _next_owed(failed)
         if key is None:
-            return done
+            if looked >= linger_until:
+                return done
+            time.sleep(max(0.0, min(LULL_SECONDS, linger_until - time.monotonic())))
+            continue
         try:
             award_checkin_message(key)
         except Exception:  # noqa: BLE001 - one message must not hold up everyone else's

@@ -121,13 +121,3 @@ def run_worker(app):
         db.session.rollback()  # a fresh transaction sees what the jobs committed
         return worker
     return run
-
-
-@pytest.fixture(autouse=True)
-def fresh_redis_backoff():
-    """Each test starts with the bot trusting Redis again (a Redis failure makes it skip Redis 30 s)."""
-    from wechat_bot import inbox
-
-    inbox._redis_skip_until = 0.0
-    yield
-    inbox._redis_skip_until = 0.0

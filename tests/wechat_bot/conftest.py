@@ -28,16 +28,6 @@ def parent(make_student, make_user, make_guardian):
     return "oa-parent-1", user, student
 
 
-@pytest.fixture(autouse=True)
-def fresh_redis_backoff():
-    """Each test starts with the bot trusting Redis again (a Redis failure makes it skip Redis 30 s)."""
-    from wechat_bot import inbox
-
-    inbox._redis_skip_until = 0.0
-    yield
-    inbox._redis_skip_until = 0.0
-
-
 @pytest.fixture
 def sync_bot(app):
     """No Redis for this test: check-ins are done in the request and answered with the result."""

@@ -262,13 +262,55 @@ def test_a_burst_of_check_ins_queues_one_drain_which_awards_each_once(oa, deferr
 
 def test_a_message_stored_once_the_drain_started_queues_the_next_drain(oa, parent, deferred, run_worker,
                                                                       make_student, make_user, make_guardian):
+    from school_points.jobs import oa_checkins
+
     other = families(make_student, make_user, make_guardian, 1)[0]
     oa.say(parent[0], "打卡 练琴", msg_id=881100)
     get_redis().delete("school_points:checkin-drain")  # what the queued drain does first when it starts
+    oa_checkins._drain_pending_since = float("-inf")  # the next message comes to another web process
     oa.say(other, "打卡 练琴", msg_id=881101)  # after that drain looked, perhaps: it queues another
     assert [job.func_name for job in get_queue().jobs] == [DRAIN, DRAIN]
     run_worker()
     assert checkin_entries() == 2 and len(told(deferred)) == 2
+
+
+def test_a_process_that_just_saw_a_drain_pending_skips_redis_and_that_drain_finds_its_message(
+        app, oa, parent, deferred, monkeypatch, make_student, make_user, make_guardian):
+    """The drain clears the flag and starts awarding; a message stored right after, in a process
+    that saw the drain pending a moment ago, asks Redis nothing and queues nothing; the drain,
+    lingering, finds and awards it."""
+    import threading
+    import time
+
+    from school_points.jobs import oa_checkins
+
+    monkeypatch.setattr(oa_checkins, "WAKE_MEMO_SECONDS", 2.0)
+    monkeypatch.setattr(oa_checkins, "LINGER_SECONDS", 2.5)
+    other = families(make_student, make_user, make_guardian, 1)[0]
+    assert oa.say(parent[0], "打卡 练琴", msg_id=881150) == ACK  # queues the drain; this process saw it
+    flag = "school_points:checkin-drain"
+    done = []
+
+    def drain():
+        with app.app_context():
+            done.append(oa_checkins.drain_checkins())
+            db.session.remove()
+
+    worker = threading.Thread(target=drain)
+    worker.start()
+    deadline = time.monotonic() + 5
+    while get_redis().get(flag) is not None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert get_redis().get(flag) is None  # the drain started: a message now is after it cleared the flag
+    client, keys_set = get_redis(), []
+    real_set = client.set
+    monkeypatch.setattr(client, "set", lambda key, *a, **k: keys_set.append(key) or real_set(key, *a, **k))
+    assert oa.say(other, "打卡 练琴", msg_id=881151) == ACK
+    assert flag not in keys_set and get_redis().get(flag) is None  # Redis was not asked
+    assert len(get_queue()) == 1  # nor a second drain queued
+    worker.join(15)
+    assert done == [2]
+    assert checkin_entries() == 2 and sorted(o for o, _ in told(deferred)) == sorted([parent[0], other])
 
 
 def test_a_check_in_that_fails_is_left_for_the_sweep_and_the_others_are_awarded(oa, deferred, run_worker,
