@@ -28,11 +28,11 @@ def defer(message, key):
     if sent is None or not redis_usable() or not wechat_clients.oa_configured():
         return None
     acknowledgement = text_reply(message, oa_checkins.acknowledgement(sent))
-    inserted = oa_checkins.record_deferred(key, message.source, sent, acknowledgement)
+    inserted, earlier = oa_checkins.record_deferred(key, message.source, sent, acknowledgement)
     if session_in_transaction():  # not when the INSERT was its own transaction
         db.session.commit()
     if not inserted:  # WeChat's retry (or a message handled before): the first answer, no new job
-        return stored_reply(key) or acknowledgement
+        return earlier or stored_reply(key) or acknowledgement
     if oa_checkins.wake_drainer() is None:
         return _award_now(message, key, acknowledgement)
     return acknowledgement

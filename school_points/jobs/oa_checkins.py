@@ -116,24 +116,34 @@ def check_in(openid, sent, *, key):
 def record_deferred(key, openid, sent, reply):
     """Store a check-in to award later, with its acknowledgement as the stored reply.
 
-    One INSERT ... ON CONFLICT DO NOTHING: True when it is new, False for a retry (or a message
-    handled before). On PostgreSQL, when no transaction is open yet, the statement is its own
-    transaction (autocommit.own_transaction: no BEGIN and COMMIT round trips, no session work);
-    otherwise it joins the session's transaction, which the caller commits.
+    One INSERT ... ON CONFLICT DO NOTHING. Returns (True, None) when the message is new; for a
+    retry (or a message handled before), (False, the reply stored with it), or (False, None) when
+    that reply is not to hand: the caller reads it (`inbox.stored_reply`). On PostgreSQL, when no
+    transaction is open yet, the statement is its own transaction (autocommit.own_transaction: no
+    BEGIN and COMMIT round trips, no session work) and also brings back the stored reply, so a
+    burst of WeChat's retries costs no more than the first messages did; otherwise it joins the
+    session's transaction, which the caller commits.
     """
     values = dict(dedupe_key=key, reply=reply, openid=openid, checkin=sent, created_at=utcnow())
     dialect = db.engine.dialect.name
     if dialect == "postgresql" and not session_in_transaction():
         with own_transaction() as cursor:
             cursor.execute(_PG_DEFERRED_INSERT, {**values, "checkin": Json(sent)})
-            return cursor.fetchone() is not None
-    return db.session.connection().execute(_deferred_insert(dialect), values).first() is not None
+            row = cursor.fetchone()
+        # no row: the conflicting row committed while this statement waited, after its snapshot
+        return (True, None) if row is not None and row[0] else (False, row[1] if row else None)
+    inserted = db.session.connection().execute(_deferred_insert(dialect), values).first() is not None
+    return inserted, None
 
 
+# The stored row of a conflict is read in the same statement (its snapshot predates the INSERT).
 _PG_DEFERRED_INSERT = (
-    "INSERT INTO processed_wechat_message (dedupe_key, reply, openid, checkin, created_at) "
+    "WITH new AS (INSERT INTO processed_wechat_message (dedupe_key, reply, openid, checkin, created_at) "
     "VALUES (%(dedupe_key)s, %(reply)s, %(openid)s, %(checkin)s, %(created_at)s) "
-    "ON CONFLICT (dedupe_key) DO NOTHING RETURNING id"
+    "ON CONFLICT (dedupe_key) DO NOTHING RETURNING id) "
+    "SELECT true, NULL FROM new "
+    "UNION ALL SELECT false, reply FROM processed_wechat_message "
+    "WHERE dedupe_key = %(dedupe_key)s AND NOT EXISTS (SELECT FROM new)"
 )
 
 

@@ -387,3 +387,49 @@ def test_a_drain_waits_for_a_lull_in_arriving_messages_but_not_for_ever(app, def
     assert waited_while_arriving(0) < 0.5  # nothing arriving: on at once
     assert 0.4 <= waited_while_arriving(0.4) < 1.4  # until the burst was over, not until the cap
     assert 1.5 <= waited_while_arriving(4.0) < 3.5  # a stream that never pauses: awards at the cap
+
+
+def test_recording_a_retry_brings_back_the_first_answer(app, deferred):
+    from school_points.jobs import oa_checkins
+
+    sent = oa_checkins.sent_of("练琴")
+    first = oa_checkins.record_deferred("msg:881400", "oa-x", sent, "<xml>first</xml>")
+    db.session.commit()
+    again = oa_checkins.record_deferred("msg:881400", "oa-x", sent, "<xml>second</xml>")
+    db.session.commit()
+    assert first == (True, None)
+    # PostgreSQL reads the stored reply in the same statement; SQLite leaves it to the caller
+    assert again == ((False, "<xml>first</xml>") if db.engine.dialect.name == "postgresql" else (False, None))
+
+
+@requires_pg
+def test_a_retry_that_waited_on_the_first_delivery_reads_its_answer_afresh(app, parent, deferred, monkeypatch):
+    """The retry's INSERT waits on the first delivery's uncommitted row. Once that commits, the
+    statement's own snapshot cannot see the row; the callback reads the reply again and answers it."""
+    import threading
+    import time
+
+    from school_points.jobs import oa_checkins
+
+    recorded, real = [], oa_checkins.record_deferred
+    monkeypatch.setattr(oa_checkins, "record_deferred", lambda *a: recorded.append(real(*a)) or recorded[-1])
+    first = db.engine.raw_connection()
+    try:
+        with first.cursor() as cursor:
+            cursor.execute("INSERT INTO processed_wechat_message (dedupe_key, reply, created_at) "
+                           "VALUES ('msg:881500', '<xml>the first answer</xml>', now())")
+        answers = []
+
+        def retry():
+            answers.append(OfficialAccount(app.test_client()).post(oa_text(parent[0], 881500)).get_data(as_text=True))
+
+        waiting = threading.Thread(target=retry)
+        waiting.start()
+        time.sleep(0.5)
+        assert answers == []  # waiting on the uncommitted row
+        first.commit()
+        waiting.join(10)
+    finally:
+        first.close()
+    assert recorded == [(False, None)] and answers == ["<xml>the first answer</xml>"]
+    assert len(get_queue()) == 0
