@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(Path(__file__).resolve().parent)]
 
 import loadgen  # noqa: E402
-from servers import CpuMeter, free_port, wait_for_url  # noqa: E402
+from servers import CpuMeter, expand, free_port, procfile, wait_for_url  # noqa: E402
 
 DB_NAME = "sp_bench_mp"
 
@@ -92,25 +92,17 @@ def _start_gunicorn(env, port, workers, threads):
     results = ROOT / "bench" / "results"  # git-ignored
     results.mkdir(exist_ok=True)
     log = open(results / "gunicorn-bench.log", "w")
-    command = _procfile_web()
+    command = procfile("web")
     env = {**env, "PORT": str(port), "PATH": f"{ROOT / '.venv/bin'}:{env.get('PATH', '')}"}
     if workers:
         env["WEB_CONCURRENCY"] = str(workers)
     if threads:
         env["WEB_THREADS"] = str(threads)
-    shown = command.replace("${WEB_CONCURRENCY:-3}", env.get("WEB_CONCURRENCY", "3")).replace(
-        "${WEB_THREADS:-4}", env.get("WEB_THREADS", "4")).replace("${PORT:-8000}", str(port))
+    shown = expand(command, env)
     # exec: the shell becomes gunicorn, so terminate() reaches the arbiter itself.
     server = subprocess.Popen(["sh", "-c", "exec " + command], cwd=ROOT, env=env, stdout=log, stderr=log,
                               process_group=0)  # a group of its own: its CPU is told apart from the load's
     return server, shown
-
-
-def _procfile_web():
-    for line in (ROOT / "Procfile").read_text().splitlines():
-        if line.startswith("web:"):
-            return line[len("web:"):].strip()
-    raise SystemExit("Procfile has no web process")
 
 
 def _row(name, result):

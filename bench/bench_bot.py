@@ -33,7 +33,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from servers import CpuMeter, free_port, wait_for_url  # noqa: E402
+from servers import CpuMeter, free_port, procfile, wait_for_url, web_shape  # noqa: E402
 
 TOKEN = "bench-token"
 AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
@@ -58,14 +58,6 @@ def wait_for_redis(port, seconds=30):
 
 
 # ---------------------------------------------------------------- services
-
-
-def procfile(name):
-    """The command of a Procfile process type, as deployed."""
-    for line in (ROOT / "Procfile").read_text().splitlines():
-        if line.startswith(f"{name}:"):
-            return line[len(name) + 1:].strip()
-    raise SystemExit(f"Procfile has no {name} process")
 
 
 def spawn(command, env, log=subprocess.DEVNULL, cwd=ROOT):
@@ -404,8 +396,8 @@ def report(args, results, retry, landed, delays, verification):
     mode = "safe (AES)" if args.safe_mode else "plaintext"
     path = ("synchronous (no OA secret)" if args.no_redis_jobs
             else f"acknowledged, awarded by {args.rq_workers} RQ workers")
-    workers = args.workers or os.environ.get("WEB_CONCURRENCY", 3)
-    threads = args.threads or os.environ.get("WEB_THREADS", 4)
+    workers, threads = web_shape({**os.environ, **{name: str(value) for name, value in (
+        ("WEB_CONCURRENCY", args.workers), ("WEB_THREADS", args.threads)) if value}})
     print(f"Procfile web: gunicorn {workers} workers x {threads} threads (gthread, access log); worker WORKER_NICE="
           f"{os.environ.get('WORKER_NICE', 10)}; PostgreSQL, Redis; "
           f"{args.rounds} rounds of "

@@ -1,8 +1,31 @@
 """What every benchmark script needs to run servers of its own on this machine's loopback."""
 import os
+import re
 import socket
 import time
+from pathlib import Path
 from urllib.request import urlopen
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def procfile(name):
+    """The command of a Procfile process type, as deployed."""
+    for line in (ROOT / "Procfile").read_text().splitlines():
+        if line.startswith(f"{name}:"):
+            return line[len(name) + 1:].strip()
+    raise SystemExit(f"Procfile has no {name} process")
+
+
+def expand(command, env):
+    """`command` with each ${NAME:-default} replaced as the shell would with `env` (for reports)."""
+    return re.sub(r"\$\{(\w+):-([^}]*)\}", lambda m: env.get(m.group(1)) or m.group(2), command)
+
+
+def web_shape(env):
+    """(processes, threads per process) that the Procfile's web command runs with under `env`."""
+    command = expand(procfile("web"), env)
+    return tuple(int(re.search(rf"--{flag} (\d+)", command).group(1)) for flag in ("workers", "threads"))
 
 
 def free_port():
