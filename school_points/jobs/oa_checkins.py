@@ -200,7 +200,8 @@ def drain_checkins():
 
     It waits for a lull in arriving check-ins first, then clears the flag: a message stored from
     then on queues the next drain, unless its process saw this drain pending a moment ago; this
-    drain looks for such messages until LINGER_SECONDS after clearing the flag. Each check-in is taken with `FOR UPDATE SKIP LOCKED`, so
+    drain looks for such messages until LINGER_SECONDS after clearing the flag (and, finding one
+    after it had caught up, waits for a lull again before awarding it). Each check-in is taken with `FOR UPDATE SKIP LOCKED`, so
     concurrent drains share the rows, and is awarded and committed on its own; one that raises is
     logged, left owed for the sweep and skipped.
     """
@@ -212,14 +213,20 @@ def drain_checkins():
         except redis.RedisError as exc:
             log.warning("check-in drain flag not cleared: %s", exc)
         linger_until = time.monotonic() + LINGER_SECONDS  # the flag is cleared by now
-    deadline, done, failed = time.monotonic() + DRAIN_SECONDS, 0, []
+    deadline, done, failed, caught_up = time.monotonic() + DRAIN_SECONDS, 0, [], False
     while time.monotonic() < deadline:
         looked = time.monotonic()
         key = _next_owed(failed)
         if key is None:
             if looked >= linger_until:
                 return done
+            caught_up = True
             time.sleep(max(0.0, min(LULL_SECONDS, linger_until - time.monotonic())))
+            continue
+        if caught_up:  # found while lingering: perhaps the next burst; its answers go first again
+            db.session.rollback()  # not holding the row meanwhile
+            _wait_for_a_lull()
+            caught_up = False
             continue
         try:
             award_checkin_message(key)

@@ -284,8 +284,19 @@ def test_a_process_that_just_saw_a_drain_pending_skips_redis_and_that_drain_find
 
     from school_points.jobs import oa_checkins
 
-    monkeypatch.setattr(oa_checkins, "WAKE_MEMO_SECONDS", 2.0)
-    monkeypatch.setattr(oa_checkins, "LINGER_SECONDS", 2.5)
+    monkeypatch.setattr(oa_checkins, "WAKE_MEMO_SECONDS", 3.0)
+    monkeypatch.setattr(oa_checkins, "LINGER_SECONDS", 3.5)
+    lulls, real_lull = [], oa_checkins._wait_for_a_lull
+    monkeypatch.setattr(oa_checkins, "_wait_for_a_lull", lambda: lulls.append(1) or real_lull())
+    caught_up, real_next_owed = threading.Event(), oa_checkins._next_owed
+
+    def next_owed(skip):
+        key = real_next_owed(skip)
+        if key is None:
+            caught_up.set()  # it has awarded what was owed and looked again: it lingers
+        return key
+
+    monkeypatch.setattr(oa_checkins, "_next_owed", next_owed)
     other = families(make_student, make_user, make_guardian, 1)[0]
     assert oa.say(parent[0], "打卡 练琴", msg_id=881150) == ACK  # queues the drain; this process saw it
     flag = "school_points:checkin-drain"
@@ -302,6 +313,7 @@ def test_a_process_that_just_saw_a_drain_pending_skips_redis_and_that_drain_find
     while get_redis().get(flag) is not None and time.monotonic() < deadline:
         time.sleep(0.01)
     assert get_redis().get(flag) is None  # the drain started: a message now is after it cleared the flag
+    assert caught_up.wait(5) and checkin_entries() == 1
     client, keys_set = get_redis(), []
     real_set = client.set
     monkeypatch.setattr(client, "set", lambda key, *a, **k: keys_set.append(key) or real_set(key, *a, **k))
@@ -310,6 +322,7 @@ def test_a_process_that_just_saw_a_drain_pending_skips_redis_and_that_drain_find
     assert len(get_queue()) == 1  # nor a second drain queued
     worker.join(15)
     assert done == [2]
+    assert len(lulls) == 2  # the second message, found while lingering, waited for a lull of its own
     assert checkin_entries() == 2 and sorted(o for o, _ in told(deferred)) == sorted([parent[0], other])
 
 
