@@ -14,6 +14,7 @@ def sync_follower(openid):
     user = oa_users.find_oa_user(openid)
     if user is None or user.unionid:
         return user.unionid if user else None
+    db.session.rollback()  # no transaction held open across the WeChat call (up to USER_INFO_TIMEOUT)
     try:
         info = wechat_clients.call(
             wechat_clients.oa_client(),
@@ -21,10 +22,10 @@ def sync_follower(openid):
         )
     except wechat_clients.WechatUnavailable as exc:
         log.info("user info of %s not fetched: %s", openid, exc)
-        db.session.rollback()
         return None
     unionid = info.get("unionid") if isinstance(info, dict) else None
-    if unionid:
-        oa_users.attach_unionid(oa_users.find_oa_user(openid), unionid)
+    user = oa_users.find_oa_user(openid) if unionid else None  # read again: WeChat took its time
+    if user is not None:
+        oa_users.attach_unionid(user, unionid)
     db.session.commit()
     return unionid

@@ -7,6 +7,7 @@ from school_points.account_links import create_link, scene_for
 from school_points.clock import utcnow
 from school_points.extensions import db
 from school_points.models import Guardian, Notification, Referral, WechatUser
+from tests.conftest import requires_pg
 
 
 def _user(openid):
@@ -111,6 +112,43 @@ def test_new_follower_is_joined_to_the_mini_program_user_by_unionid(oa, make_use
     sync_follower("oa-u1")  # the job (already run in-process when there is no Redis)
     joined = _user("oa-u1")
     assert joined.id == mp_user.id and joined.mp_openid == "mp-u1" and joined.oa_subscribed
+
+
+@requires_pg
+def test_the_follower_job_holds_no_transaction_open_while_wechat_answers(app, oa, make_user, fake_wechat):
+    import threading
+    import time
+
+    from sqlalchemy import text
+
+    from school_points.jobs.followers import sync_follower
+    from tests.fakewechat import DELAY
+
+    mp_user = make_user(mp_openid="mp-u9", unionid="union-9")
+    fake_wechat.unionids["oa-u9"] = "union-9"
+    oa.event("oa-u9", "subscribe")  # its job may have run in-process already: undo the join, run it slowly
+    db.session.execute(text("UPDATE wechat_user SET unionid = NULL, mp_openid = NULL WHERE oa_openid = 'oa-u9'"))
+    db.session.commit()
+    fake_wechat.script("/cgi-bin/user/info", DELAY(1.0))
+    asked = fake_wechat.count("/cgi-bin/user/info")
+
+    def job():
+        with app.app_context():
+            sync_follower("oa-u9")
+            db.session.remove()
+
+    worker = threading.Thread(target=job)
+    worker.start()
+    deadline = time.monotonic() + 5
+    while fake_wechat.count("/cgi-bin/user/info") == asked and time.monotonic() < deadline:
+        time.sleep(0.01)
+    idle_in_transaction = db.session.scalar(text(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+        "AND state LIKE 'idle in transaction%' AND pid <> pg_backend_pid()"))
+    db.session.rollback()
+    worker.join(10)
+    assert fake_wechat.count("/cgi-bin/user/info") == asked + 1 and idle_in_transaction == 0
+    assert _user("oa-u9").id == mp_user.id  # and the job still joined the two rows
 
 
 def test_follower_without_unionid_stays_as_is(oa, fake_wechat):
