@@ -39,7 +39,7 @@ def _expire_one(lot_id, student_id):
     lot = db.session.scalars(
         select(PointsLot).where(PointsLot.id == lot_id).execution_options(populate_existing=True)
     ).one()
-    if lot.remaining <= 0 or ledger.find_entry(f"expiry:lot:{lot.id}") is not None:
+    if lot.remaining <= 0 or ledger.find_entry(ledger.expiry_key(lot.id)) is not None:
         return 0
     entry = ledger.expire_lot(account, lot)
     return -entry.delta if entry is not None else 0

@@ -126,12 +126,17 @@ def reverse(account, earned_entry, *, key, actor=SYSTEM, note=""):
     return entry
 
 
+def expiry_key(lot_id):
+    """The idempotency key of a lot's expiry entry: a lot expires once."""
+    return f"expiry:lot:{lot_id}"
+
+
 def expire_lot(account, lot):
     """Expire what is left of a lot (an `expiry` entry); None when nothing is left."""
     points = min(lot.remaining, account.balance)
     if points <= 0:
         return None
-    return debit(account, points, "expiry", key=f"expiry:lot:{lot.id}", ref=Ref("points_lot", lot.id),
+    return debit(account, points, "expiry", key=expiry_key(lot.id), ref=Ref("points_lot", lot.id),
                  note="积分过期", prefer_lot=lot)
 
 
