@@ -53,7 +53,8 @@ def main():
         run(app, [("GET", "/healthz", None)] * 50 + [("GET", "/readyz", None)] * 50 + [
             ("POST", *m) for m in messages[:50]])  # warm up every path measured
         measured = [("POST", *m) for m in messages[50:]]
-        print(f"{count} requests each, in-process CPU (wall) per request, {'safe' if args.safe_mode else 'plaintext'} mode")
+        mode = "safe" if args.safe_mode else "plaintext"
+        print(f"{count} requests each, in-process CPU (wall) per request, {mode} mode")
         print("GET /healthz          %.3f ms (%.3f ms)" % run(app, [("GET", "/healthz", None)] * count))
         print("GET /readyz           %.3f ms (%.3f ms)" % run(app, [("GET", "/readyz", None)] * count))
         profiler = cProfile.Profile(time.process_time) if args.cprofile else None

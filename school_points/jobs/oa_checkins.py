@@ -201,9 +201,9 @@ def drain_checkins():
     It waits for a lull in arriving check-ins first, then clears the flag: a message stored from
     then on queues the next drain, unless its process saw this drain pending a moment ago; this
     drain looks for such messages until LINGER_SECONDS after clearing the flag (and, finding one
-    after it had caught up, waits for a lull again before awarding it). Each check-in is taken with `FOR UPDATE SKIP LOCKED`, so
-    concurrent drains share the rows, and is awarded and committed on its own; one that raises is
-    logged, left owed for the sweep and skipped.
+    after it had caught up, waits for a lull again before awarding it). Each check-in is taken
+    with `FOR UPDATE SKIP LOCKED`, so concurrent drains share the rows, and is awarded and
+    committed on its own; one that raises is logged, left owed for the sweep and skipped.
     """
     client, linger_until = get_redis(), float("-inf")
     if client is not None:
