@@ -45,7 +45,7 @@ def main():
         command = [
             str(ROOT / ".venv/bin/schemathesis"), "run", f"http://127.0.0.1:{port}/api/openapi.json",
             "--url", f"http://127.0.0.1:{port}", "-H", f"Authorization: Bearer {token}",
-            "--checks", CHECKS, "--max-time", str(args.max_time), "--workers", "2",
+            "--checks", CHECKS, "--max-time", str(args.max_time), "--workers", "1",
             "--phases", "examples,coverage,fuzzing", "--max-examples", str(args.max_examples),
             "--suppress-health-check", "all", "--request-timeout", "20",
         ]
