@@ -7,8 +7,8 @@ from sqlalchemy.exc import IntegrityError
 from . import guardians, ledger, oa_users, ratelimit
 from .actors import Actor
 from .clock import local_today, utcnow
-from .db_setup import insert_or_skip
 from .codes import key_digest
+from .db_setup import insert_or_skip
 from .errors import NotFound, ValidationFailed
 from .extensions import db
 from .models import GrowthRecord, Guardian, LedgerEntry, Like, Share, Student, WechatUser

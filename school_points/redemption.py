@@ -200,5 +200,3 @@ def _ensure_guardian(user_id, student_id):
 def _check_quantity(quantity):
     if not isinstance(quantity, int) or isinstance(quantity, bool) or not 1 <= quantity <= MAX_QUANTITY:
         raise ValidationFailed(details={"quantity": [f"数量必须在 1 到 {MAX_QUANTITY} 之间"]})
-
-

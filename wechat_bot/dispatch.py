@@ -64,8 +64,6 @@ def checkin_of(message):
     return sent_of(content=content)
 
 
-
-
 def handle_text(message, user, key):
     """A text command, or the short help for anything else."""
     text = (message._data.get("Content") or "").strip()

@@ -40,10 +40,10 @@ from ..db_setup import insert_or_skip
 from ..errors import DomainError
 from ..extensions import db
 from ..models import ProcessedWechatMessage
+from ..redis_conn import get_redis
 from ..settings import forget_cached_settings
 from .media import fetch_record_media, media_placeholder
 from .notify import deliver_claimed
-from ..redis_conn import get_redis
 from .queue import enqueue
 
 log = logging.getLogger(__name__)
