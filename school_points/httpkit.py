@@ -5,6 +5,7 @@ Adapters import this; it knows nothing about marshmallow or any one adapter.
 import base64
 import hashlib
 import json
+import re
 import time
 from functools import wraps
 
@@ -123,25 +124,39 @@ def json_body():
         raise ApiError(400, "malformed_json", "请求体不是合法的 JSON") from None
     if not isinstance(data, dict):
         raise ApiError(400, "malformed_json", "请求体必须是 JSON 对象")
-    if bad := _paths_with_nul(data):
+    texts = list(_strings(data))
+    if any(_SURROGATE.search(text) for _, text in texts):
+        # JSON's syntax allows a lone "\\ud800" (and json.loads lets UTF-8-encoded surrogates
+        # through), but no text holds one: it cannot be encoded for the database, WeChat or the
+        # response, so it is refused here as the malformed body it is, not met later as a 500.
+        raise ApiError(400, "malformed_json", "请求体不是合法的 JSON")
+    if bad := [path for path, text in texts if "\x00" in text]:
         # PostgreSQL cannot store NUL in text; no field of ours means it, so refuse it for every adapter.
         raise ValidationFailed("文本中不能包含空字符", details={path: ["不能包含空字符"] for path in bad[:20]})
     return data
 
 
-def _paths_with_nul(value, path=""):
-    """Dotted paths of every string (key or value) in a parsed JSON document that contains NUL."""
-    if isinstance(value, str):
-        return [path or "body"] if "\x00" in value else []
-    found = []
-    if isinstance(value, dict):
-        for key, item in value.items():
-            child = f"{path}.{key}" if path else str(key)
-            found += [child] if "\x00" in key else _paths_with_nul(item, child)
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            found += _paths_with_nul(item, f"{path}[{index}]")
-    return found
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _strings(document):
+    """(dotted path, text) of every string, key or value, in a parsed JSON document.
+
+    A loop, not recursion: json.loads takes nesting deeper than a recursive walk could follow
+    from inside a request.
+    """
+    pending = [("", document)]
+    while pending:
+        path, value = pending.pop()
+        if isinstance(value, str):
+            yield path or "body", value
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                child = f"{path}.{key}" if path else str(key)
+                yield child, key
+                pending.append((child, item))
+        elif isinstance(value, list):
+            pending.extend((f"{path}[{index}]", item) for index, item in enumerate(value))
 
 
 def page_args(default_limit=20, max_limit=100):
