@@ -11,7 +11,7 @@ from school_points import cli, health
 from school_points.config import load_config
 from school_points.db_setup import configure_engine
 from school_points.extensions import db, migrate
-from school_points.httpkit import NoCookieSession, register_error_handlers
+from school_points.httpkit import DATABASE_RETRY_AFTER_SECONDS, NoCookieSession, register_error_handlers
 
 
 def create_app(overrides=None):
@@ -52,7 +52,12 @@ def register_blueprints(app):
     @app.get("/readyz")
     def readyz():
         report = health.readiness()
-        return jsonify(report), 200 if report["status"] == "ok" else 503
+        if report["status"] == "ok":
+            return jsonify(report)
+        response = jsonify(report)
+        response.status_code = 503
+        response.headers["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)
+        return response
 
 
 def register_commands(app):
