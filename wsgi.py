@@ -12,6 +12,7 @@ from school_points.config import load_config
 from school_points.db_setup import configure_engine
 from school_points.extensions import db, migrate
 from school_points.httpkit import DATABASE_RETRY_AFTER_SECONDS, NoCookieSession, register_error_handlers
+from school_points.security_headers import register_security_headers
 
 
 def create_app(overrides=None):
@@ -21,7 +22,8 @@ def create_app(overrides=None):
     app.config.from_mapping(load_config(app.instance_path, overrides))
     app.json.ensure_ascii = False
     app.session_interface = NoCookieSession()
-    for step in (register_extensions, register_blueprints, register_error_handlers, register_commands):
+    for step in (register_extensions, register_blueprints, register_error_handlers, register_security_headers,
+                 register_commands):
         step(app)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     return app

@@ -123,7 +123,9 @@ def test_admin_write_cut_mid_request_is_503_writes_nothing_and_works_once_the_da
 
 
 @requires_pg
-def test_miniprogram_routes_answer_503_while_down_and_recover(outage, fake_wechat, make_student, make_guardian):  # noqa: F811
+def test_miniprogram_routes_answer_503_while_down_and_recover(
+    outage, fake_wechat, make_student, make_guardian,  # noqa: F811
+):
     student = make_student(balance=100)
     headers = {"Authorization": f"Bearer {tokens.issue('user', make_guardian(student).id)[0]}"}
     assert outage.client.get("/api/v1/me", headers=headers).status_code == 200
@@ -265,8 +267,9 @@ def test_after_the_fast_path_met_the_outage_no_dead_pooled_connection_fails_the_
     assert response.status_code == 200, response.json
 
 
-def test_no_pooled_connection_free_in_time_is_503_not_500(app, database_url, tmp_path, fake_wechat, make_student,  # noqa: F811
-                                                           make_guardian):
+def test_no_pooled_connection_free_in_time_is_503_not_500(
+    app, database_url, tmp_path, fake_wechat, make_student, make_guardian,  # noqa: F811
+):
     """Every connection of a worker's pool is busy (a burst, a slow query) past the pool's timeout."""
     student = make_student()
     headers = {"Authorization": f"Bearer {tokens.issue('user', make_guardian(student).id)[0]}"}
