@@ -11,7 +11,8 @@ from school_points import cli, health
 from school_points.config import load_config
 from school_points.db_setup import configure_engine
 from school_points.extensions import db, migrate
-from school_points.httpkit import NoCookieSession, register_error_handlers
+from school_points.httpkit import DATABASE_RETRY_AFTER_SECONDS, NoCookieSession, register_error_handlers
+from school_points.security_headers import register_security_headers
 
 
 def create_app(overrides=None):
@@ -21,7 +22,8 @@ def create_app(overrides=None):
     app.config.from_mapping(load_config(app.instance_path, overrides))
     app.json.ensure_ascii = False
     app.session_interface = NoCookieSession()
-    for step in (register_extensions, register_blueprints, register_error_handlers, register_commands):
+    for step in (register_extensions, register_blueprints, register_error_handlers, register_security_headers,
+                 register_commands):
         step(app)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     return app
@@ -52,7 +54,12 @@ def register_blueprints(app):
     @app.get("/readyz")
     def readyz():
         report = health.readiness()
-        return jsonify(report), 200 if report["status"] == "ok" else 503
+        if report["status"] == "ok":
+            return jsonify(report)
+        response = jsonify(report)
+        response.status_code = 503
+        response.headers["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)
+        return response
 
 
 def register_commands(app):

@@ -1,20 +1,20 @@
-"""Readable API docs rendered on the server from the OpenAPI document: one HTML page, no scripts, no CDN."""
-from flask import render_template_string
+"""Readable API docs rendered on the server from the OpenAPI document: one HTML page, no scripts, no CDN.
+
+Its stylesheet is a static file served next to it (/api/docs.css), not an inline <style>: HTML
+responses carry a Content-Security-Policy that allows styles and scripts from this origin only
+(school_points/security_headers.py).
+"""
+from pathlib import Path
+
+from flask import render_template_string, send_from_directory
+
+from . import docs_bp
+
+STATIC_DIR = Path(__file__).parent / "static"
 
 TEMPLATE = """<!doctype html>
 <html lang="zh-CN"><head><meta charset="utf-8"><title>{{ spec.info.title }}</title>
-<style>
-body{font-family:system-ui,-apple-system,"PingFang SC","Microsoft YaHei",sans-serif;margin:0 auto;
-max-width:1100px;padding:1rem 2rem;color:#222;line-height:1.5}
-h2{border-bottom:2px solid #ddd;margin-top:2.5rem}
-.op{border:1px solid #ddd;border-radius:6px;margin:1rem 0;padding:.5rem 1rem}
-.m{display:inline-block;min-width:4.5em;font-weight:bold;color:#fff;border-radius:4px;text-align:center;margin-right:.5em}
-.get{background:#2b7bb9}.post{background:#3a9d5d}.put{background:#b97d2b}.delete{background:#b93a2b}
-code{background:#f4f4f4;padding:0 .25em;border-radius:3px}
-table{border-collapse:collapse;margin:.3rem 0 .8rem}td,th{border:1px solid #e3e3e3;padding:.2rem .5rem;
-text-align:left;vertical-align:top;font-size:.92em}th{background:#fafafa}
-nav a{margin-right:.8em}.muted{color:#777}
-</style></head><body>
+<link rel="stylesheet" href="{{ url_for('miniprogram_docs.docs_css') }}"></head><body>
 <h1>{{ spec.info.title }} <small class="muted">v{{ spec.info.version }}</small></h1>
 <p>{{ spec.info.description }}</p>
 <p>机器可读文档：<a href="openapi.json"><code>/api/openapi.json</code></a>（OpenAPI {{ spec.openapi }}）</p>
@@ -39,6 +39,12 @@ nav a{margin-right:.8em}.muted{color:#777}
 <td>{{ link(prop) }}</td><td>{{ '是' if field in (schema.required or []) else '' }}</td>
 <td>{{ describe(prop) }}</td></tr>{% endfor %}</table>{% endfor %}
 </body></html>"""
+
+
+@docs_bp.get("/docs.css")
+def docs_css():
+    """The docs page's stylesheet."""
+    return send_from_directory(STATIC_DIR, "docs.css", mimetype="text/css", max_age=3600)
 
 
 def render_docs(spec):

@@ -51,6 +51,9 @@ def load_config(instance_path, overrides=None):
         # The background worker lowers its own CPU priority by this much (`nice`), so on a machine it
         # shares with the web server a burst of jobs never slows the answers to users (0: don't).
         "WORKER_NICE": int(env.get("WORKER_NICE", 10)),
+        # Strict-Transport-Security max-age on HTTPS responses (0: no HSTS header). Browsers then
+        # refuse plain HTTP to this host for that long: start low while trying HTTPS out.
+        "HSTS_MAX_AGE_SECONDS": int(env.get("HSTS_MAX_AGE_SECONDS", 365 * 24 * 3600)),
         # No pool_pre_ping: db_setup pings only connections that sat idle (one round trip fewer per request).
         "SQLALCHEMY_ENGINE_OPTIONS": {},
         "JSON_AS_ASCII": False,

@@ -5,16 +5,21 @@ Adapters import this; it knows nothing about marshmallow or any one adapter.
 import base64
 import hashlib
 import json
+import re
+import sqlite3
 import time
 from functools import wraps
+
+import psycopg
 
 from flask import current_app, g, jsonify, request
 from flask.sessions import SessionInterface
 from sqlalchemy import BigInteger, select
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
 
-from .errors import DomainError, IdempotencyKeyReused, ValidationFailed
+from .errors import DomainError, IdempotencyKeyReused, Unavailable, ValidationFailed
 from .extensions import db
 from .jobs.queue import enqueue
 from .models import IdempotencyRecord
@@ -102,9 +107,94 @@ def register_error_handlers(app):
 
     @app.errorhandler(Exception)
     def _unexpected(exc):
+        if database_unreachable(exc):
+            return _database_unavailable(exc)
         db.session.rollback()
         current_app.logger.exception("unhandled error on %s %s", request.method, request.path)
         return error_response(500, "internal_error", "服务器内部错误，请稍后再试")
+
+
+# --- The database is unreachable: 503 to retry, never 500 (SPEC §9.1) ---
+
+# How long a client is asked to wait before retrying while the database is down: a restart or a
+# failover usually takes seconds; WeChat retries its callbacks on its own schedule anyway.
+DATABASE_RETRY_AFTER_SECONDS = 5
+
+# What the drivers and SQLAlchemy raise when the server cannot be reached or the connection broke:
+# OperationalError also covers a restart's "terminating connection due to administrator command",
+# a statement cancelled by a timeout and SQLite's "unable to open database file" / "database is
+# locked" (all: try again shortly); InterfaceError a connection already closed; sqlalchemy's
+# TimeoutError a pool with no connection free in time. psycopg errors arrive unwrapped from the
+# autocommit fast path (autocommit.own_transaction).
+_UNREACHABLE = (
+    sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.DisconnectionError, sa_exc.TimeoutError,
+    psycopg.OperationalError, psycopg.InterfaceError, sqlite3.OperationalError, sqlite3.InterfaceError,
+)
+
+
+def database_unreachable(exc):
+    """Whether `exc`, or an error it was raised from, says the database cannot be used right now."""
+    return any(
+        isinstance(link, _UNREACHABLE) or (isinstance(link, sa_exc.DBAPIError) and link.connection_invalidated)
+        for link in _chain(exc)
+    )
+
+
+def _chain(exc):
+    """`exc` and the errors it was raised from (`raise ... from`, as SQLAlchemy wraps the driver's)."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        yield exc
+        exc = exc.__cause__
+
+
+def database_unavailable_response():
+    """503 `service_unavailable` with Retry-After, the answer of every route while the database is down."""
+    response = error_response(503, Unavailable.code, Unavailable.message)
+    response.headers["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)
+    return response
+
+
+def _database_unavailable(exc):
+    _forget_broken_connections()
+    if _lost_outside_sqlalchemy(exc):
+        # SQLAlchemy, seeing a disconnect on any pooled connection, retires the whole pool (the
+        # others were connected to the same dead server). A driver error from a connection used
+        # past it (autocommit.own_transaction) only retires that one connection: do the rest here,
+        # or the first request after the database is back gets another dead connection and a 503.
+        db.engine.dispose()
+    # One line, no traceback and no SQL parameters (they may hold a user's data): the cause is the
+    # driver's own message, e.g. "server closed the connection unexpectedly".
+    cause = getattr(exc, "orig", None) or exc
+    first_line = (str(cause).splitlines() or [""])[0][:300]
+    current_app.logger.warning(
+        "database unavailable on %s %s: %s: %s", request.method, request.path, type(cause).__name__, first_line
+    )
+    return database_unavailable_response()
+
+
+# PostgreSQL's SQLSTATEs for a connection that is gone: class 08 and the server shutting down or
+# restarting; psycopg gives client-side failures (a closed socket) no SQLSTATE at all.
+_CONNECTION_LOST_SQLSTATES = ("08", "57P01", "57P02", "57P03")
+
+
+def _lost_outside_sqlalchemy(exc):
+    """Whether `exc` is a psycopg connection failure that SQLAlchemy never saw (so never handled)."""
+    for link in _chain(exc):
+        if isinstance(link, sa_exc.DBAPIError):
+            return False
+        if isinstance(link, psycopg.Error):
+            return link.sqlstate is None or link.sqlstate.startswith(_CONNECTION_LOST_SQLSTATES)
+    return False
+
+
+def _forget_broken_connections():
+    """End the request's transaction without letting a dead connection raise a second error."""
+    try:
+        abandon_work()
+    except Exception:  # noqa: BLE001 - the connection is already gone; the session must still reset
+        db.session.close()
 
 
 def json_body():
@@ -123,25 +213,39 @@ def json_body():
         raise ApiError(400, "malformed_json", "请求体不是合法的 JSON") from None
     if not isinstance(data, dict):
         raise ApiError(400, "malformed_json", "请求体必须是 JSON 对象")
-    if bad := _paths_with_nul(data):
+    texts = list(_strings(data))
+    if any(_SURROGATE.search(text) for _, text in texts):
+        # JSON's syntax allows a lone "\\ud800" (and json.loads lets UTF-8-encoded surrogates
+        # through), but no text holds one: it cannot be encoded for the database, WeChat or the
+        # response, so it is refused here as the malformed body it is, not met later as a 500.
+        raise ApiError(400, "malformed_json", "请求体不是合法的 JSON")
+    if bad := [path for path, text in texts if "\x00" in text]:
         # PostgreSQL cannot store NUL in text; no field of ours means it, so refuse it for every adapter.
         raise ValidationFailed("文本中不能包含空字符", details={path: ["不能包含空字符"] for path in bad[:20]})
     return data
 
 
-def _paths_with_nul(value, path=""):
-    """Dotted paths of every string (key or value) in a parsed JSON document that contains NUL."""
-    if isinstance(value, str):
-        return [path or "body"] if "\x00" in value else []
-    found = []
-    if isinstance(value, dict):
-        for key, item in value.items():
-            child = f"{path}.{key}" if path else str(key)
-            found += [child] if "\x00" in key else _paths_with_nul(item, child)
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            found += _paths_with_nul(item, f"{path}[{index}]")
-    return found
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _strings(document):
+    """(dotted path, text) of every string, key or value, in a parsed JSON document.
+
+    A loop, not recursion: json.loads takes nesting deeper than a recursive walk could follow
+    from inside a request.
+    """
+    pending = [("", document)]
+    while pending:
+        path, value = pending.pop()
+        if isinstance(value, str):
+            yield path or "body", value
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                child = f"{path}.{key}" if path else str(key)
+                yield child, key
+                pending.append((child, item))
+        elif isinstance(value, list):
+            pending.extend((f"{path}[{index}]", item) for index, item in enumerate(value))
 
 
 def page_args(default_limit=20, max_limit=100):

@@ -23,3 +23,11 @@ def test_deeply_nested_json_is_malformed_not_a_crash(client):
     response = client.post("/api/admin/v1/auth/login", data=body, content_type="application/json")
     assert response.status_code in (400, 413)
     assert response.json["error"]["code"] in ("malformed_json", "payload_too_large")
+
+
+def test_json_nested_as_deep_as_the_parser_allows_is_checked_without_a_crash(client):
+    for depth in (500, 900, 990):
+        body = '{"username": ' + "[" * depth + '"\\ud800"' + "]" * depth + ', "password": "x"}'
+        response = client.post("/api/admin/v1/auth/login", data=body, content_type="application/json")
+        assert response.status_code == 400, (depth, response.json)
+        assert response.json["error"]["code"] == "malformed_json"
