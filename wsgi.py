@@ -12,6 +12,7 @@ from school_points.config import load_config
 from school_points.db_setup import configure_engine
 from school_points.extensions import db, migrate
 from school_points.httpkit import NoCookieSession, register_error_handlers
+from school_points.logsafe import scrub_handlers
 
 
 def create_app(overrides=None):
@@ -24,6 +25,9 @@ def create_app(overrides=None):
     for step in (register_extensions, register_blueprints, register_error_handlers, register_commands):
         step(app)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # Library lines (werkzeug's request line, a URL in an exception) may carry WeChat's signature,
+    # nonce, openid or an access token in a query string: every root handler blanks those.
+    scrub_handlers()
     return app
 
 
