@@ -6,8 +6,32 @@ this, Python's cyclic garbage collector walks all of them in every full collecti
 100-110 ms per collection in a worker under a burst of check-ins, each one stalling the
 requests of that process (the slowest rounds of bench/bench_bot.py). Frozen, a full collection
 takes under 1 ms. Objects made later are collected as usual.
+
+Logs without secrets (SPEC §9.1): WeChat calls `/wechat?signature=...&nonce=...&openid=...`, and
+in plaintext mode a signature seen in a log lets anyone post as that parent while it is fresh.
+So the access log prints the path without the query string (and no Referer, which can carry
+another page's query string), and both of gunicorn's logs pass through the app's SecretScrubber,
+which also covers gunicorn's own "Error handling request <uri>" lines.
 """
 import gc
+
+from gunicorn.glogging import Logger
+
+from school_points.logsafe import scrub_handlers
+
+# Client address, time, method + path (no query) + protocol, status, bytes, duration, user agent.
+access_log_format = '%(h)s - - %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms "%(a)s"'
+
+
+class ScrubbingLogger(Logger):
+    """gunicorn's logger whose handlers blank secret query parameters (school_points.logsafe)."""
+
+    def setup(self, cfg):
+        super().setup(cfg)  # also on every reload (HUP): new handlers, filtered again
+        scrub_handlers(self.error_log, self.access_log)
+
+
+logger_class = ScrubbingLogger
 
 
 def post_worker_init(worker):

@@ -12,6 +12,7 @@ from school_points.config import load_config
 from school_points.db_setup import configure_engine
 from school_points.extensions import db, migrate
 from school_points.httpkit import DATABASE_RETRY_AFTER_SECONDS, NoCookieSession, register_error_handlers
+from school_points.logsafe import scrub_handlers
 from school_points.security_headers import register_security_headers
 
 
@@ -26,6 +27,9 @@ def create_app(overrides=None):
                  register_commands):
         step(app)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # Library lines (werkzeug's request line, a URL in an exception) may carry WeChat's signature,
+    # nonce, openid or an access token in a query string: every root handler blanks those.
+    scrub_handlers()
     return app
 
 

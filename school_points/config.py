@@ -16,6 +16,25 @@ def normalize_database_url(url):
     return url
 
 
+def as_flag(value):
+    """A yes/no setting: "1", "true", "yes", "on" (any case) or True mean yes; anything else no."""
+    if isinstance(value, bool):
+        return value
+    return str(value or "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def _seconds(env, name, default):
+    """A whole number of seconds >= 0 from the environment; ConfigError names the variable."""
+    raw = env.get(name, "")
+    try:
+        value = int(raw) if str(raw).strip() else default
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number of seconds, got {raw!r}") from None
+    if value < 0:
+        raise ConfigError(f"{name} must be 0 or more, got {value}")
+    return value
+
+
 def load_config(instance_path, overrides=None):
     """Build the Flask config mapping from the environment plus explicit overrides."""
     env = dict(os.environ)
@@ -39,6 +58,11 @@ def load_config(instance_path, overrides=None):
         "WECHAT_OA_APP_SECRET": env.get("WECHAT_OA_APP_SECRET", ""),
         "WECHAT_OA_TOKEN": env.get("WECHAT_OA_TOKEN", ""),
         "WECHAT_OA_AES_KEY": env.get("WECHAT_OA_AES_KEY", ""),
+        # Plaintext mode signs only timestamp + nonce, not the body: a callback whose timestamp is
+        # further than this from now is refused (0: no check), so a signature once seen goes stale.
+        "WECHAT_MAX_MESSAGE_AGE": _seconds(env, "WECHAT_MAX_MESSAGE_AGE", 300),
+        # With WECHAT_OA_AES_KEY set, plaintext (unsigned-body) messages are refused unless this is on.
+        "WECHAT_OA_ALLOW_PLAINTEXT": as_flag(env.get("WECHAT_OA_ALLOW_PLAINTEXT")),
         "WECHAT_MP_APP_ID": env.get("WECHAT_MP_APP_ID", ""),
         "WECHAT_MP_APP_SECRET": env.get("WECHAT_MP_APP_SECRET", ""),
         "UPLOAD_DIR": env.get("UPLOAD_DIR") or str(Path(instance_path) / "uploads"),

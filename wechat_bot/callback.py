@@ -1,10 +1,21 @@
 """GET/POST /wechat: WeChat's URL verification and message callback (SPEC §6.1)."""
 from flask import Response, current_app, request
 
+from school_points import clock
+from school_points.config import as_flag
 from school_points.httpkit import error_response
 
 from . import bp, deferred, dispatch
-from .envelope import MAX_BODY_BYTES, EnvelopeError, Settings, read_message, render_reply, verify_signature
+from .envelope import (
+    MAX_BODY_BYTES,
+    EnvelopeError,
+    Settings,
+    check_fresh,
+    check_mode,
+    read_message,
+    render_reply,
+    verify_signature,
+)
 from .inbox import handle_once
 
 
@@ -13,7 +24,15 @@ def _settings():
     token = config.get("WECHAT_OA_TOKEN")
     if not token:
         raise EnvelopeError(503, "wechat_not_configured", "未配置公众号消息 Token")
-    return Settings(token=token, aes_key=config.get("WECHAT_OA_AES_KEY", ""), app_id=config.get("WECHAT_OA_APP_ID", ""))
+    return Settings(token=token, aes_key=config.get("WECHAT_OA_AES_KEY", ""), app_id=config.get("WECHAT_OA_APP_ID", ""),
+                    max_age=int(config.get("WECHAT_MAX_MESSAGE_AGE", 300) or 0),
+                    allow_plaintext=as_flag(config.get("WECHAT_OA_ALLOW_PLAINTEXT")))
+
+
+def _authentic(settings):
+    """Signed by WeChat's token, and recently (EnvelopeError otherwise)."""
+    verify_signature(settings, request.args)
+    check_fresh(settings, request.args, clock.utcnow().timestamp())
 
 
 @bp.errorhandler(EnvelopeError)
@@ -23,8 +42,8 @@ def _refused(exc):
 
 @bp.get("", strict_slashes=False)
 def verify():
-    """URL verification: echo `echostr` when the signature is WeChat's."""
-    verify_signature(_settings(), request.args)
+    """URL verification: echo `echostr` when the signature is WeChat's and fresh."""
+    _authentic(_settings())
     return Response(request.args.get("echostr", ""), mimetype="text/plain")
 
 
@@ -32,7 +51,8 @@ def verify():
 def receive():
     """One message or event: checked, handled once, answered (encrypted in safe mode)."""
     settings = _settings()
-    verify_signature(settings, request.args)
+    _authentic(settings)
+    check_mode(settings, request.args)
     if (request.content_length or 0) > MAX_BODY_BYTES:
         raise EnvelopeError(413, "payload_too_large", "消息过大")
     body = request.stream.read(MAX_BODY_BYTES + 1)

@@ -14,6 +14,7 @@ from school_points.errors import AlreadySignedIn, DomainError
 from school_points.extensions import db
 from school_points.jobs import oa_checkins
 from school_points.jobs.media import fetch_record_media
+from school_points.logsafe import log_id
 from school_points.models import Redemption
 from school_points.redis_conn import get_redis
 
@@ -142,12 +143,12 @@ def referral_qr_url(code):
             try:
                 qr = wechat_clients.oa_qrcode(f"ref_{code}", REFERRAL_QR_SECONDS, timeout=REFERRAL_QR_TIMEOUT)
             except DomainError as exc:
-                log.warning("referral QR for %s not made: %s", code, exc)
+                log.warning("referral QR for %s not made: %s", log_id(code), exc)  # the code earns points
                 return
             made["url"] = qr["url"]
             _cache_set(get_redis(), cache_key, qr["url"], REFERRAL_QR_SECONDS - 24 * 3600)
 
-    worker = threading.Thread(target=make, name=f"referral-qr-{code}", daemon=True)
+    worker = threading.Thread(target=make, name="referral-qr", daemon=True)
     worker.start()
     worker.join(REFERRAL_QR_TIMEOUT)
     return made.get("url")

@@ -18,7 +18,7 @@ from school_points.jobs.media import fetch_record_media
 from school_points.jobs.queue import enqueue
 
 from .dispatch import checkin_of
-from .inbox import redis_failed, redis_usable, stored_reply
+from .inbox import loggable_key, redis_failed, redis_usable, stored_reply
 from .replies import text_reply
 
 
@@ -40,7 +40,7 @@ def defer(message, key):
 
 def _award_now(message, key, acknowledgement):
     """Redis refused the job after the message was stored: award here and answer the result."""
-    current_app.logger.warning("check-in %s not queued: awarded in the request", key)
+    current_app.logger.warning("check-in %s not queued: awarded in the request", loggable_key(key))
     redis_failed("enqueue failed")  # answer the next messages in the request without trying Redis
     told = oa_checkins.award_in_request(key, lambda text: text_reply(message, text))
     db.session.commit()

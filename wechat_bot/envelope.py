@@ -1,15 +1,16 @@
-"""The callback's envelope: signatures, plaintext vs safe (AES) mode, safe XML parsing, replies.
+"""The callback's envelope: signatures, freshness, plaintext vs safe (AES) mode, safe XML, replies.
 
 Everything here rejects bad input with an `EnvelopeError` (a 4xx) before any domain code runs:
-a wrong signature, a body that is too large, XML that is malformed or carries a DTD or entities
-(defusedxml refuses those before wechatpy's parser ever sees the text).
+a wrong signature, a stale timestamp, plaintext where safe mode is configured, a body that is too
+large, XML that is malformed or carries a DTD or entities (defusedxml refuses those before
+wechatpy's parser ever sees the text).
 """
 import base64
 import binascii
 import hashlib
 import hmac
+import logging
 import secrets
-import time
 from dataclasses import dataclass
 
 from defusedxml import DefusedXmlException
@@ -18,9 +19,13 @@ from wechatpy.crypto import PrpCrypto
 from wechatpy.parser import parse_message
 from xml.etree.ElementTree import ParseError
 
+from school_points import clock
+
 MAX_BODY_BYTES = 64 * 1024
 MAX_FIELD_LENGTH = 256
 MAX_OPENID_LENGTH = 64
+
+log = logging.getLogger(__name__)
 
 
 class EnvelopeError(Exception):
@@ -38,6 +43,8 @@ class Settings:
     token: str
     aes_key: str
     app_id: str
+    max_age: int = 300  # seconds a signed timestamp stays good, either way from now; 0: no limit
+    allow_plaintext: bool = False  # plaintext messages although aes_key is set
 
 
 def signature_of(*parts):
@@ -52,6 +59,39 @@ def verify_signature(settings, args):
         raise EnvelopeError(403, "missing_signature", "缺少签名参数")
     if not hmac.compare_digest(signature_of(settings.token, timestamp, nonce), signature):
         raise EnvelopeError(403, "bad_signature", "签名校验失败")
+
+
+def check_fresh(settings, args, now):
+    """EnvelopeError(403) when the signed `timestamp` is further than `max_age` seconds from `now`.
+
+    In plaintext mode the signature covers only token, timestamp and nonce: without this window a
+    signature seen once (in a log, a proxy) would sign any body for ever. Both directions count,
+    so a timestamp set in the future cannot buy a longer life. WeChat re-signs each retry with a
+    new timestamp, and a retry's repeated MsgId is answered by the inbox's dedupe.
+    """
+    if not settings.max_age:
+        return
+    try:
+        skew = int(now) - int(_arg(args, "timestamp"))
+    except ValueError:
+        skew = None
+    if skew is None or abs(skew) > settings.max_age:
+        # No secret in this line: the skew alone tells an operator whether the server clock is off.
+        log.warning("wechat callback refused: timestamp %s s from now (limit %s s)",
+                    "unreadable" if skew is None else -skew, settings.max_age)
+        raise EnvelopeError(403, "stale_message", "消息时间戳无效或已过期")
+
+
+def check_mode(settings, args):
+    """EnvelopeError(403) for a plaintext message when safe mode is configured (unless allowed).
+
+    With an AES key WeChat sends every message encrypted (safe and compatible modes both carry
+    `encrypt_type=aes`), so a plaintext one is someone else's, with a body nobody signed.
+    """
+    if settings.aes_key and not settings.allow_plaintext and not is_safe_mode(args):
+        log.warning("wechat callback refused: plaintext message while WECHAT_OA_AES_KEY is set "
+                    "(set WECHAT_OA_ALLOW_PLAINTEXT=1 only if the account really is in plaintext mode)")
+        raise EnvelopeError(403, "plaintext_refused", "已启用安全模式，拒绝未加密的消息")
 
 
 def is_safe_mode(args):
@@ -80,7 +120,7 @@ def render_reply(settings, args, reply_xml):
     """The response body: the reply as is, or encrypted and signed in safe mode."""
     if not reply_xml or not is_safe_mode(args):
         return reply_xml
-    timestamp, nonce = str(int(time.time())), secrets.token_hex(8)
+    timestamp, nonce = str(int(clock.utcnow().timestamp())), secrets.token_hex(8)
     encrypted = PrpCrypto(_aes_key(settings)).encrypt(reply_xml, settings.app_id).decode()
     signature = signature_of(settings.token, timestamp, nonce, encrypted)
     return (

@@ -5,6 +5,7 @@ from school_points import account_links, delivery, guardians, oa_users, referral
 from school_points.errors import DomainError
 from school_points.extensions import db
 from school_points.jobs.followers import sync_follower
+from school_points.logsafe import log_id
 
 from . import texts
 from .replies import say, silent
@@ -75,7 +76,9 @@ def _run_scene(message, scene, *, following_before):
                 guardian = guardians.bind_student(user, scene[len("bind_"):])
                 return texts.BOUND_VIA_SCENE.format(name=guardian.student.name)
     except DomainError as exc:
-        log.info("scene %r refused for %s: %s", scene, openid, exc.code)
+        # The scene's code binds a child or links an account, and the openid names a parent:
+        # the log gets the kind of scene and a digest of the sender only.
+        log.info("%s scene refused for %s: %s", _scene_kind(scene), log_id(openid), exc.code)
         return texts.SCENE_FAILED.format(reason=exc.message)
     return ""
 
@@ -83,3 +86,10 @@ def _run_scene(message, scene, *, following_before):
 def _scene(message):
     scene = str(message._data.get("EventKey") or "")
     return scene[len("qrscene_"):] if scene.startswith("qrscene_") else scene
+
+
+def _scene_kind(scene):
+    for prefix in (account_links.SCENE_PREFIX, "ref_", "bind_"):
+        if scene.startswith(prefix):
+            return prefix.rstrip("_")
+    return "unknown"

@@ -21,6 +21,7 @@ from school_points.errors import DomainError
 from school_points.extensions import db
 from school_points.httpkit import abandon_work
 from school_points.jobs.queue import enqueue
+from school_points.logsafe import log_id
 from school_points.models import ProcessedWechatMessage
 from school_points.notifications import dispatch_after_commit
 from school_points.redis_conn import get_redis
@@ -41,6 +42,12 @@ def dedupe_key(message):
         return f"msg:{msg_id}"[:200]
     event = str(data.get("Event") or data.get("MsgType") or "").lower()
     return f"evt:{data.get('FromUserName', '')}:{data.get('CreateTime', '')}:{event}"[:200]
+
+
+def loggable_key(key):
+    """A dedupe key fit for a log line: `msg:<MsgId>` as is, an event's key (which holds the
+    sender's openid) as a keyed digest."""
+    return key if key.startswith("msg:") else f"evt:{log_id(key)}"
 
 
 def handle_once(message, handler, *, defer=None):

@@ -3,7 +3,7 @@ import pytest
 
 from tests.fakewechat import fake_wechat  # noqa: F401 - re-exported fixture
 from tests.jobs.conftest import run_worker, throwaway_redis  # noqa: F401 - re-exported fixtures
-from tests.wechat_bot.officialaccount import OfficialAccount, oa_config  # noqa: F401 - re-exported fixture
+from tests.wechat_bot.officialaccount import AES_KEY, OfficialAccount, oa_config  # noqa: F401 - re-exported fixture
 
 
 @pytest.fixture
@@ -13,8 +13,9 @@ def oa(client, oa_config):
 
 
 @pytest.fixture
-def oa_safe(client, oa_config):
-    """Safe-mode (AES) official account."""
+def oa_safe(app, client, oa_config):
+    """Safe-mode (AES) official account: the EncodingAESKey is configured (oa_config restores it)."""
+    app.config["WECHAT_OA_AES_KEY"] = AES_KEY
     return OfficialAccount(client, safe=True)
 
 

@@ -4,6 +4,7 @@ import time
 
 import pytest
 import xmltodict
+from school_points import clock
 from wechatpy.crypto import WeChatCrypto
 from wechatpy.utils import WeChatSigner
 
@@ -30,7 +31,8 @@ class OfficialAccount:
     def post(self, xml, *, safe=None, timestamp=None, nonce="nonce123", signature=None, query=None):
         """POST a message; returns the raw Flask response."""
         safe = self.safe if safe is None else safe
-        timestamp = str(timestamp or int(time.time()))
+        # WeChat's servers and ours agree on the time: "now" follows the app's clock seam.
+        timestamp = str(timestamp or now_timestamp())
         args = {"timestamp": timestamp, "nonce": nonce,
                 "signature": signature or sign(TOKEN, timestamp, nonce), "openid": "x"}
         body = xml
@@ -64,6 +66,11 @@ class OfficialAccount:
         return self.reply_of(response).get("Content", "")
 
 
+def now_timestamp():
+    """Seconds since the epoch by the app's clock (school_points.clock, which tests may move)."""
+    return int(clock.utcnow().timestamp())
+
+
 def text_xml(openid, content, *, msg_id=None, create_time=None):
     return (
         f"<xml><ToUserName><![CDATA[gh_test]]></ToUserName><FromUserName><![CDATA[{openid}]]></FromUserName>"
@@ -93,8 +100,13 @@ def event_xml(openid, event, *, key=None, create_time=None, **extra):
 
 @pytest.fixture
 def oa_config(app):
-    """The official account's callback credentials, restored after the test."""
-    values = {"WECHAT_OA_TOKEN": TOKEN, "WECHAT_OA_AES_KEY": AES_KEY, "WECHAT_OA_APP_ID": APP_ID}
+    """A plaintext-mode official account's callback credentials (no AES key), restored after the test.
+
+    With an AES key configured the callback refuses plaintext messages (SPEC §9.1), so safe-mode
+    tests add it themselves (the `oa_safe` fixture); everything set here or later is restored.
+    """
+    values = {"WECHAT_OA_TOKEN": TOKEN, "WECHAT_OA_AES_KEY": "", "WECHAT_OA_APP_ID": APP_ID,
+              "WECHAT_OA_ALLOW_PLAINTEXT": False, "WECHAT_MAX_MESSAGE_AGE": 300}
     saved = {k: app.config.get(k) for k in values}
     app.config.update(values)
     yield

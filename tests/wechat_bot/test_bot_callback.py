@@ -55,10 +55,11 @@ def test_safe_mode_message_with_bad_msg_signature_is_refused(oa_safe, parent):
     assert balance_of(parent[2].id) == 100
 
 
-def test_safe_mode_message_that_does_not_decrypt_is_refused(oa, parent):
+def test_safe_mode_message_that_does_not_decrypt_is_refused(oa_safe, parent):
     ts, nonce, garbage = str(int(time.time())), "n", "bm90IHJlYWxseSBlbmNyeXB0ZWQ="
-    response = oa.post(f"<xml><Encrypt><![CDATA[{garbage}]]></Encrypt></xml>", timestamp=ts, nonce=nonce,
-                       query={"encrypt_type": "aes", "msg_signature": sign(TOKEN, ts, nonce, garbage)})
+    query = {"encrypt_type": "aes", "msg_signature": sign(TOKEN, ts, nonce, garbage)}
+    response = oa_safe.post(f"<xml><Encrypt><![CDATA[{garbage}]]></Encrypt></xml>", safe=False, timestamp=ts,
+                            nonce=nonce, query=query)
     assert response.status_code == 400
 
 
