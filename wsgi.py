@@ -36,7 +36,7 @@ def trust_proxies(app):
     ProxyFix reads each header from the right, skipping exactly the entries our own proxies
     appended, so addresses a client prepends itself are never believed.
     """
-    count = app.config["TRUSTED_PROXY_COUNT"]
+    count = int(app.config["TRUSTED_PROXY_COUNT"])
     if count:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
 
