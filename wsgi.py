@@ -6,6 +6,7 @@ import logging
 from pathlib import Path
 
 from flask import Flask, jsonify
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from school_points import cli, health
 from school_points.config import load_config
@@ -30,7 +31,20 @@ def create_app(overrides=None):
     # Library lines (werkzeug's request line, a URL in an exception) may carry WeChat's signature,
     # nonce, openid or an access token in a query string: every root handler blanks those.
     scrub_handlers()
+    trust_proxies(app)
     return app
+
+
+def trust_proxies(app):
+    """Behind TRUSTED_PROXY_COUNT proxies, take the client's address, scheme and host from the
+    X-Forwarded-* values the outermost trusted proxy saw; with 0, those headers are ignored.
+
+    ProxyFix reads each header from the right, skipping exactly the entries our own proxies
+    appended, so addresses a client prepends itself are never believed.
+    """
+    count = int(app.config["TRUSTED_PROXY_COUNT"])
+    if count:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
 
 
 def register_extensions(app):

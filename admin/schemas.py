@@ -350,6 +350,7 @@ class AuditLogOut(Schema):
     target_id = fields.String()
     campus_id = fields.Integer(allow_none=True)
     changes = fields.Raw()
+    client_address = fields.String(allow_none=True)
     created_at = when("created_at")
 
 

@@ -1,14 +1,15 @@
 """Login and the user's own things: students, default student, teacher role, official-account link, referral."""
-from flask import current_app, g, request
+from flask import Response, current_app, g
 
-from school_points import account_links, guardians, ratelimit, referral
+from school_points import account_links, guardians, ratelimit, referral, tokens
+from school_points.extensions import db
 from school_points.clock import as_aware
 from school_points.httpkit import ApiError, respond
 from school_points.users import login_or_create
 from school_points.wechat_clients import mp_code2session, oa_qrcode
 
 from . import bp, schemas
-from .auth import issue_token
+from .auth import client_address, issue_token, no_store
 from .kit import api, dump, load_body
 from .presenters import me_out, student_summaries, teacher_profile, user_out
 
@@ -24,7 +25,9 @@ def _limit(name, subject, setting, default):
                           502: ["wechat_unavailable"], 503: ["wechat_not_configured"]},
      description="新用户自动创建；`ref` 为分享路径里的推荐码，仅对学校此前不认识的人记为推荐。session_key 不会返回。")
 def login():
-    _limit("mp_login", request.remote_addr or "unknown", "MP_LOGIN_RATE_LIMIT", (30, 60))
+    # Per address as the outermost trusted proxy saw it: behind the school's nginx each parent has
+    # their own allowance, and a school NAT's parents' meeting fits in the default 120/60.
+    _limit("mp_login", client_address(), "MP_LOGIN_RATE_LIMIT", (120, 60))
     data = load_body(schemas.LoginIn)
     user, known_before = login_or_create(mp_code2session(data["code"]))
     if user.disabled:
@@ -32,7 +35,17 @@ def login():
     if data["ref"]:
         referral.record_referral(user, data["ref"], known_before=known_before)
     token, ttl = issue_token(user)
-    return respond({"token": token, "expires_in": ttl, "user": user_out(user)})
+    return no_store(respond({"token": token, "expires_in": ttl, "user": user_out(user)}))
+
+
+@bp.post("/auth/logout")
+@api("退出登录：当前 token 立即失效（所有服务器进程）", auth="claims", status=204, tags=["账号"],
+     description="幂等：同一个 token 再次退出仍返回 204（无响应体）。之后用这个 token 访问任何接口都是 401。"
+                 "只有不是本服务签发的或已过期的 token 返回 401；停用的用户也能退出。")
+def logout():
+    tokens.revoke(g.token_claims)
+    db.session.commit()
+    return no_store(Response(status=204))
 
 
 @bp.get("/me")

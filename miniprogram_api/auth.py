@@ -7,15 +7,41 @@ from school_points.httpkit import ApiError
 from school_points.users import active_user
 
 
+def client_address():
+    """The caller's address as the outermost trusted proxy saw it (ProxyFix, TRUSTED_PROXY_COUNT)."""
+    return (request.remote_addr or "unknown")[:45]
+
+
+def bearer_token():
+    """The token of an `Authorization: Bearer ...` header, or None."""
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+def no_store(response):
+    """A response that carries a token must not be kept by any cache, shared or private."""
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Pragma"] = "no-cache"
+    return response
+
+
 def authenticate(required):
     """Load g.user (and g.teacher for 'teacher'); 401 without a valid token, 403 without the role.
 
-    'token' only checks the token's signature and sets g.user_id: the view hands g.user_id to a
-    service that checks the user is still enabled in its own query (one round trip fewer on a hot path).
+    'claims' (logout only) checks the signature and expiry but not revocation, and sets
+    g.token_claims. 'token' only checks the token (signature, expiry, not logged out) and sets
+    g.user_id: the view hands g.user_id to a service that checks the user is still enabled in its
+    own query (one round trip fewer on a hot path).
     """
-    header = request.headers.get("Authorization", "")
-    scheme, _, token = header.partition(" ")
-    user_id = tokens.verify("user", token.strip()) if scheme.lower() == "bearer" and token.strip() else None
+    g.client_address = client_address()
+    token = bearer_token()
+    if required == "claims":
+        # Logout: a genuine, unexpired token is enough, revoked or not, so a repeat stays 204.
+        g.token_claims = tokens.claims("user", token)
+        if g.token_claims is None:
+            raise ApiError(401, "unauthorized", "登录已失效，请重新登录")
+        return
+    user_id = tokens.verify("user", token) if token else None
     if required == "token" and user_id is not None:
         g.user_id, g.actor, g.idempotency_scope = user_id, Actor.user(user_id), f"u{user_id}"
         return

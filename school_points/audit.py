@@ -1,4 +1,6 @@
-"""The audit log: who changed points, goods, orders or settings."""
+"""The audit log: who changed points, goods, orders or settings, and from which address."""
+from flask import g, has_app_context
+
 from .extensions import db
 from .models import AuditLog
 
@@ -14,5 +16,12 @@ def record(actor, action, target_type="", target_id="", *, campus_id=None, chang
             target_id=str(target_id or ""),
             campus_id=campus_id,
             changes=changes or {},
+            client_address=client_address(),
         )
     )
+
+
+def client_address():
+    """The address the HTTP adapter put in `g.client_address` for this request (the one the
+    outermost trusted proxy saw), or None for jobs and commands."""
+    return g.get("client_address") if has_app_context() else None

@@ -68,10 +68,15 @@ def admin_create_command(username, password, campus_id):
 
 @click.command("seed-demo")
 def seed_demo_command():
-    """Load a demo school: two campuses, classes, teachers, students, goods and a demo admin."""
-    from .demo import seed_demo
+    """Load a demo school: two campuses, classes, teachers, students, goods and a demo admin.
+    Refused (exit 1, nothing written) under APP_ENV=production."""
+    from .demo import DemoRefused, seed_demo
 
-    summary = seed_demo()
+    try:
+        summary = seed_demo()
+    except DemoRefused as exc:
+        db.session.rollback()
+        raise click.ClickException(str(exc)) from None
     db.session.commit()
     for line in summary:
         click.echo(line)

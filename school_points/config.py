@@ -35,6 +35,28 @@ def _seconds(env, name, default):
     return value
 
 
+def parse_rate(name, value):
+    """A rate limit written "LIMIT/SECONDS" (e.g. "120/60") as (limit, window_seconds)."""
+    limit, _, window = str(value).partition("/")
+    try:
+        parsed = int(limit), int(window)
+    except ValueError:
+        raise ConfigError(f'{name} must look like "120/60" (attempts/seconds), not {value!r}') from None
+    if parsed[0] < 1 or parsed[1] < 1:
+        raise ConfigError(f"{name}: both numbers must be at least 1, not {value!r}")
+    return parsed
+
+
+def _proxy_count(value):
+    try:
+        count = int(value)
+    except ValueError:
+        count = -1
+    if not 0 <= count <= 10:
+        raise ConfigError(f"TRUSTED_PROXY_COUNT must be a whole number from 0 to 10, not {value!r}")
+    return count
+
+
 def load_config(instance_path, overrides=None):
     """Build the Flask config mapping from the environment plus explicit overrides."""
     env = dict(os.environ)
@@ -69,6 +91,12 @@ def load_config(instance_path, overrides=None):
         "PUBLIC_BASE_URL": env.get("PUBLIC_BASE_URL", "").rstrip("/"),
         "TOKEN_TTL_SECONDS": int(env.get("TOKEN_TTL_SECONDS", 7 * 24 * 3600)),
         "ADMIN_TOKEN_TTL_SECONDS": int(env.get("ADMIN_TOKEN_TTL_SECONDS", 12 * 3600)),
+        # How many proxies in front (nginx, a load balancer) append to X-Forwarded-For/-Proto/-Host.
+        # 0 ignores those headers: anyone can send them, so trusting one proxy too many lets a
+        # client choose its own address (and its own rate-limit bucket).
+        "TRUSTED_PROXY_COUNT": _proxy_count(env.get("TRUSTED_PROXY_COUNT", "0")),
+        # Mini-program logins per client address: a parents' meeting behind one school NAT.
+        "MP_LOGIN_RATE_LIMIT": parse_rate("MP_LOGIN_RATE_LIMIT", env.get("MP_LOGIN_RATE_LIMIT", "120/60")),
         # Bodies above this are refused with 413 before any parsing (uploads are 5 MB + multipart).
         "MAX_CONTENT_LENGTH": int(env.get("MAX_CONTENT_LENGTH", 6 * 1024 * 1024)),
         "JSON_MAX_BYTES": int(env.get("JSON_MAX_BYTES", 256 * 1024)),

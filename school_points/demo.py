@@ -1,6 +1,7 @@
 """`flask seed-demo`: a small school to click through (two campuses, classes, teachers, students, goods)."""
 from datetime import date
 
+from flask import current_app
 from sqlalchemy import select
 
 from . import ledger
@@ -32,8 +33,21 @@ GOODS = [
 ]
 
 
+class DemoRefused(RuntimeError):
+    """The demo school must not be created here."""
+
+
 def seed_demo():
-    """Create the demo school once; returns lines to print (URLs of interest, logins, codes)."""
+    """Create the demo school once; returns lines to print (URLs of interest, logins, codes).
+
+    Refused under APP_ENV=production before anything is read or written: the demo admin's password
+    is printed in this file, and a production school must never have an admin anyone can guess.
+    """
+    if current_app.config.get("APP_ENV") == "production":
+        raise DemoRefused(
+            "seed-demo refused: APP_ENV=production. The demo creates an admin with a published password "
+            f"({DEMO_ADMIN[0]}); create real admins with 'flask admin create USERNAME --password ...'."
+        )
     if db.session.scalars(select(Campus.id)).first() is not None:
         return ["seed-demo: the database already has a school; nothing added"] + _summary()
     campuses = {}

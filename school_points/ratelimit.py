@@ -42,6 +42,26 @@ def reset(name, subject):
         _memory.pop(key, None)
 
 
+# Decrement only a counter that exists: DECR on a missing key would create one without expiry.
+_FORGIVE = "if redis.call('EXISTS', KEYS[1]) == 1 then return redis.call('DECR', KEYS[1]) end return 0"
+
+
+def forgive(name, subject):
+    """Take back one attempt counted by `hit` (an attempt that turned out not to count, such as a
+    login with the right password), leaving the window's end where it was."""
+    key = f"rl:{name}:{subject}"
+    client = get_redis()
+    if client is not None:
+        try:
+            client.eval(_FORGIVE, 1, key)
+        except redis.RedisError:
+            pass
+    with _memory_lock:
+        if key in _memory:
+            count, ends = _memory[key]
+            _memory[key] = (max(0, count - 1), ends)
+
+
 def _hit_redis(key, window_seconds):
     client = get_redis()
     if client is None:

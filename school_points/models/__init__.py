@@ -1,4 +1,5 @@
 """All models, importable from one place (Alembic autogenerate sees them through here)."""
+from .auth import RevokedToken
 from .mall import ORDER_STATUSES, Goods, Redemption
 from .ops import NOTIFICATION_KINDS, AuditLog, IdempotencyRecord, Notification, ProcessedWechatMessage
 from .org import Admin, Campus, SchoolClass, SchoolSetting, Student, Teacher, class_student, class_teacher
@@ -9,6 +10,6 @@ from .social import GrowthRecord, Like, Referral, Share
 __all__ = [
     "AccountLink", "Admin", "AuditLog", "Campus", "Goods", "GrowthRecord", "Guardian", "IdempotencyRecord",
     "LedgerEntry", "Like", "LotUse", "NOTIFICATION_KINDS", "Notification", "ORDER_STATUSES",
-    "PointsAccount", "PointsLot", "ProcessedWechatMessage", "Redemption", "Referral", "SchoolClass",
+    "PointsAccount", "PointsLot", "ProcessedWechatMessage", "Redemption", "Referral", "RevokedToken", "SchoolClass",
     "SchoolSetting", "Share", "Signin", "Student", "Teacher", "WechatUser", "class_student", "class_teacher",
 ]

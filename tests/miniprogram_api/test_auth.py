@@ -1,11 +1,13 @@
-"""Login with code2session, tokens, joining one person's records, referrals at login."""
+"""Login with code2session, tokens, logout, joining one person's records, referrals at login."""
 import time
 
+import pytest
 from sqlalchemy import func, select
 
 from school_points.extensions import db
-from school_points.models import Guardian, Referral, WechatUser
+from school_points.models import Guardian, Referral, RevokedToken, WechatUser
 from tests.fakewechat import HTTP
+from tests.proxying import behind_proxies, via_proxy  # noqa: F401  (fixture)
 
 
 def test_first_login_creates_a_wechat_user_and_returns_a_working_token(client, fake_wechat):
@@ -84,12 +86,9 @@ def test_login_without_code_is_422_naming_the_field(client, fake_wechat):
     assert "code" in response.json["error"]["details"]
 
 
-def test_login_is_rate_limited_per_address(app, client, fake_wechat):
-    app.config["MP_LOGIN_RATE_LIMIT"] = (3, 60)
-    try:
-        statuses = [client.post("/api/v1/auth/login", json={"code": f"x{i}"}).status_code for i in range(4)]
-    finally:
-        app.config.pop("MP_LOGIN_RATE_LIMIT")
+def test_login_is_rate_limited_per_address(app, client, fake_wechat, monkeypatch):
+    monkeypatch.setitem(app.config, "MP_LOGIN_RATE_LIMIT", (3, 60))
+    statuses = [client.post("/api/v1/auth/login", json={"code": f"x{i}"}).status_code for i in range(4)]
     assert statuses[:3] == [401, 401, 401]
     assert statuses[3] == 429
 
@@ -162,3 +161,94 @@ def test_ref_is_ignored_for_a_person_the_school_already_knew(login):
     code = referrer.get("/me/referral").json["code"]
     login(openid="mp-known", ref=code)
     assert db.session.scalar(select(func.count()).select_from(Referral)) == 0
+
+
+# ---------------------------------------------------------------- issue 9: limits behind a proxy
+
+def test_default_login_limit_lets_a_parents_meeting_behind_one_nat_in(app, client, fake_wechat):
+    for i in range(120):
+        fake_wechat.add_code(f"meeting-{i}", openid=f"mp-parent-{i}")
+    statuses = [client.post("/api/v1/auth/login", json={"code": f"meeting-{i}"}).status_code for i in range(120)]
+    assert statuses == [200] * 120
+    assert client.post("/api/v1/auth/login", json={"code": "one-more"}).status_code == 429
+
+
+def test_behind_the_proxy_two_parents_at_different_addresses_have_separate_limits(
+        app, client, fake_wechat, behind_proxies, monkeypatch):
+    monkeypatch.setitem(app.config, "MP_LOGIN_RATE_LIMIT", (2, 60))
+    behind_proxies(1)
+    for i in range(3):
+        fake_wechat.add_code(f"a{i}", openid="mp-a")
+    fake_wechat.add_code("b0", openid="mp-b")
+    first = [client.post("/api/v1/auth/login", json={"code": f"a{i}"}, **via_proxy("203.0.113.1")).status_code
+             for i in range(3)]
+    assert first == [200, 200, 429]
+    other = client.post("/api/v1/auth/login", json={"code": "b0"}, **via_proxy("203.0.113.2"))
+    assert other.status_code == 200
+
+
+def test_a_client_cannot_escape_the_login_limit_by_forging_forwarded_addresses(
+        app, client, fake_wechat, behind_proxies, monkeypatch):
+    monkeypatch.setitem(app.config, "MP_LOGIN_RATE_LIMIT", (2, 60))
+    behind_proxies(1)
+    statuses = [client.post("/api/v1/auth/login", json={"code": f"z{i}"},
+                            **via_proxy("203.0.113.1", forged=[f"192.0.2.{i}"])).status_code for i in range(3)]
+    assert statuses == [401, 401, 429]
+
+
+# ---------------------------------------------------------------- issue 9: token hygiene and logout
+
+def test_login_response_with_the_token_is_not_cacheable(client, fake_wechat):
+    fake_wechat.add_code("c1", openid="mp-1")
+    response = client.post("/api/v1/auth/login", json={"code": "c1"})
+    assert response.status_code == 200
+    assert response.headers["Cache-Control"] == "no-store"
+    assert response.headers["Pragma"] == "no-cache"
+
+
+@pytest.mark.parametrize("subject", [0, -1, 2**31, 2**40, 2**64])
+def test_a_signed_token_naming_an_impossible_user_id_is_401_not_500(app, client, family, subject):
+    from school_points import tokens
+
+    student = family()[1].id
+    forged = tokens._serializer("user").dumps({"sub": subject, "jti": "a" * 32})
+    headers = {"Authorization": f"Bearer {forged}"}
+    assert client.get("/api/v1/me", headers=headers).status_code == 401
+    redeem = client.post("/api/v1/redemptions", json={"student_id": student, "goods_id": 1}, headers=headers)
+    assert redeem.status_code == 401  # the hot path that checks only the token
+    assert redeem.json["error"]["code"] == "unauthorized"
+
+
+def test_logout_ends_that_token_at_once_and_only_that_token(login, client):
+    phone = login(openid="mp-1")
+    tablet = login(openid="mp-1")
+    assert phone.get("/me").status_code == 200  # the token's signature check is now cached
+    response = phone.post("/auth/logout")
+    assert response.status_code == 204 and response.data == b""
+    assert response.headers["Cache-Control"] == "no-store"
+    assert phone.get("/me").status_code == 401
+    assert phone.post("/redemptions", {"student_id": 1, "goods_id": 1}).status_code == 401
+    assert tablet.get("/me").status_code == 200
+
+
+def test_logout_is_idempotent(login):
+    phone = login()
+    assert phone.post("/auth/logout").status_code == 204
+    assert phone.post("/auth/logout").status_code == 204
+    assert db.session.scalar(select(func.count()).select_from(RevokedToken)) == 1
+
+
+def test_logout_without_a_genuine_token_is_401(anonymous, client):
+    assert anonymous.post("/auth/logout").status_code == 401
+    forged = client.post("/api/v1/auth/logout", headers={"Authorization": "Bearer abc.def.ghi"})
+    assert forged.status_code == 401
+    assert forged.json["error"]["code"] == "unauthorized"
+    assert db.session.scalar(select(func.count()).select_from(RevokedToken)) == 0
+
+
+def test_a_token_from_before_logout_existed_must_log_in_again(app, client, login):
+    from school_points import tokens
+
+    user_id = login().user_id
+    old_style = tokens._serializer("user").dumps({"sub": user_id})  # no token id: cannot be revoked
+    assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {old_style}"}).status_code == 401

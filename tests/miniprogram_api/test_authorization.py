@@ -13,6 +13,7 @@ from tests.miniprogram_api.test_points_and_mall import _goods
 # {sid} {order} {record} {goods} {upload} are the victim family's objects.
 ROUTES = [
     ("POST", "/auth/login", "public", {"json": {"code": "x"}}),
+    ("POST", "/auth/logout", "user", {}),
     ("GET", "/ping-db", "public", {}),
     ("GET", "/uploads/{upload}", "public", {}),
     ("GET", "/me", "user", {}),

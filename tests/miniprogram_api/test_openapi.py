@@ -86,3 +86,10 @@ def test_real_responses_match_their_documented_schemas(client, family, login, te
            teacher.post("/teacher/evaluations", json={"student_ids": [sid], "points": 2}))
     _check(spec, "/api/v1/teacher/redemptions", "get", teacher.get("/teacher/redemptions"))
     _check(spec, "/api/v1/ping-db", "get", client.get("/api/v1/ping-db"))
+
+
+def test_logout_is_documented_with_its_bearer_token_and_204(client):
+    operation = _spec(client)["paths"]["/api/v1/auth/logout"]["post"]
+    assert operation["security"] == [{"bearer": []}]
+    assert set(operation["responses"]) == {"204", "401"}
+    assert "幂等" in operation["description"]

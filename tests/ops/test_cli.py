@@ -60,3 +60,15 @@ def test_seed_demo_builds_a_school_once(app):
     assert "nothing added" in second.output
     assert db.session.query(Student).count() == students
     assert runner.invoke(args=["points", "check"]).exit_code == 0
+
+
+def test_seed_demo_refuses_to_run_in_production_and_writes_nothing(app, monkeypatch):
+    from sqlalchemy import func
+
+    monkeypatch.setitem(app.config, "APP_ENV", "production")
+    result = app.test_cli_runner().invoke(args=["seed-demo"])
+    assert result.exit_code == 1
+    assert "APP_ENV=production" in result.output and "admin12345" not in result.output
+    db.session.expire_all()
+    for model in (Admin, Campus, Student, Goods):
+        assert db.session.scalar(select(func.count()).select_from(model)) == 0, model.__name__
