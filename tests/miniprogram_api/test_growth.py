@@ -92,3 +92,11 @@ def test_deleting_todays_record_reverses_its_checkin_points(family):
     assert balance_of(student.id) == 0
     assert mp.get(f"/growth-records/{record['id']}").status_code == 404
     assert mp.delete(f"/growth-records/{record['id']}").status_code == 404
+
+
+def test_a_name_written_with_a_space_shows_the_given_name_on_a_shared_record(family, login):
+    mp, student = family(name="王 思远")
+    record = mp.post("/growth-records", json={"student_id": student.id, "content": "练琴"}).json["record"]
+    view = login().get(f"/growth-records/{record['id']}")
+    assert view.json["student_name"] == "思远"
+    assert "王" not in view.data.decode()
