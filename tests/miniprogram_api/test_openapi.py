@@ -86,3 +86,27 @@ def test_real_responses_match_their_documented_schemas(client, family, login, te
            teacher.post("/teacher/evaluations", json={"student_ids": [sid], "points": 2}))
     _check(spec, "/api/v1/teacher/redemptions", "get", teacher.get("/teacher/redemptions"))
     _check(spec, "/api/v1/ping-db", "get", client.get("/api/v1/ping-db"))
+
+
+def test_upload_and_media_refusals_are_documented(app, client, family, monkeypatch):
+    import io
+
+    from tests.miniprogram_api.conftest import PNG
+
+    spec = _spec(client)
+    mp, student = family()
+    monkeypatch.setitem(app.config, "UPLOAD_DAILY_FILES", 1)
+
+    def upload(data):
+        return mp.post("/uploads", data={"file": (io.BytesIO(data), "a.png")}, content_type="multipart/form-data")
+
+    _check(spec, "/api/v1/uploads", "post", upload(PNG))
+    _check(spec, "/api/v1/uploads", "post", upload(PNG[:40]))            # 422 invalid_image
+    quota = upload(PNG)
+    assert quota.json["error"]["code"] == "upload_quota_exceeded"
+    _check(spec, "/api/v1/uploads", "post", quota)                       # 429
+    assert "upload_quota_exceeded" in spec["paths"]["/api/v1/uploads"]["post"]["responses"]["429"]["description"]
+    bad = mp.post("/growth-records", json={"student_id": student.id, "media": ["javascript:alert(1)"]})
+    assert bad.json["error"]["code"] == "invalid_media"
+    _check(spec, "/api/v1/growth-records", "post", bad)
+    assert "invalid_media" in spec["paths"]["/api/v1/growth-records"]["post"]["responses"]["422"]["description"]
