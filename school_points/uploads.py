@@ -11,7 +11,6 @@ import os
 import re
 import secrets
 import struct
-import warnings
 from datetime import timedelta
 from pathlib import Path
 
@@ -82,6 +81,8 @@ def store_upload(user_id, stream, *, source="mp"):
     _lock_user(user_id)
     _check_quota(user_id, len(data))  # again under the lock: concurrent uploads queue here
     name = f"{secrets.token_hex(16)}.{kind}"
+    # Written before the caller commits: if the commit fails, the file has no row and can never be
+    # attached to a record (check_media needs the row); it is only unused disk space.
     _write(name, clean)
     upload = Upload(name=name, user_id=user_id, source=source, kind=kind, received_bytes=len(data),
                     stored_bytes=len(clean), local_day=clock.local_today(), created_at=clock.utcnow())
@@ -113,16 +114,15 @@ def clean_image(data):
 
 def _open(data):
     """The image opened (header only) and verified; refuses other formats and decompression bombs."""
-    too_many = TooManyPixels(details={"file": [f"图片不能超过 {MAX_IMAGE_PIXELS} 像素"], "max_pixels": MAX_IMAGE_PIXELS})
+    too_many = TooManyPixels(details={"file": [f"图片不能超过 {MAX_IMAGE_PIXELS // 10000} 万像素"],
+                                      "max_pixels": MAX_IMAGE_PIXELS})
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # our own limit is lower
-            probe = Image.open(io.BytesIO(data), formats=list(FORMATS))
-            width, height = probe.size
-            if width * height > MAX_IMAGE_PIXELS:
-                raise too_many
-            probe.verify()  # structure and checksums (PNG chunk CRCs); the image is unusable after it
-            return Image.open(io.BytesIO(data), formats=list(FORMATS))
+        probe = Image.open(io.BytesIO(data), formats=list(FORMATS))
+        width, height = probe.size
+        if width * height > MAX_IMAGE_PIXELS:
+            raise too_many
+        probe.verify()  # structure and checksums (PNG chunk CRCs); the image is unusable after it
+        return Image.open(io.BytesIO(data), formats=list(FORMATS))
     except UnidentifiedImageError:
         if _looks_like_ours(data[:16]):  # the right magic bytes, but no decoder can read what follows
             raise BrokenImage(details={"file": ["图片已损坏或不完整"]}) from None
