@@ -13,11 +13,12 @@ from .uploads import check_media
 
 @bp.post("/growth-records")
 @api("发布成长记录 / 练习打卡（每天前几次打卡得积分）", body=schemas.GrowthIn, out=schemas.GrowthCreatedOut,
-     status=201, idempotent=True, tags=["成长记录"],
-     description="media 必须是 POST /uploads 返回的图片地址。")
+     status=201, idempotent=True, tags=["成长记录"], errors={422: ["invalid_media"]},
+     description="media 必须是本人通过 POST /uploads 上传、原样返回的图片地址；其他地址（别的域名、"
+                 "javascript:、data:、相对路径、他人的图片、不存在的文件）返回 422 invalid_media。")
 def create_record():
     data = load_body(schemas.GrowthIn)
-    check_media(data["media"])
+    data["media"] = check_media([url.strip() for url in data["media"]])
     record, awarded = growth.post_record(g.user, data["student_id"], data["content"], data["media"], key=request_key())
     return respond({"record": records_out([record], g.user)[0], "awarded": awarded}, 201)
 

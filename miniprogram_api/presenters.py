@@ -7,6 +7,7 @@ from school_points.models import Campus, Guardian, Like, PointsAccount, Student
 
 from . import schemas
 from .kit import dump
+from .uploads import shown_media
 
 
 def user_out(user):
@@ -84,7 +85,8 @@ def redemption_out(order, *, with_pickup_code=True):
 
 
 def records_out(records, viewer):
-    """Growth records as anyone may see them: the student's given name, no contact data."""
+    """Growth records as anyone may see them: the student's given name, no contact data, and only
+    media that are our own uploads (whatever an older record stored)."""
     ids = [r.id for r in records]
     liked = set()
     if ids:
@@ -93,7 +95,7 @@ def records_out(records, viewer):
     return [
         dump(schemas.GrowthRecordOut, {
             "id": r.id, "student_id": r.student_id, "student_name": r.student.given_name if r.student else "",
-            "content": r.content or "", "media": list(r.media or []), "like_count": r.like_count,
+            "content": r.content or "", "media": shown_media(r.media), "like_count": r.like_count,
             "liked_by_me": r.id in liked, "created_at": r.created_at,
         })
         for r in records

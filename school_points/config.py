@@ -1,6 +1,7 @@
 """Configuration read from the environment (SPEC §7.3)."""
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 
 class ConfigError(RuntimeError):
@@ -68,6 +69,7 @@ def load_config(instance_path, overrides=None):
             "SECRET_KEY must be set when APP_ENV=production "
             "(it signs every login token; generate one with: python -c 'import secrets; print(secrets.token_hex(32))')"
         )
+    public_base_url = _public_base_url(env.get("PUBLIC_BASE_URL", ""), app_env)
     default_db = "sqlite:///" + str(Path(instance_path) / "school_points.sqlite3")
     config = {
         "APP_ENV": app_env,
@@ -88,7 +90,12 @@ def load_config(instance_path, overrides=None):
         "WECHAT_MP_APP_ID": env.get("WECHAT_MP_APP_ID", ""),
         "WECHAT_MP_APP_SECRET": env.get("WECHAT_MP_APP_SECRET", ""),
         "UPLOAD_DIR": env.get("UPLOAD_DIR") or str(Path(instance_path) / "uploads"),
-        "PUBLIC_BASE_URL": env.get("PUBLIC_BASE_URL", "").rstrip("/"),
+        # Absolute URLs we hand out (uploaded images) start with this; required in production so
+        # a request's Host header never decides them (see _public_base_url).
+        "PUBLIC_BASE_URL": public_base_url,
+        # Per user per school day; past either → 429 upload_quota_exceeded (docs/DOMAIN_RULES.md).
+        "UPLOAD_DAILY_FILES": int(env.get("UPLOAD_DAILY_FILES", 50)),
+        "UPLOAD_DAILY_BYTES": int(env.get("UPLOAD_DAILY_BYTES", 100 * 1024 * 1024)),
         "TOKEN_TTL_SECONDS": int(env.get("TOKEN_TTL_SECONDS", 7 * 24 * 3600)),
         "ADMIN_TOKEN_TTL_SECONDS": int(env.get("ADMIN_TOKEN_TTL_SECONDS", 12 * 3600)),
         # How many proxies in front (nginx, a load balancer) append to X-Forwarded-For/-Proto/-Host.
@@ -116,3 +123,28 @@ def load_config(instance_path, overrides=None):
         )
     config.update(overrides or {})
     return config
+
+
+def _public_base_url(value, app_env):
+    """PUBLIC_BASE_URL without its trailing slash; refuses a malformed one, and none in production.
+
+    Without it the app would build absolute URLs from the request's Host header, which any client
+    sets as it likes (and a stored URL outlives the request that made it).
+    """
+    value = value.strip().rstrip("/")
+    if not value:
+        if app_env == "production":
+            raise ConfigError(
+                "PUBLIC_BASE_URL must be set when APP_ENV=production: the https address parents reach "
+                "this service at, e.g. PUBLIC_BASE_URL=https://points.example-school.cn (uploaded images' "
+                "URLs start with it; without it they would come from the request's Host header)"
+            )
+        return ""
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment \
+            or parts.username or parts.password or "\\" in value or any(ch.isspace() for ch in value):
+        raise ConfigError(
+            f"PUBLIC_BASE_URL must be an absolute http(s) URL without query, fragment or credentials, "
+            f"e.g. https://points.example-school.cn (got {value!r})"
+        )
+    return value

@@ -1,7 +1,8 @@
 """Fetching check-in photos sent to the official account (WeChat keeps them for 3 days).
 
 The callback stores the photo's MediaId in the record as a placeholder and answers at once; this
-job downloads the image, stores it like a mini-program upload and puts its URL in the record.
+job downloads the image, stores it like a mini-program upload (decoded, re-encoded without
+metadata, counted in the sender's daily upload quota) and puts its URL in the record.
 """
 import io
 import logging
@@ -15,15 +16,13 @@ from ..clock import utcnow
 from ..errors import DomainError
 from ..extensions import db
 from ..models import GrowthRecord
-from ..uploads import save_image
+from ..uploads import store_upload, upload_url
 
 log = logging.getLogger(__name__)
 
 PLACEHOLDER = "wechat-media:"
 # WeChat deletes temporary media after 3 days: past that a placeholder cannot be filled.
 MEDIA_LIFETIME = timedelta(days=3)
-# Where the mini-program adapter serves stored uploads (miniprogram_api GET /api/v1/uploads/<name>).
-UPLOADS_PATH = "/api/v1/uploads/"
 
 
 def media_placeholder(media_id):
@@ -41,7 +40,7 @@ def fetch_record_media(record_id):
         if not item.startswith(PLACEHOLDER):
             media.append(item)
             continue
-        url, keep = _fetch(item[len(PLACEHOLDER):])
+        url, keep = _fetch(item[len(PLACEHOLDER):], record.author_user_id)
         if url:
             media.append(url)
         elif keep:
@@ -52,7 +51,7 @@ def fetch_record_media(record_id):
     return missing
 
 
-def _fetch(media_id):
+def _fetch(media_id, user_id):
     """(url, keep_placeholder): a stored image's URL, or whether to try again later."""
     try:
         response = wechat_clients.call(wechat_clients.oa_client(), lambda c: c.media.download(media_id))
@@ -65,16 +64,17 @@ def _fetch(media_id):
     if content is None:
         return None, False  # WeChat answered JSON without an error: no such media
     try:
-        name = save_image(io.BytesIO(content))
-    except DomainError as exc:
-        log.warning("media %s is not a storable image: %s", media_id, exc.message)
+        stored = store_upload(user_id, io.BytesIO(content), source="oa")
+    except DomainError as exc:  # not a whole image, or past the sender's daily quota: not kept
+        log.warning("media %s not stored (%s): %s", media_id, exc.code, exc.message)
         return None, False
-    return public_upload_url(name), False
+    return public_upload_url(stored.name), False
 
 
 def public_upload_url(name):
-    """The URL the mini-program adapter serves a stored upload at."""
-    return current_app.config.get("PUBLIC_BASE_URL", "") + UPLOADS_PATH + name
+    """The URL the mini-program adapter serves a stored upload at (a path when PUBLIC_BASE_URL is
+    unset, which only development allows; views rebuild it under their own base)."""
+    return upload_url(name, current_app.config.get("PUBLIC_BASE_URL", ""))
 
 
 def records_missing_media(now=None):

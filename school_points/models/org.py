@@ -2,6 +2,7 @@
 from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, Table
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from .. import names
 from ..extensions import db
 from .base import AwareDateTime, now_default
 
@@ -74,11 +75,8 @@ class Student(db.Model):
 
     @property
     def given_name(self):
-        """The name a shared record may show: Chinese names drop the family name."""
-        name = (self.name or "").strip()
-        if name and all("\u4e00" <= ch <= "\u9fff" for ch in name) and len(name) >= 2:
-            return name[1:] if len(name) <= 3 else name[2:]
-        return name.split(" ")[0] if name else ""
+        """The name a shared record may show: the family name dropped (rule in school_points.names)."""
+        return names.given_name(self.name)
 
 
 class Teacher(db.Model):

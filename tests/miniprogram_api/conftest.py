@@ -8,9 +8,10 @@ from school_points.extensions import db
 from school_points.models import WechatUser
 from tests.fakewechat import fake_wechat  # noqa: F401  (fixture)
 
+# A valid 1x1 PNG (uploads are decoded in full, checksums included).
 PNG = bytes.fromhex(
     "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
-    "1f15c4890000000d4944415478da63f8cfc0f01f0005000201e2b9f6ee0000000049454e44ae426082"
+    "1f15c4890000000d49444154789c63f8cfc0f01f00050001ff89993d1d0000000049454e44ae426082"
 )
 _codes = itertools.count(1)
 

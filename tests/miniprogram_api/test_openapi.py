@@ -93,3 +93,27 @@ def test_logout_is_documented_with_its_bearer_token_and_204(client):
     assert operation["security"] == [{"bearer": []}]
     assert set(operation["responses"]) == {"204", "401"}
     assert "幂等" in operation["description"]
+
+
+def test_upload_and_media_refusals_are_documented(app, client, family, monkeypatch):
+    import io
+
+    from tests.miniprogram_api.conftest import PNG
+
+    spec = _spec(client)
+    mp, student = family()
+    monkeypatch.setitem(app.config, "UPLOAD_DAILY_FILES", 1)
+
+    def upload(data):
+        return mp.post("/uploads", data={"file": (io.BytesIO(data), "a.png")}, content_type="multipart/form-data")
+
+    _check(spec, "/api/v1/uploads", "post", upload(PNG))
+    _check(spec, "/api/v1/uploads", "post", upload(PNG[:40]))            # 422 invalid_image
+    quota = upload(PNG)
+    assert quota.json["error"]["code"] == "upload_quota_exceeded"
+    _check(spec, "/api/v1/uploads", "post", quota)                       # 429
+    assert "upload_quota_exceeded" in spec["paths"]["/api/v1/uploads"]["post"]["responses"]["429"]["description"]
+    bad = mp.post("/growth-records", json={"student_id": student.id, "media": ["javascript:alert(1)"]})
+    assert bad.json["error"]["code"] == "invalid_media"
+    _check(spec, "/api/v1/growth-records", "post", bad)
+    assert "invalid_media" in spec["paths"]["/api/v1/growth-records"]["post"]["responses"]["422"]["description"]

@@ -33,3 +33,41 @@ def test_embedded_default_is_a_sqlite_file_under_instance(tmp_path, monkeypatch)
     config = load_config(tmp_path)
     assert config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path}/school_points.sqlite3"
     assert config["REDIS_URL"] is None
+
+
+def test_production_without_public_base_url_refuses_to_start(tmp_path, monkeypatch):
+    """Otherwise absolute URLs (uploaded images) would come from whatever Host header a client sent."""
+    monkeypatch.setenv("APP_ENV", "production")
+    monkeypatch.setenv("SECRET_KEY", "s" * 32)
+    monkeypatch.delenv("PUBLIC_BASE_URL", raising=False)
+    with pytest.raises(ConfigError, match="PUBLIC_BASE_URL must be set when APP_ENV=production"):
+        load_config(tmp_path)
+
+
+def test_production_with_public_base_url_starts_and_drops_the_trailing_slash(tmp_path, monkeypatch):
+    monkeypatch.setenv("APP_ENV", "production")
+    monkeypatch.setenv("SECRET_KEY", "s" * 32)
+    monkeypatch.setenv("PUBLIC_BASE_URL", "https://points.school.example/")
+    assert load_config(tmp_path)["PUBLIC_BASE_URL"] == "https://points.school.example"
+
+
+def test_development_without_public_base_url_still_starts(tmp_path, monkeypatch):
+    monkeypatch.delenv("APP_ENV", raising=False)
+    monkeypatch.delenv("PUBLIC_BASE_URL", raising=False)
+    assert load_config(tmp_path)["PUBLIC_BASE_URL"] == ""
+
+
+@pytest.mark.parametrize("bad", ["points.school.example", "javascript:alert(1)", "https://",
+                                 "https://points.school.example/?x=1", "https://u:p@points.school.example",
+                                 "ftp://points.school.example", "https://points.school.example/a b"])
+def test_a_malformed_public_base_url_refuses_to_start(tmp_path, monkeypatch, bad):
+    monkeypatch.setenv("PUBLIC_BASE_URL", bad)
+    with pytest.raises(ConfigError, match="PUBLIC_BASE_URL must be an absolute http"):
+        load_config(tmp_path)
+
+
+def test_upload_quota_is_settable(tmp_path, monkeypatch):
+    monkeypatch.setenv("UPLOAD_DAILY_FILES", "7")
+    monkeypatch.setenv("UPLOAD_DAILY_BYTES", "1000")
+    config = load_config(tmp_path)
+    assert (config["UPLOAD_DAILY_FILES"], config["UPLOAD_DAILY_BYTES"]) == (7, 1000)

@@ -1,0 +1,22 @@
+"""Uploaded images: one row per stored file (the daily quota counts them; erasure finds them)."""
+from sqlalchemy import ForeignKey, Index
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ..extensions import db
+from .base import AwareDateTime, now_default
+
+
+class Upload(db.Model):
+    """An image stored under UPLOAD_DIR: who sent it, on which school day, how big it was."""
+
+    __tablename__ = "upload"
+    __table_args__ = (Index("ix_upload_user_id_local_day", "user_id", "local_day"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(db.String(40), unique=True)  # <32 hex>.<jpg|png|webp>
+    user_id: Mapped[int] = mapped_column(ForeignKey("wechat_user.id"))
+    source: Mapped[str] = mapped_column(db.String(8), default="mp")  # mp | oa
+    kind: Mapped[str] = mapped_column(db.String(8))  # jpg | png | webp, as decoded
+    received_bytes: Mapped[int] = mapped_column()  # what the sender sent: the quota counts this
+    stored_bytes: Mapped[int] = mapped_column()  # the re-encoded file on disk
+    local_day = mapped_column(db.Date, nullable=False)
+    created_at = mapped_column(AwareDateTime, default=now_default, nullable=False)
