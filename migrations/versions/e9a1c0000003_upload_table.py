@@ -5,7 +5,7 @@ media can be checked against what this deployment really stored. Files uploaded 
 revision have no row: they stay served, but cannot be attached to a new record (re-upload them).
 
 Revision ID: e9a1c0000003
-Revises: a6e61b32ddc2
+Revises: e9a1c0000004
 Create Date: 2026-12-08 10:00:00.000000
 
 """
