@@ -366,40 +366,44 @@ def test_concurrent_drains_share_the_messages_and_award_each_once(app, oa, defer
 
 
 def test_a_drain_waits_for_a_lull_in_arriving_messages_but_not_for_ever(app, deferred, monkeypatch):
-    import threading
-    import time
-
+    """On a virtual clock (the wait's `time` seam), so a busy machine cannot fake a lull."""
     from school_points.jobs import oa_checkins
 
     monkeypatch.setattr(oa_checkins, "LULL_SECONDS", 0.05)
     monkeypatch.setattr(oa_checkins, "MAX_WAIT_SECONDS", 1.5)
 
-    def arrivals(seconds):
-        """Messages stored one after another for `seconds` (another connection, as the web's)."""
-        with app.app_context():
-            stop, n = time.monotonic() + seconds, 0
-            while time.monotonic() < stop:
-                n += 1
-                db.session.add(ProcessedWechatMessage(dedupe_key=f"evt:lull:{seconds}:{n}", reply="",
-                                                      created_at=utcnow()))
-                db.session.commit()
-                time.sleep(0.01)
-            db.session.remove()
+    class VirtualTime:
+        now = 0.0
+
+        def monotonic(self):
+            return self.now
+
+        def sleep(self, seconds):
+            self.now += seconds
 
     def waited_while_arriving(seconds):
-        """How long the drain's wait lasts while messages arrive for `seconds` (0: none arrive)."""
-        stream = threading.Thread(target=arrivals, args=(seconds,))
-        started = time.monotonic()
-        stream.start()
+        """How long the drain's wait lasts while a message is stored every 10 ms for `seconds`."""
+        clock = VirtualTime()
+        monkeypatch.setattr(oa_checkins, "time", clock)
+        # The newest stored id grows by one every 10 ms while the stream lasts.
+        monkeypatch.setattr(oa_checkins, "_newest_message_id", lambda: int(min(clock.now, seconds) * 100))
         oa_checkins._wait_for_a_lull()
-        waited = time.monotonic() - started
-        stream.join()
-        return waited
+        return clock.now
 
-    db.session.commit()
-    assert waited_while_arriving(0) < 0.5  # nothing arriving: on at once
-    assert 0.4 <= waited_while_arriving(0.4) < 1.4  # until the burst was over, not until the cap
-    assert 1.5 <= waited_while_arriving(4.0) < 3.5  # a stream that never pauses: awards at the cap
+    assert waited_while_arriving(0) < 0.1  # nothing arriving: on after one look
+    assert 0.4 <= waited_while_arriving(0.4) < 0.5  # until the burst was over, not until the cap
+    assert 1.5 <= waited_while_arriving(4.0) < 1.6  # a stream that never pauses: awards at the cap
+
+
+def test_the_lull_watch_sees_a_message_stored_by_another_connection(app, deferred):
+    from school_points.jobs import oa_checkins
+
+    before = oa_checkins._newest_message_id()
+    with app.app_context():
+        db.session.add(ProcessedWechatMessage(dedupe_key="evt:lull:other", reply="", created_at=utcnow()))
+        db.session.commit()
+        db.session.remove()
+    assert oa_checkins._newest_message_id() != before
 
 
 def test_recording_a_retry_brings_back_the_first_answer(app, deferred):
