@@ -51,6 +51,9 @@ def load_config(instance_path, overrides=None):
         # The background worker lowers its own CPU priority by this much (`nice`), so on a machine it
         # shares with the web server a burst of jobs never slows the answers to users (0: don't).
         "WORKER_NICE": int(env.get("WORKER_NICE", 10)),
+        # The worker and the scheduler reconnect to a Redis that went away with exponential backoff,
+        # waiting at most this long between attempts (SPEC §9.1: they ride out the outage).
+        "REDIS_RETRY_MAX_SECONDS": float(env.get("REDIS_RETRY_MAX_SECONDS", 30)),
         # No pool_pre_ping: db_setup pings only connections that sat idle (one round trip fewer per request).
         "SQLALCHEMY_ENGINE_OPTIONS": {},
         "JSON_AS_ASCII": False,
