@@ -89,28 +89,30 @@ def run_worker(app, *, burst=False):
     empty; ride out Redis outages (module docstring)."""
     backoff = Backoff(app.config["REDIS_RETRY_MAX_SECONDS"])
     outage = Outage("worker", log)
+    with app.app_context():
+        connection = get_redis()
     noise = _RedisNoiseFilter(outage, backoff.cap)
     rq_log = logging.getLogger("rq.worker")
     rq_log.addFilter(noise)
     try:
         while True:
-            worker = make_worker(app, outage=outage)
-            worker.max_connection_wait_time = backoff.cap  # RQ's own retry while waiting for a job
-            started = time.monotonic()
+            worker, started = None, time.monotonic()
             try:
+                worker = make_worker(app, connection, outage=outage)  # registers itself: needs Redis
+                worker.max_connection_wait_time = backoff.cap  # RQ's own retry while waiting for a job
                 _startup_sweep(app)
                 worker.work(burst=burst)
             except redis.RedisError as exc:
                 outage.began(exc, backoff.cap)
             except StopRequested:  # a stop signal before RQ's own handlers were installed
                 return
-            if burst or getattr(worker, "_shutdown_requested_date", None) is not None:
+            if worker is not None and (burst or getattr(worker, "_shutdown_requested_date", None) is not None):
                 return
             if not outage.ongoing:  # quit for another reason: restart, but not in a tight loop
                 log.warning("worker: RQ's loop ended unexpectedly; starting it again")
             if time.monotonic() - started > backoff.cap:
                 backoff.reset()  # a worker that ran for a while starts the next wait afresh
-            if not _wait_for_redis(worker.connection, backoff, outage):
+            if not _wait_for_redis(connection, backoff, outage):
                 return
     finally:
         rq_log.removeFilter(noise)
