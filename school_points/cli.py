@@ -15,9 +15,11 @@ def register(app):
     app.cli.add_command(points_cli)
     app.cli.add_command(admin_cli)
     app.cli.add_command(seed_demo_command)
+    from .scheduler import scheduler_command
     from .worker import worker_command
 
     app.cli.add_command(worker_command)
+    app.cli.add_command(scheduler_command)
     try:
         from .wechat_cli import wechat_cli
     except ImportError:  # the WeChat commands arrive with the official-account module

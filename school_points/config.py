@@ -113,6 +113,9 @@ def load_config(instance_path, overrides=None):
         # Strict-Transport-Security max-age on HTTPS responses (0: no HSTS header). Browsers then
         # refuse plain HTTP to this host for that long: start low while trying HTTPS out.
         "HSTS_MAX_AGE_SECONDS": int(env.get("HSTS_MAX_AGE_SECONDS", 365 * 24 * 3600)),
+        # The worker and the scheduler reconnect to a Redis that went away with exponential backoff,
+        # waiting at most this long between attempts (SPEC §9.1: they ride out the outage).
+        "REDIS_RETRY_MAX_SECONDS": float(env.get("REDIS_RETRY_MAX_SECONDS", 30)),
         # No pool_pre_ping: db_setup pings only connections that sat idle (one round trip fewer per request).
         "SQLALCHEMY_ENGINE_OPTIONS": {},
         "JSON_AS_ASCII": False,

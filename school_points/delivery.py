@@ -1,8 +1,9 @@
 """Sending outbox notifications to WeChat (SPEC §6.2): channel, payload, outcome.
 
 A notification goes as an official-account template message when its parent follows the
-official account, else as a mini-program subscribe message. Each send carries a client_msg_id
-derived from the notification id, so a resend after a crash is not delivered twice. Outcomes:
+official account, else as a mini-program subscribe message. A template message carries a
+client_msg_id derived from the notification id, so WeChat drops a resend of it for ten minutes
+(the other message APIs have no such id: see the state machine below). Outcomes:
 sent; retried later with backoff (-1, timeouts, 5xx, rate limits); failed at once (43004, 43101,
 40003, 40037, 47003 and other refusals); skipped (no credentials, no reachable identity).
 
@@ -10,12 +11,30 @@ A customer-service message (客服消息, kind `checkin_result`: the result of a
 official account) goes the same way, as text to the sender's official-account openid; WeChat's
 refusals of those (45015 outside the 48 h after the parent's message, 45047 over the limit,
 48001 not authorised) are stored, not retried.
+
+The send's state machine narrows the window in which a crash can send a message twice:
+
+    pending --claim--> claimed --begin_send (commit)--> sending --HTTP, outcome (commit)--> sent |
+                                                                             pending (retry) | failed
+
+`claimed` means a worker holds the row but has sent nothing: any other worker may take it over
+at any time (the claim token changes, and the old holder's `begin_send`, guarded on its token,
+then fails, so it never sends). `sending` is committed right before the HTTP call and means WeChat
+may have the message. A row still `sending` after SEND_LEASE_SECONDS (longer than any call can
+take) was interrupted and is decided by one rule: an official-account template message is sent
+again, with the same client_msg_id, while the first attempt is inside WeChat's dedupe window
+(CLIENT_MSG_ID_WINDOW), because WeChat then drops the copy; anything else (customer-service and
+mini-program subscribe messages have no dedupe id) is marked failed with INTERRUPTED and never
+sent again: at most once. What remains is WeChat's side: a crash during the HTTP call or before
+the outcome's commit loses such a message instead of doubling it, and a call that times out
+after WeChat took it is retried like any timeout (docs/WECHAT.md, "What a crash can still do").
 """
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import update
+from sqlalchemy import func, update
 
 from . import wechat_clients
 from .clock import as_aware, school_tz, utcnow
@@ -25,8 +44,15 @@ from .settings import get_settings
 
 MAX_ATTEMPTS = 5
 BACKOFF_SECONDS = (30, 120, 600, 1800)
-# A worker that claimed a notification and died leaves it "sending"; the sweep retries after this.
-SENDING_LEASE_SECONDS = 120
+# A claimed row older than this lost its worker before it sent anything: the sweep re-queues it
+# (taking over a claim is always safe, so this only avoids redundant jobs).
+CLAIM_LEASE_SECONDS = 60
+# Longer than any send can take (call(): two API requests of 5 s and a token fetch of 5 s, plus the
+# token lock's wait): a row still `sending` after this was interrupted.
+SEND_LEASE_SECONDS = 60
+# WeChat drops a template message repeating an openid + client_msg_id for 10 minutes; margin kept.
+CLIENT_MSG_ID_WINDOW = timedelta(minutes=8)
+INTERRUPTED = "发送中断，无法确认微信是否已送达；为免重复不再重发"
 NO_RETRY_ERRORS = frozenset({43004, 43101, 40003, 40037, 47003, 45015, 45047, 48001})
 RETRY_ERRORS = frozenset({-1, 45009, 45011}) | wechat_clients.TOKEN_ERRORS
 # WeChat's length limits by keyword type (the prefix of the template's keyword name).
@@ -50,26 +76,85 @@ class Route:
         return self.channel != CUSTOM_CHANNEL
 
 
-def claim(notification_id, now=None):
-    """Mark a due notification as being sent by this worker; False if it is not ours to send."""
+def new_claim_token():
+    """A token that identifies one claim of one worker."""
+    return uuid.uuid4().hex
+
+
+def claim(notification_id, token, now=None):
+    """Take a notification to send under `token`; False if it is not ours to send.
+
+    Claimable: pending and due; claimed by anyone (its holder has sent nothing and, its token
+    replaced, never will); or an interrupted send that WeChat's client_msg_id makes safe to repeat.
+    """
     now = now or utcnow()
     due = (Notification.next_attempt_at.is_(None)) | (Notification.next_attempt_at <= now)
     result = db.session.execute(
         update(Notification)
-        .where(Notification.id == notification_id, Notification.status.in_(("pending", "sending")), due)
-        .values(status="sending", next_attempt_at=now + timedelta(seconds=SENDING_LEASE_SECONDS))
+        .where(Notification.id == notification_id,
+               ((Notification.status == "pending") & due) | (Notification.status == "claimed")
+               | (_interrupted(now) & _repeatable(now)))
+        .values(status="claimed", claim_token=token, next_attempt_at=now + timedelta(seconds=CLAIM_LEASE_SECONDS))
+        .execution_options(synchronize_session=False)
     )
     return result.rowcount == 1
 
 
+def begin_send(notification, token, channel, now=None):
+    """Mark our claimed row `sending` and commit, right before the HTTP call; False (nothing
+    changed) when another worker has taken the claim over meanwhile."""
+    now = now or utcnow()
+    result = db.session.execute(
+        update(Notification)
+        .where(Notification.id == notification.id, Notification.status == "claimed",
+               Notification.claim_token == token)
+        .values(status="sending", channel=channel, attempts=Notification.attempts + 1,
+                client_msg_id=notification.client_msg_id,
+                attempt_started_at=func.coalesce(Notification.attempt_started_at, now),
+                next_attempt_at=now + timedelta(seconds=SEND_LEASE_SECONDS))
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        db.session.rollback()
+        return False
+    db.session.commit()
+    db.session.refresh(notification)
+    return True
+
+
+def settle_interrupted(notification_id, now=None):
+    """An interrupted send that cannot be repeated safely becomes `failed` (INTERRUPTED), never
+    resent; returns True when this call settled it. The caller commits."""
+    now = now or utcnow()
+    result = db.session.execute(
+        update(Notification)
+        .where(Notification.id == notification_id, _interrupted(now), ~_repeatable(now))
+        .values(status="failed", last_error=INTERRUPTED, last_error_code=None, next_attempt_at=None)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
+
+
+def _interrupted(now):
+    return (Notification.status == "sending") & (Notification.next_attempt_at <= now)
+
+
+def _repeatable(now):
+    """WeChat drops a repeat: a template message with its client_msg_id, first tried inside the window."""
+    return ((Notification.channel == "oa_template") & (Notification.client_msg_id != "")
+            & Notification.attempt_started_at.is_not(None)
+            & (Notification.attempt_started_at > now - CLIENT_MSG_ID_WINDOW))
+
+
 def record_custom_message(user_id, text, *, key, now=None):
     """Record (outbox) a check-in result for the parent's official-account chat, already claimed
-    by the caller, who commits and then sends it (`jobs.notify.deliver_claimed`); if the caller
-    dies first, the sweep sends it once the lease has passed."""
+    by the caller (the returned row's `claim_token`), who commits and then sends it
+    (`jobs.notify.deliver_claimed`); if the caller dies first, any worker may take it over."""
     now = now or utcnow()
     notification = Notification(kind="checkin_result", dedupe_key=key[:200], user_id=user_id, channel=CUSTOM_CHANNEL,
-                                values={"text": text}, status="sending", created_at=now,
-                                next_attempt_at=now + timedelta(seconds=SENDING_LEASE_SECONDS))
+                                values={"text": text}, status="claimed", created_at=now,
+                                claim_token=new_claim_token(),
+                                next_attempt_at=now + timedelta(seconds=CLAIM_LEASE_SECONDS))
     db.session.add(notification)
     db.session.flush()
     return notification

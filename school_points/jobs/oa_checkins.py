@@ -287,7 +287,8 @@ def award_checkin_message(key):
     The stored message is locked first (the drain that picked it holds the lock already), so a
     second run for the same message waits and then finds it done. The result message is an outbox
     row committed with the award (already claimed by this job), then sent at once; the sweep
-    retries a send that failed for a transient reason, or that this worker never finished.
+    retries a send that failed for a transient reason, and a worker's startup sweep sends one this
+    job never started (a send it started and never finished is not repeated: delivery.py).
     """
     forget_cached_settings()
     message = _owed(key)
@@ -299,12 +300,13 @@ def award_checkin_message(key):
         db.session.rollback()
         return None
     openid, photo_record_id = message.openid, told.photo_record_id
-    notification_id = delivery.record_custom_message(told.user.id, told.text, key=f"oa-reply:{key}").id
+    result = delivery.record_custom_message(told.user.id, told.text, key=f"oa-reply:{key}")
+    notification_id, token = result.id, result.claim_token
     message.done_at = utcnow()  # still locked by this transaction (re-locked after a refusal)
     db.session.commit()
     if photo_record_id is not None:
         enqueue(fetch_record_media, photo_record_id)
-    deliver_claimed(notification_id, delivery.custom_route(openid))
+    deliver_claimed(notification_id, delivery.custom_route(openid), token)
     return told.text
 
 
@@ -320,14 +322,15 @@ def award_in_request(key, render):
     return told
 
 
-def overdue(now=None):
-    """Whether a check-in acknowledged less than a day ago is still owed past its grace period."""
+def overdue(now=None, grace=GRACE):
+    """Whether a check-in acknowledged less than a day ago is still owed past its grace period
+    (a worker starting up passes no grace: whatever is owed then, it drains)."""
     now = now or utcnow()
     found = db.session.scalar(
         select(ProcessedWechatMessage.id).where(
             ProcessedWechatMessage.done_at.is_(None), ProcessedWechatMessage.checkin.is_not(None),
             ProcessedWechatMessage.created_at >= now - SWEEP_WINDOW,
-            ProcessedWechatMessage.created_at <= now - GRACE,
+            ProcessedWechatMessage.created_at <= now - grace,
         ).limit(1)
     )
     db.session.rollback()

@@ -1,4 +1,9 @@
-"""The outbox sweep: re-enqueue work that was stored but never done (Redis down, worker died)."""
+"""The outbox sweep: re-enqueue work that was stored but never done (Redis down, worker died).
+
+`sweep_outbox` runs on the scheduler every minute; `recover_owed_work` is the same sweep run by
+the worker itself when it starts and when Redis comes back, so a killed and restarted worker
+picks up what it owed in seconds.
+"""
 from datetime import timedelta
 
 from sqlalchemy import delete, or_, select
@@ -19,14 +24,20 @@ BATCH = 500
 PROCESSED_MESSAGE_RETENTION = timedelta(days=3)
 
 
-def due_notification_ids(now=None):
-    """Notifications waiting to be sent: never picked up, due for a retry, or left mid-send."""
+def due_notification_ids(now=None, *, starting=False):
+    """Notifications waiting to be sent: never picked up, due for a retry, claimed by a worker
+    that has not sent them within its lease, or interrupted mid-send (deliver applies the rule).
+    `starting`: the worker's startup sweep, which takes no grace period and re-queues every
+    claimed row at once (taking a claim over is safe: delivery.claim)."""
     now = now or utcnow()
-    never_tried = (Notification.next_attempt_at.is_(None)) & (Notification.created_at <= now - GRACE)
+    grace = timedelta(0) if starting else GRACE
+    never_tried = (Notification.next_attempt_at.is_(None)) & (Notification.created_at <= now - grace)
+    due = or_(never_tried, Notification.next_attempt_at <= now)
+    if starting:
+        due = or_(due, Notification.status == "claimed")
     query = (
         select(Notification.id)
-        .where(Notification.status.in_(("pending", "sending")),
-               or_(never_tried, Notification.next_attempt_at <= now))
+        .where(Notification.status.in_(("pending", "claimed", "sending")), due)
         .order_by(Notification.id).limit(BATCH)
     )
     ids = list(db.session.scalars(query))
@@ -43,12 +54,24 @@ def sweep_outbox(now=None):
     return len(ids) + sweep_checkins(now)
 
 
-def sweep_checkins(now=None):
+def sweep_checkins(now=None, grace=oa_checkins.GRACE):
     """Queue a drain when acknowledged check-ins are owed past their grace period (their drain
     was lost with Redis, or failed); returns 1 when it queued one, 0 otherwise."""
-    if not oa_checkins.overdue(now):
+    if not oa_checkins.overdue(now, grace=grace):
         return 0
     return 1 if oa_checkins.wake_drainer(trust_memo=False) == "queued" else 0
+
+
+def recover_owed_work(now=None):
+    """The worker's startup sweep (run when it starts and whenever Redis comes back): re-queue,
+    without waiting for the scheduler or any grace period, the notifications owed (never sent,
+    due, or claimed by a worker that died) and a drain of the check-ins acknowledged but not
+    awarded; returns how many jobs it queued. In-flight sends are left to their lease: another
+    worker may be in the middle of one."""
+    ids = due_notification_ids(now, starting=True)
+    for notification_id in ids:
+        enqueue(deliver, notification_id)
+    return len(ids) + sweep_checkins(now, grace=timedelta(0))
 
 
 def sweep_media(now=None):

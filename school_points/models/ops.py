@@ -25,7 +25,9 @@ class Notification(db.Model):
     template_id: Mapped[str] = mapped_column(db.String(128), default="")
     values: Mapped[dict] = mapped_column(db.JSON, default=dict)
     page: Mapped[str] = mapped_column(db.String(255), default="")
-    status: Mapped[str] = mapped_column(db.String(16), default="pending")  # pending|sent|failed|skipped
+    # pending -> claimed (a worker holds it, nothing sent yet) -> sending (the HTTP call may have
+    # reached WeChat) -> sent | pending (retry) | failed; or skipped. See delivery.py.
+    status: Mapped[str] = mapped_column(db.String(16), default="pending")
     attempts: Mapped[int] = mapped_column(default=0)
     last_error_code = mapped_column(db.Integer, nullable=True)
     last_error: Mapped[str] = mapped_column(db.String(255), default="")
@@ -35,6 +37,10 @@ class Notification(db.Model):
     next_attempt_at = mapped_column(AwareDateTime, nullable=True)
     created_at = mapped_column(AwareDateTime, default=now_default, nullable=False)
     sent_at = mapped_column(AwareDateTime, nullable=True)
+    # Who holds the claim: only the holder may move the row from claimed to sending.
+    claim_token = mapped_column(db.String(32), nullable=True)
+    # When the earliest send whose outcome we never learned began (WeChat's client_msg_id window).
+    attempt_started_at = mapped_column(AwareDateTime, nullable=True)
 
 
 class AuditLog(db.Model):
