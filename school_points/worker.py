@@ -81,7 +81,8 @@ def make_worker(app, connection=None, queues=(QUEUE_NAME,), outage=None):
             connection = get_redis()
     if connection is None:
         raise click.ClickException("REDIS_URL is not set: without Redis, jobs run in the web process")
-    return AppContextWorker(list(queues), connection=connection, app=app, outage=outage)
+    # RQ would log every job's call with its arguments, and some take an openid: log job ids only.
+    return AppContextWorker(list(queues), connection=connection, app=app, outage=outage, log_job_description=False)
 
 
 def run_worker(app, *, burst=False):

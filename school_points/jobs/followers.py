@@ -4,6 +4,7 @@ import logging
 
 from .. import oa_users, wechat_clients
 from ..extensions import db
+from ..logsafe import log_id
 
 log = logging.getLogger(__name__)
 USER_INFO_TIMEOUT = 3
@@ -21,7 +22,7 @@ def sync_follower(openid):
             lambda c: c.get("user/info", params={"openid": openid, "lang": "zh_CN"}, timeout=USER_INFO_TIMEOUT),
         )
     except wechat_clients.WechatUnavailable as exc:
-        log.info("user info of %s not fetched: %s", openid, exc)
+        log.info("user info of %s not fetched: %s", log_id(openid), exc)
         return None
     unionid = info.get("unionid") if isinstance(info, dict) else None
     user = oa_users.find_oa_user(openid) if unionid else None  # read again: WeChat took its time

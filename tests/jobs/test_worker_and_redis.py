@@ -142,3 +142,17 @@ def test_flask_worker_command_runs_queued_jobs(app, throwaway_redis, make_studen
     db.session.rollback()
     entry = db.session.scalars(select(LedgerEntry).where(LedgerEntry.kind == "birthday")).one()
     assert entry.student_id == student.id
+
+
+def test_the_worker_log_names_jobs_without_their_arguments(throwaway_redis, run_worker, caplog):
+    """Some jobs take an openid (sync_follower): RQ's default line would print it."""
+    import logging
+
+    from school_points.jobs.followers import sync_follower
+
+    job = enqueue(sync_follower, "oa-secret-openid-77")
+    assert job is not None and len(get_queue()) == 1
+    with caplog.at_level(logging.DEBUG):
+        run_worker()
+    assert job.id in caplog.text  # the job was logged, by its id
+    assert "oa-secret-openid-77" not in caplog.text
