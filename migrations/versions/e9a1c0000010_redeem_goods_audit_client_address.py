@@ -19,7 +19,6 @@ from pathlib import Path
 
 from alembic import op
 
-
 # revision identifiers, used by Alembic.
 revision = 'e9a1c0000010'
 down_revision = 'e9a1c0000003'
