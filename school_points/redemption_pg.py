@@ -13,8 +13,8 @@ meanwhile (another order took the last one), the function raises SQLSTATE SP409,
 its writes with the statement (no subtransaction on every call) and which `redeem` maps to
 OutOfStock after rolling the session back.
 
-The function is created by the Alembic revisions 7d0844d37b46 and a6e61b32ddc2 (deployments) and
-by the metadata's `after_create` event below (test and benchmark databases built with
+The function is created by the Alembic revisions 7d0844d37b46, a6e61b32ddc2 and e9a1c0000010
+(deployments) and by the metadata's `after_create` event below (test and benchmark databases built with
 `create_all`); tests/perf/test_redeem_function.py checks the two definitions are the same.
 """
 from datetime import date, datetime
@@ -25,6 +25,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
+from .audit import client_address
 from .autocommit import own_transaction, session_in_transaction
 from .clock import isoformat, local_today, utcnow
 from .codes import new_pickup_code
@@ -44,7 +45,7 @@ FUNCTION_SQL = r"""
 CREATE OR REPLACE FUNCTION redeem_goods(
     p_student_id integer, p_goods_id integer, p_quantity integer, p_order_key varchar,
     p_guardian_id integer, p_actor_type varchar, p_actor_id integer, p_pickup_code varchar,
-    p_now timestamptz, p_local_day date, p_time_text varchar
+    p_now timestamptz, p_local_day date, p_time_text varchar, p_client_address varchar
 ) RETURNS jsonb LANGUAGE plpgsql AS $fn$
 DECLARE
     falsy CONSTANT jsonb[] := ARRAY['false', 'null', '0', '""', '[]', '{}']::jsonb[];
@@ -147,10 +148,11 @@ BEGIN
             p_now, '')
     RETURNING id INTO v_order_id;
     IF p_actor_type IN ('teacher', 'admin') THEN
-        INSERT INTO audit_log (actor_type, actor_id, action, target_type, target_id, campus_id, changes, created_at)
+        INSERT INTO audit_log (actor_type, actor_id, action, target_type, target_id, campus_id, changes, created_at,
+                               client_address)
         VALUES (p_actor_type, p_actor_id, 'redemption.create', 'redemption', v_order_id::text, v_student.campus_id,
                 json_build_object('student_id', p_student_id, 'status', 'pending', 'goods_id', v_goods.id,
-                                  'quantity', p_quantity), p_now);
+                                  'quantity', p_quantity), p_now, p_client_address);
     END IF;
 
     v_notify := coalesce(v_settings -> 'notifications' -> 'redeemed', '{}');
@@ -188,20 +190,21 @@ $fn$;
 """
 
 DROP_SQL = "DROP FUNCTION IF EXISTS redeem_goods(integer, integer, integer, varchar, integer, varchar, integer, " \
-           "varchar, timestamptz, date, varchar)"
+           "varchar, timestamptz, date, varchar, varchar)"
 
 _CALL = text(
     "SELECT redeem_goods(CAST(:student_id AS integer), CAST(:goods_id AS integer), CAST(:quantity AS integer), "
     "CAST(:order_key AS varchar), CAST(:guardian_id AS integer), CAST(:actor_type AS varchar), "
     "CAST(:actor_id AS integer), CAST(:pickup_code AS varchar), CAST(:now AS timestamptz), "
-    "CAST(:local_day AS date), CAST(:time_text AS varchar))"
+    "CAST(:local_day AS date), CAST(:time_text AS varchar), CAST(:client_address AS varchar))"
 )
 
 # The same call for a psycopg cursor (`_call_alone`).
 _RAW_CALL = (
     "SELECT redeem_goods(%(student_id)s::integer, %(goods_id)s::integer, %(quantity)s::integer, "
     "%(order_key)s::varchar, %(guardian_id)s::integer, %(actor_type)s::varchar, %(actor_id)s::integer, "
-    "%(pickup_code)s::varchar, %(now)s::timestamptz, %(local_day)s::date, %(time_text)s::varchar)"
+    "%(pickup_code)s::varchar, %(now)s::timestamptz, %(local_day)s::date, %(time_text)s::varchar, "
+    "%(client_address)s::varchar)"
 )
 
 _ERRORS = {
@@ -230,6 +233,7 @@ def redeem(student_id, goods_id, quantity, order_key, *, actor, guardian_id=None
         "student_id": _id_or_none(student_id), "goods_id": _id_or_none(goods_id), "quantity": quantity,
         "order_key": order_key, "guardian_id": guardian_id, "actor_type": actor.type, "actor_id": actor.id,
         "now": now, "local_day": local_today(now), "time_text": isoformat(now),
+        "client_address": client_address(),  # for the audit entry of a staff redemption, as audit.record keeps
     }
     call = _call_alone if standalone and not session_in_transaction() else _call_in_session
     for _ in range(PICKUP_CODE_TRIES):  # a code already in use is astronomically rare: try a new one

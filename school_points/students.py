@@ -17,7 +17,10 @@ STATUSES = ("active", "archived")
 def active_student(student_id):
     """An active (not archived) student by id, for the services a family or teacher calls; NotFound
     for any other id, whatever its type."""
-    student = db.session.get(Student, student_id) if isinstance(student_id, int) else None
+    # bool is an int in Python: True must not name student 1 (the redeem_goods function and
+    # guardians.guardian_student refuse it too).
+    is_id = isinstance(student_id, int) and not isinstance(student_id, bool)
+    student = db.session.get(Student, student_id) if is_id else None
     if student is None or student.status != "active":
         raise NotFound("学员不存在")
     return student
