@@ -10,7 +10,7 @@ gets the same function as one built from the models. Downgrade restores a6e61b32
 SQLite has no stored functions: nothing to do there.
 
 Revision ID: e9a1c0000010
-Revises: e9a1c0000003
+Revises: e9a1c0000002
 Create Date: 2026-12-02 10:00:00
 
 """
@@ -21,7 +21,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'e9a1c0000010'
-down_revision = 'e9a1c0000003'
+down_revision = 'e9a1c0000002'
 branch_labels = None
 depends_on = None
 
