@@ -1,4 +1,4 @@
-"""The scheduler's timetable, for `rq cron school_points.cron --url $REDIS_URL` (SPEC §7.3).
+"""The scheduler's timetable, for `rq cron school_points.cron --url $REDIS_URL` (README.md).
 
 Jobs run on the worker (`flask --app wsgi worker`), inside the app context. The daily jobs run
 hourly rather than at one clock time: each is idempotent (ledger keys, reminded_at), so repeats

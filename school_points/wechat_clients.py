@@ -1,4 +1,4 @@
-"""WeChat API clients on WECHAT_API_BASE_URL (SPEC §6.4): official account, mini-program.
+"""WeChat API clients on WECHAT_API_BASE_URL (docs/WECHAT.md): official account, mini-program.
 
 wechatpy's client is used for its API wrappers, with three changes: every URL (its own base and
 the absolute ones some wrappers hard-code) goes to WECHAT_API_BASE_URL; the access token comes
