@@ -7,7 +7,7 @@ this, Python's cyclic garbage collector walks all of them in every full collecti
 requests of that process (the slowest rounds of bench/bench_bot.py). Frozen, a full collection
 takes under 1 ms. Objects made later are collected as usual.
 
-Logs without secrets (SPEC §9.1): WeChat calls `/wechat?signature=...&nonce=...&openid=...`, and
+Logs without secrets: WeChat calls `/wechat?signature=...&nonce=...&openid=...`, and
 in plaintext mode a signature seen in a log lets anyone post as that parent while it is fresh.
 So the access log prints the path without the query string (and no Referer, which can carry
 another page's query string), and both of gunicorn's logs pass through the app's SecretScrubber,

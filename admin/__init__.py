@@ -1,4 +1,4 @@
-"""HTTP adapter for school staff: the admin JSON API (SPEC §7.2)."""
+"""HTTP adapter for school staff: the admin JSON API (docs/ADMIN_API.md)."""
 from flask import Blueprint
 
 bp = Blueprint("admin", __name__)

@@ -13,7 +13,7 @@ from school_points.scoping import scope_of
 from . import bp
 from .schemas import AdminOut, LoginIn
 
-# SPEC §9.1: only WRONG passwords count, per username + address and per address, so a flood from
+# Only WRONG passwords count, per username + address and per address, so a flood from
 # one address never locks the same username out from another address.
 LOGIN_WINDOW = 15 * 60  # seconds
 WRONG_PASSWORDS_PER_USERNAME_AND_ADDRESS = 5

@@ -15,7 +15,7 @@ from .fields import (
 POINTS_MAX = 1_000_000
 URL = validate.Regexp(r"^(https?://\S+|/\S*)?$", error="必须是 http(s):// 地址或以 / 开头的路径")
 
-# ------------------------------------------------------------------ settings (SPEC §4)
+# ------------------------------------------------------------------ settings (docs/PRODUCT.md)
 
 VALUE_NAMES = ("student", "goods", "points", "balance", "time", "status", "remark")
 TEMPLATE_KEYWORD = validate.Regexp(r"^[a-z_]{1,32}[0-9]{1,2}$", error="必须是模板关键词名，如 thing1、number3")

@@ -371,7 +371,7 @@ def main():
     _ensure_pg_database(args.database_url)
     redis_port, web_port, wechat_port = free_port(), free_port(), free_port()
     env = {**os.environ, "DATABASE_URL": args.database_url, "REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
-           # A plaintext-mode account has no AES key: with one, /wechat refuses plaintext (SPEC §9.1).
+           # A plaintext-mode account has no AES key: with one, /wechat refuses plaintext.
            "WECHAT_OA_TOKEN": TOKEN, "WECHAT_OA_AES_KEY": AES_KEY if args.safe_mode else "", "WECHAT_OA_APP_ID": APP_ID,
            "WECHAT_OA_APP_SECRET": "" if args.no_redis_jobs else APP_SECRET,
            "WECHAT_API_BASE_URL": f"http://127.0.0.1:{wechat_port}", "APP_ENV": "development"}

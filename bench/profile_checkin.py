@@ -41,7 +41,7 @@ def main():
     try:
         os.environ.update({
             "DATABASE_URL": args.database_url, "REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
-            # Plaintext runs configure no AES key: with one, /wechat refuses plaintext (SPEC §9.1).
+            # Plaintext runs configure no AES key: with one, /wechat refuses plaintext.
             "WECHAT_OA_TOKEN": bench_bot.TOKEN, "WECHAT_OA_AES_KEY": bench_bot.AES_KEY if args.safe_mode else "",
             "WECHAT_OA_APP_ID": bench_bot.APP_ID, "WECHAT_OA_APP_SECRET": bench_bot.APP_SECRET,
             "WECHAT_API_BASE_URL": "http://127.0.0.1:9", "APP_ENV": "development"})

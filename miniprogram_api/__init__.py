@@ -1,4 +1,4 @@
-"""HTTP adapter for the mini-program (SPEC §7.1): `bp` at /api/v1, `docs_bp` (OpenAPI + docs) at /api."""
+"""HTTP adapter for the mini-program (docs/MINIPROGRAM_API.md): `bp` at /api/v1, `docs_bp` (OpenAPI + docs) at /api."""
 from flask import Blueprint
 
 from school_points.errors import NotFound

@@ -23,13 +23,19 @@ def _limit(name, subject, setting, default):
 @api("登录：用 wx.login() 的 code 换取 token", auth=None, body=schemas.LoginIn, out=schemas.LoginOut,
      tags=["账号"], errors={401: ["invalid_code"], 403: ["user_disabled"], 429: ["rate_limited"],
                           502: ["wechat_unavailable"], 503: ["wechat_not_configured"]},
-     description="新用户自动创建；`ref` 为分享路径里的推荐码，仅对学校此前不认识的人记为推荐。session_key 不会返回。")
+     description="新用户自动创建；`ref` 为分享路径里的推荐码，仅对学校此前不认识的人记为推荐。session_key 不会返回。"
+                 "\n\n本地开发登录：仅当 `APP_ENV=development` 且未设置 `WECHAT_MP_APP_ID` 时，"
+                 "`code` 写作 `dev:<name>`（name 为 1–32 位字母、数字、`_` 或 `-`）即以本地用户 `dev-<name>` 登录，"
+                 "首次使用时创建，同名即同一用户；不询问微信。其他环境中这种 code 与任何无效 code 一样返回 401 `invalid_code`。")
 def login():
     # Per address as the outermost trusted proxy saw it: behind the school's nginx each parent has
     # their own allowance, and a school NAT's parents' meeting fits in the default 120/60.
     _limit("mp_login", client_address(), "MP_LOGIN_RATE_LIMIT", (120, 60))
     data = load_body(schemas.LoginIn)
-    user, known_before = login_or_create(mp_code2session(data["code"]))
+    session = mp_code2session(data["code"])
+    user, known_before = login_or_create(session)
+    if session.get("nickname") and not user.nickname:
+        user.nickname = session["nickname"]  # dev:<name> logins show who they are
     if user.disabled:
         raise ApiError(403, "user_disabled", "该账号已停用")
     if data["ref"]:

@@ -64,7 +64,7 @@ def list_redemptions():
 
 
 def family_order(order_id, *, lock=False):
-    """An order of one of the user's students; NotFound for anyone else's (SPEC §8)."""
+    """An order of one of the user's students; NotFound for anyone else's (docs/PRODUCT.md)."""
     query = select(Redemption).where(Redemption.id == order_id)
     if lock:
         query = query.with_for_update()

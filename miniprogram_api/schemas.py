@@ -39,7 +39,7 @@ def Id(strict=True, **kw):  # noqa: N802
 
 
 class LocalDateTime(fields.DateTime):
-    """ISO 8601 with offset, in the school's timezone (SPEC §7)."""
+    """ISO 8601 with offset, in the school's timezone (docs/MINIPROGRAM_API.md)."""
 
     def _serialize(self, value, attr, obj, **kwargs):
         return isoformat(value)

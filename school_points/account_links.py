@@ -1,4 +1,4 @@
-"""One-time `link_<token>` scenes (SPEC §6.3): join an official-account openid to a mini-program user.
+"""One-time `link_<token>` scenes (docs/WECHAT.md): join an official-account openid to a mini-program user.
 
 The mini-program asks for a link (POST /me/oa-link) and shows the official account's QR code for
 the scene; when the same person scans it, the official-account bot calls `consume_link` with the

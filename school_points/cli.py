@@ -1,4 +1,4 @@
-"""The `flask --app wsgi ...` commands of SPEC §7.3."""
+"""The `flask --app wsgi ...` operator commands (README.md)."""
 import sys
 
 import click

@@ -1,4 +1,4 @@
-"""Configuration read from the environment (SPEC §7.3)."""
+"""Configuration read from the environment (README.md)."""
 import os
 from pathlib import Path
 from urllib.parse import urlsplit

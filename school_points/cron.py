@@ -1,5 +1,5 @@
 """The scheduler's timetable, run by `flask --app wsgi scheduler` (school_points/scheduler.py,
-which rides out Redis outages; `rq cron school_points.cron` reads it too but exits on one) (SPEC §7.3).
+which rides out Redis outages; `rq cron school_points.cron` reads it too but exits on one).
 
 Jobs run on the worker (`flask --app wsgi worker`), inside the app context. The daily jobs run
 hourly rather than at one clock time: each is idempotent (ledger keys, reminded_at), so repeats

@@ -1,4 +1,4 @@
-"""Sending outbox notifications to WeChat (SPEC §6.2): channel, payload, outcome.
+"""Sending outbox notifications to WeChat (docs/WECHAT.md): channel, payload, outcome.
 
 A notification goes as an official-account template message when its parent follows the
 official account, else as a mini-program subscribe message. A template message carries a

@@ -1,4 +1,4 @@
-"""Points expiry (SPEC §3): the nightly job that expires due lots and reminds parents beforehand.
+"""Points expiry (docs/PRODUCT.md): the nightly job that expires due lots and reminds parents beforehand.
 
 Both are jobs: they commit, one short transaction per lot (expiry) or per reminder, so a long
 run never holds many accounts locked and a crash loses nothing already done.

@@ -61,7 +61,7 @@ class ApiError(DomainError):
 
 
 def error_response(status, code, message, details=None):
-    """The one error shape of SPEC §7."""
+    """The one error shape of both JSON APIs."""
     response = jsonify({"error": {"code": code, "message": message, "details": details or {}}})
     response.status_code = status
     return response
@@ -114,7 +114,7 @@ def register_error_handlers(app):
         return error_response(500, "internal_error", "服务器内部错误，请稍后再试")
 
 
-# --- The database is unreachable: 503 to retry, never 500 (SPEC §9.1) ---
+# --- The database is unreachable: 503 to retry, never 500 ---
 
 # How long a client is asked to wait before retrying while the database is down: a restart or a
 # failover usually takes seconds; WeChat retries its callbacks on its own schedule anyway.
@@ -249,7 +249,7 @@ def _strings(document):
 
 
 def page_args(default_limit=20, max_limit=100):
-    """`limit` and decoded `cursor` from the query string (SPEC §7 lists)."""
+    """`limit` and decoded `cursor` from the query string (lists of both JSON APIs)."""
     raw_limit = request.args.get("limit", str(default_limit))
     try:
         limit = int(raw_limit)
@@ -290,11 +290,11 @@ def keyset_page(query, id_column, limit, cursor):
 
 
 def page(items, next_cursor):
-    """The list shape of SPEC §7."""
+    """The list shape of both JSON APIs."""
     return {"items": items, "next_cursor": next_cursor}
 
 
-# --- Idempotency-Key (SPEC §7): the first result of a creating POST is replayed on repeats ---
+# --- Idempotency-Key (docs/MINIPROGRAM_API.md): the first result of a creating POST is replayed on repeats ---
 
 def idempotent(view):
     """Decorate a creating POST view; the view must finish with `respond(...)`.

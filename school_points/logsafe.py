@@ -1,4 +1,4 @@
-"""Logs without secrets (SPEC §9.1): digests for identifiers, and a filter for query strings.
+"""Logs without secrets: digests for identifiers, and a filter for query strings.
 
 A log line travels further than the database: to files, log shippers, a support chat. WeChat's
 callback URL carries `signature`, `nonce` and the sender's `openid`; in plaintext mode a seen

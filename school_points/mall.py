@@ -13,7 +13,7 @@ def mall_view(student=None):
     view = {"open": bool(config["open"]), "poster_url": config.get("poster_url", ""),
             "notice": config.get("notice", ""), "goods": []}
     if not view["open"]:
-        return view  # a closed mall lists nothing (SPEC §5)
+        return view  # a closed mall lists nothing (docs/PRODUCT.md)
     goods = db.session.scalars(
         _on_sale(student).order_by(Goods.sort, Goods.id)
     ).all()

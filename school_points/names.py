@@ -1,4 +1,4 @@
-"""Personal names: the part of a student's name a shared growth record may show (SPEC §8).
+"""Personal names: the part of a student's name a shared growth record may show (docs/PRODUCT.md).
 
 A shared record shows the given name only, so someone who sees a share cannot tell whose child it
 is from the family name. The rule, in order:

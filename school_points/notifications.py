@@ -1,4 +1,4 @@
-"""Notifications, outbox side (SPEC §6.2): a domain operation records them in its own transaction;
+"""Notifications, outbox side (docs/WECHAT.md): a domain operation records them in its own transaction;
 after the commit, `dispatch_after_commit` enqueues one delivery job per record.
 """
 from flask import g, has_app_context

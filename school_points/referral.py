@@ -1,4 +1,4 @@
-"""Referrals (老带新, SPEC §6.3): recorded once per new person, rewarded when they enrol a new student."""
+"""Referrals (老带新, docs/WECHAT.md): recorded once per new person, rewarded when they enrol a new student."""
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 

@@ -1,4 +1,4 @@
-"""Security headers on every response (SPEC §9.1): what a browser should and should not do with it.
+"""Security headers on every response: what a browser should and should not do with it.
 
 The APIs answer JSON to the mini-program and to scripts, but a browser can still be pointed at
 any URL, and a few pages are HTML (the API docs, later the staff console). So:

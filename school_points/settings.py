@@ -1,4 +1,4 @@
-"""The school's rules and settings (SPEC §4): defaults, stored overrides, merge-patching."""
+"""The school's rules and settings (docs/PRODUCT.md): defaults, stored overrides, merge-patching."""
 import copy
 
 from flask import g

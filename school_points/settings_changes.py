@@ -1,4 +1,4 @@
-"""Admins changing the school's settings (SPEC §4): super admins only, audit logged."""
+"""Admins changing the school's settings (docs/PRODUCT.md): super admins only, audit logged."""
 from . import audit
 from .clock import utcnow
 from .db_setup import insert_or_skip

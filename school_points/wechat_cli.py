@@ -1,4 +1,4 @@
-"""`flask --app wsgi wechat ...`: official-account setup commands (SPEC §7.3)."""
+"""`flask --app wsgi wechat ...`: official-account setup commands (README.md)."""
 import json
 
 import click

@@ -1,4 +1,4 @@
-"""WeChat API clients on WECHAT_API_BASE_URL (SPEC §6.4): official account, mini-program.
+"""WeChat API clients on WECHAT_API_BASE_URL (docs/WECHAT.md): official account, mini-program.
 
 wechatpy's client is used for its API wrappers, with three changes: every URL (its own base and
 the absolute ones some wrappers hard-code) goes to WECHAT_API_BASE_URL; the access token comes
@@ -6,6 +6,7 @@ from the shared `TokenStore`; and its unbounded auto-retry on 40001 is off. `cal
 place that retries after a token error: refresh once, retry once.
 """
 import logging
+import re
 from datetime import timedelta
 from urllib.parse import quote
 
@@ -26,6 +27,8 @@ TOKEN_ERRORS = frozenset({40001, 40014, 42001})
 INVALID_CODE_ERRORS = frozenset({40029, 40163, 40226})
 API_TIMEOUT_SECONDS = 5
 QR_IMAGE_URL = "https://mp.weixin.qq.com/cgi-bin/showqrcode?ticket="
+DEV_CODE_PREFIX = "dev:"
+DEV_CODE = re.compile(r"dev:([A-Za-z0-9_-]{1,32})")
 
 
 class InvalidCode(DomainError):
@@ -186,10 +189,36 @@ def mp_client():
     return _client("MP")
 
 
+def dev_login_enabled():
+    """`dev:<name>` codes log in without WeChat: only in development with no mini-program app id."""
+    config = current_app.config
+    return config.get("APP_ENV") == "development" and not config.get("WECHAT_MP_APP_ID")
+
+
+def _dev_session(code):
+    """The local user a `dev:<name>` code names (docs/LOCAL_DEVELOPMENT.md); InvalidCode for a bad name.
+
+    The fake openid `dev-<name>` is stable (the same name is the same user) and cannot be a real
+    one (WeChat's mini-program openids begin with "o").
+    """
+    match = DEV_CODE.fullmatch(code)
+    if match is None:
+        raise InvalidCode()
+    name = "dev-" + match.group(1)
+    return {"openid": name, "session_key": "", "nickname": name}
+
+
 def mp_code2session(code):
     """Exchange a wx.login code: {openid, unionid?, session_key}; InvalidCode or WechatUnavailable."""
     if not isinstance(code, str) or not code.strip() or len(code) > 128:
         raise InvalidCode()
+    if code.startswith(DEV_CODE_PREFIX):
+        if dev_login_enabled():
+            return _dev_session(code)
+        if not mp_configured():
+            # Outside development a dev code is only a code nobody issued: 401, as WeChat would
+            # answer it, not the 503 that would tell a prober the dev login exists but is off.
+            raise InvalidCode()
     client = mp_client()
     params = {"appid": client.appid, "secret": client.secret, "js_code": code.strip(),
               "grant_type": "authorization_code"}

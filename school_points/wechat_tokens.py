@@ -1,4 +1,4 @@
-"""WeChat access tokens shared by every process (SPEC §6.2).
+"""WeChat access tokens shared by every process (docs/WECHAT.md).
 
 The token lives in Redis; a process that finds none takes a short Redis lock and fetches it
 while the others wait for the cache, so several workers never fetch at once (each fetch through

@@ -1,4 +1,4 @@
-"""HTTP adapter for the official account's callback (SPEC §6.1)."""
+"""HTTP adapter for the official account's callback (docs/WECHAT.md)."""
 from flask import Blueprint
 
 bp = Blueprint("wechat_bot", __name__)

@@ -1,4 +1,4 @@
-"""GET/POST /wechat: WeChat's URL verification and message callback (SPEC §6.1)."""
+"""GET/POST /wechat: WeChat's URL verification and message callback (docs/WECHAT.md)."""
 from flask import Response, current_app, request
 
 from school_points import clock

@@ -1,4 +1,4 @@
-"""Text commands and menu clicks of the official account (SPEC §6.1): thin calls into the domain."""
+"""Text commands and menu clicks of the official account (docs/WECHAT.md): thin calls into the domain."""
 import json
 import logging
 import threading

@@ -61,7 +61,7 @@ def unsubscribe(message):
 
 
 def _run_scene(message, scene, *, following_before):
-    """Do what a QR scene says (SPEC §6.3); returns the text to add to the reply."""
+    """Do what a QR scene says (docs/WECHAT.md); returns the text to add to the reply."""
     openid = message.source
     try:
         with db.session.begin_nested():

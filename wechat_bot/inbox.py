@@ -1,4 +1,4 @@
-"""Handling each WeChat message or event once, however often WeChat retries it (SPEC §6.1).
+"""Handling each WeChat message or event once, however often WeChat retries it (docs/WECHAT.md).
 
 WeChat retries a message (same MsgId) or event (same sender, CreateTime and event) when we are
 slow. Three layers make the effect happen once (check-ins acknowledged at once and awarded by a

@@ -56,7 +56,7 @@ class AuditLog(db.Model):
     target_id: Mapped[str] = mapped_column(db.String(64), default="")
     campus_id = mapped_column(ForeignKey("campus.id"), nullable=True)
     changes: Mapped[dict] = mapped_column(db.JSON, default=dict)
-    # The client address the outermost trusted proxy saw (SPEC §9.1); None outside a request.
+    # The client address the outermost trusted proxy saw; None outside a request.
     client_address = mapped_column(db.String(45), nullable=True)
     created_at = mapped_column(AwareDateTime, default=now_default, nullable=False)
 

@@ -22,7 +22,7 @@ class_student = Table(
 
 
 class SchoolSetting(db.Model):
-    """The school's settings document (SPEC §4); a single row with id 1."""
+    """The school's settings document (docs/PRODUCT.md); a single row with id 1."""
 
     __tablename__ = "school_setting"
     id: Mapped[int] = mapped_column(primary_key=True)

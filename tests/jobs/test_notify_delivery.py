@@ -1,4 +1,4 @@
-"""deliver(notification_id) against the fake WeChat API (SPEC §6.2): every outcome is stored."""
+"""deliver(notification_id) against the fake WeChat API (docs/WECHAT.md): every outcome is stored."""
 import pytest
 
 from school_points import delivery

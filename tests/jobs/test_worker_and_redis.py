@@ -1,4 +1,4 @@
-"""Jobs on a real RQ worker and real Redis; Redis stopped mid-test loses nothing (SPEC §6.2, §7.3)."""
+"""Jobs on a real RQ worker and real Redis; Redis stopped mid-test loses nothing (docs/WECHAT.md, README.md)."""
 import time
 from datetime import timedelta
 

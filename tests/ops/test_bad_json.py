@@ -1,4 +1,4 @@
-"""JSON the parser cannot take (SPEC §9.1): 400 `malformed_json` on every JSON route, nothing stored.
+"""JSON the parser cannot take: 400 `malformed_json` on every JSON route, nothing stored.
 
 A lone surrogate is valid JSON syntax (`"\\ud800"`) but no valid text: before, it reached the
 database or WeChat's client and the caller got a 500, even on the logins nobody needs a token for.

@@ -1,4 +1,4 @@
-"""The operator's commands of SPEC §7.3, run as `flask --app wsgi ...` would run them."""
+"""The operator's commands (README.md), run as `flask --app wsgi ...` would run them."""
 from sqlalchemy import select, update
 
 from school_points.extensions import db

@@ -1,5 +1,5 @@
 """While the database is unreachable every route answers 503 `service_unavailable` with
-`Retry-After`, never 500, and the first request after it is back succeeds (SPEC §9.1).
+`Retry-After`, never 500, and the first request after it is back succeeds.
 
 PostgreSQL is made unreachable mid-request: the app under test talks to it through a TCP proxy
 (tests/ops/tcp_proxy.py) that the test cuts between two statements of one request.

@@ -1,4 +1,4 @@
-"""SPEC §7: one Idempotency-Key sent ten times at once has one effect, and every caller sees it."""
+"""One Idempotency-Key sent ten times at once has one effect, and every caller sees it."""
 from sqlalchemy import func, select
 
 from school_points import tokens

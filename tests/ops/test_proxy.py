@@ -1,4 +1,4 @@
-"""TRUSTED_PROXY_COUNT (SPEC §9.1): the client's address, scheme and host are the ones the
+"""TRUSTED_PROXY_COUNT: the client's address, scheme and host are the ones the
 outermost trusted proxy saw; addresses a client writes into X-Forwarded-For itself never count."""
 import pytest
 from flask import Flask, request, url_for

@@ -1,4 +1,4 @@
-"""Security headers (SPEC §9.1): every response `nosniff` and `Referrer-Policy`; HTML pages also
+"""Security headers: every response `nosniff` and `Referrer-Policy`; HTML pages also
 `X-Frame-Options: DENY` and a CSP without inline script; HSTS only over HTTPS."""
 import io
 import re

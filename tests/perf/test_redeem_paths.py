@@ -1,4 +1,4 @@
-"""Behaviour that only one of the two redemption paths could get wrong (SPEC §5).
+"""Behaviour that only one of the two redemption paths could get wrong (docs/PRODUCT.md).
 
 On PostgreSQL `redemption.redeem` is one call of the `redeem_goods` function; on SQLite it is the
 Python path. These tests run on both databases, so passing twice means the two paths agree.

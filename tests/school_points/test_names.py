@@ -1,4 +1,4 @@
-"""The given name a shared growth record shows (SPEC §8): never the family name."""
+"""The given name a shared growth record shows (docs/PRODUCT.md): never the family name."""
 import pytest
 
 from school_points.names import given_name

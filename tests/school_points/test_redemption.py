@@ -1,4 +1,4 @@
-"""Redemption: spending points on goods, handing them out, cancelling with a refund (SPEC §5)."""
+"""Redemption: spending points on goods, handing them out, cancelling with a refund (docs/PRODUCT.md)."""
 import pytest
 from sqlalchemy import func, select
 

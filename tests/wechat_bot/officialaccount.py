@@ -102,7 +102,7 @@ def event_xml(openid, event, *, key=None, create_time=None, **extra):
 def oa_config(app):
     """A plaintext-mode official account's callback credentials (no AES key), restored after the test.
 
-    With an AES key configured the callback refuses plaintext messages (SPEC §9.1), so safe-mode
+    With an AES key configured the callback refuses plaintext messages, so safe-mode
     tests add it themselves (the `oa_safe` fixture); everything set here or later is restored.
     """
     values = {"WECHAT_OA_TOKEN": TOKEN, "WECHAT_OA_AES_KEY": "", "WECHAT_OA_APP_ID": APP_ID,

@@ -1,4 +1,4 @@
-"""Parents' text commands and photos in the official account (SPEC §6.1), answered in Chinese."""
+"""Parents' text commands and photos in the official account (docs/WECHAT.md), answered in Chinese."""
 from sqlalchemy import select
 
 from school_points import ledger

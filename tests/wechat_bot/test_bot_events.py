@@ -1,4 +1,4 @@
-"""Follow, unfollow, QR scenes and template receipts (SPEC §6.1, §6.3)."""
+"""Follow, unfollow, QR scenes and template receipts (docs/WECHAT.md)."""
 from datetime import timedelta
 
 from sqlalchemy import select

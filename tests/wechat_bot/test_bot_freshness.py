@@ -1,4 +1,4 @@
-"""The callback's freshness window and plaintext refusal (SPEC §9.1).
+"""The callback's freshness window and plaintext refusal.
 
 In plaintext mode WeChat signs only the timestamp and nonce, never the body: a signature seen
 once would otherwise let anyone post any message as any parent, for ever. Old (or far-future)

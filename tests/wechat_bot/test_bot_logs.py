@@ -1,4 +1,4 @@
-"""Logs without secrets (SPEC §9.1): what an operator's log holds after real callbacks.
+"""Logs without secrets: what an operator's log holds after real callbacks.
 
 Whoever reads the logs (a log shipper, a support chat, an attacker with a file) must not find a
 signature, a nonce, the callback token or AES key, a parent's openid, a child's name or a bind code.
