@@ -3,8 +3,10 @@ import uuid
 
 from flask import g, request
 
-from school_points import adjustments, students, teachers
-from school_points.httpkit import idempotent, respond
+from school_points.points import adjustments
+from school_points.people import students, teachers
+from webkit.idempotency import idempotent
+from webkit.responses import respond
 from school_points.models import LedgerEntry, Student, Teacher
 
 from . import bp

@@ -1,7 +1,7 @@
 """HTTP adapter for the mini-program (SPEC §7.1): `bp` at /api/v1, `docs_bp` (OpenAPI + docs) at /api."""
 from flask import Blueprint
 
-from school_points.errors import NotFound
+from school_points.platform.errors import NotFound
 
 bp = Blueprint("miniprogram_api", __name__)
 docs_bp = Blueprint("miniprogram_docs", __name__)

@@ -1,11 +1,13 @@
 """Events of the official account: follow/unfollow, QR scenes, menu clicks, template receipts."""
 import logging
 
-from school_points import account_links, delivery, guardians, oa_users, referral
-from school_points.errors import DomainError
-from school_points.extensions import db
-from school_points.jobs.followers import sync_follower
-from school_points.logsafe import log_id
+from school_points.people import account_links, guardians, oa_users
+from school_points.wechat import delivery
+from school_points.points import referral
+from school_points.platform.errors import DomainError
+from school_points.platform.extensions import db
+from school_points.wechat.followers import sync_follower
+from school_points.platform.logsafe import log_id
 
 from . import texts
 from .replies import say, silent

@@ -6,12 +6,12 @@ Stock edits lock the goods row (the last lock in the house order) and keep
 """
 from sqlalchemy import or_, select
 
-from . import audit
-from .clock import utcnow
-from .errors import Forbidden, NotFound, ValidationFailed
-from .extensions import db
-from .models import Goods
-from .scoping import MAX_ID, campus_filter_id, campus_for_write
+from school_points.school import audit
+from school_points.platform.clock import utcnow
+from school_points.platform.errors import Forbidden, NotFound, ValidationFailed
+from school_points.platform.extensions import db
+from school_points.models import Goods
+from school_points.school.scoping import MAX_ID, campus_filter_id, campus_for_write
 
 EDITABLE = ("name", "description", "image_url", "points", "limit_per_student", "on_shelf", "sort", "verify_code")
 

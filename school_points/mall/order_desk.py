@@ -6,9 +6,9 @@ for staff actions) live in `redemption`; this module keeps the admin inside its 
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from . import redemption
-from .models import Redemption
-from .scoping import get_in_scope
+from school_points.mall import redemption
+from school_points.models import Redemption
+from school_points.school.scoping import get_in_scope
 
 
 def list_orders_query(scope, *, status=None, campus_id=None, student_id=None, goods_id=None):

@@ -11,12 +11,12 @@ from datetime import timedelta
 from flask import current_app
 from sqlalchemy import String, cast, select
 
-from .. import wechat_clients
-from ..clock import utcnow
-from ..errors import DomainError
-from ..extensions import db
-from ..models import GrowthRecord
-from ..uploads import store_upload, upload_url
+from school_points.wechat import clients
+from school_points.platform.clock import utcnow
+from school_points.platform.errors import DomainError
+from school_points.platform.extensions import db
+from school_points.models import GrowthRecord
+from school_points.media.uploads import store_upload, upload_url
 
 log = logging.getLogger(__name__)
 
@@ -54,10 +54,10 @@ def fetch_record_media(record_id):
 def _fetch(media_id, user_id):
     """(url, keep_placeholder): a stored image's URL, or whether to try again later."""
     try:
-        response = wechat_clients.call(wechat_clients.oa_client(), lambda c: c.media.download(media_id))
-    except wechat_clients.WechatNotConfigured:
+        response = clients.call(clients.oa_client(), lambda c: c.media.download(media_id))
+    except clients.WechatNotConfigured:
         return None, False
-    except wechat_clients.WechatUnavailable as exc:
+    except clients.WechatUnavailable as exc:
         log.warning("media %s not fetched: %s", media_id, exc)
         return None, exc.transient
     content = getattr(response, "content", None)

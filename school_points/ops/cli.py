@@ -4,7 +4,7 @@ import sys
 import click
 from flask.cli import AppGroup
 
-from .extensions import db
+from school_points.platform.extensions import db
 
 points_cli = AppGroup("points", help="Points ledger operations.")
 admin_cli = AppGroup("admin", help="Admin accounts.")
@@ -15,13 +15,13 @@ def register(app):
     app.cli.add_command(points_cli)
     app.cli.add_command(admin_cli)
     app.cli.add_command(seed_demo_command)
-    from .scheduler import scheduler_command
-    from .worker import worker_command
+    from school_points.ops.scheduler import scheduler_command
+    from school_points.ops.worker import worker_command
 
     app.cli.add_command(worker_command)
     app.cli.add_command(scheduler_command)
     try:
-        from .wechat_cli import wechat_cli
+        from school_points.wechat.cli import wechat_cli
     except ImportError:  # the WeChat commands arrive with the official-account module
         return
     app.cli.add_command(wechat_cli)
@@ -30,7 +30,7 @@ def register(app):
 @points_cli.command("check")
 def points_check_command():
     """Reconcile balances against the ledger and stock against orders; non-zero exit on any difference."""
-    from .reconcile import find_differences
+    from school_points.accounts.reconcile import find_differences
 
     differences = find_differences()
     for line in differences:
@@ -44,7 +44,7 @@ def points_check_command():
 @points_cli.command("expire")
 def points_expire_command():
     """Expire points whose expiry date has passed (the nightly job, run by hand)."""
-    from .expiry import expire_due
+    from school_points.points.expiry import expire_due
 
     count, points = expire_due()
     click.echo(f"expired {points} point(s) in {count} lot(s)")
@@ -56,8 +56,8 @@ def points_expire_command():
 @click.option("--campus", "campus_id", type=int, default=None, help="Confine the admin to one campus.")
 def admin_create_command(username, password, campus_id):
     """Create an admin: super (all campuses) or, with --campus, a campus admin."""
-    from .admins import create_admin
-    from .errors import DomainError
+    from school_points.people.admins import create_admin
+    from school_points.platform.errors import DomainError
 
     try:
         admin = create_admin(username, password, campus_id=campus_id)
@@ -72,7 +72,7 @@ def admin_create_command(username, password, campus_id):
 def seed_demo_command():
     """Load a demo school: two campuses, classes, teachers, students, goods and a demo admin.
     Refused (exit 1, nothing written) under APP_ENV=production."""
-    from .demo import DemoRefused, seed_demo
+    from school_points.ops.demo import DemoRefused, seed_demo
 
     try:
         summary = seed_demo()

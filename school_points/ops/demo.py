@@ -4,12 +4,12 @@ from datetime import date
 from flask import current_app
 from sqlalchemy import select
 
-from . import ledger
-from .actors import SYSTEM
-from .admins import create_admin
-from .codes import new_code
-from .extensions import db
-from .models import Admin, Campus, Goods, SchoolClass, Student, Teacher
+from school_points.accounts import ledger
+from school_points.school.actors import SYSTEM
+from school_points.people.admins import create_admin
+from school_points.platform.codes import new_code
+from school_points.platform.extensions import db
+from school_points.models import Admin, Campus, Goods, SchoolClass, Student, Teacher
 
 DEMO_ADMIN = ("admin", "admin12345")
 

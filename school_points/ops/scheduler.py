@@ -1,6 +1,6 @@
 """The scheduler (`flask --app wsgi scheduler`): RQ's cron scheduler, riding out Redis outages.
 
-`rq cron school_points.cron` runs the same timetable, but RQ 3.0's `CronScheduler.start()` lets
+`rq cron school_points.ops.timetable` runs the same timetable, but RQ 3.0's `CronScheduler.start()` lets
 the first Redis error of an enqueue or a heartbeat escape its loop, and the process exits (the
 outbox sweep, expiry, reminders and birthdays then stop until someone restarts it). This loop
 does what `start()` does, and on a Redis error logs one line, waits with capped exponential
@@ -18,11 +18,11 @@ from flask.cli import with_appcontext
 from rq.cron import CronScheduler
 from rq.exceptions import SchedulerNotFound, StopRequested
 
-from .redis_conn import get_redis
-from .redis_retry import Backoff, Outage
+from school_points.platform.redis_conn import get_redis
+from school_points.platform.redis_retry import Backoff, Outage
 
 log = logging.getLogger(__name__)
-TIMETABLE = "school_points.cron"
+TIMETABLE = "school_points.ops.timetable"
 
 
 def run_scheduler(connection, timetable=TIMETABLE, *, retry_cap=30.0, sleep=time.sleep):

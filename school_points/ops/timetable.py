@@ -1,5 +1,5 @@
-"""The scheduler's timetable, run by `flask --app wsgi scheduler` (school_points/scheduler.py,
-which rides out Redis outages; `rq cron school_points.cron` reads it too but exits on one) (SPEC §7.3).
+"""The scheduler's timetable, run by `flask --app wsgi scheduler` (school_points/ops/scheduler.py,
+which rides out Redis outages; `rq cron school_points.ops.timetable` reads it too but exits on one) (SPEC §7.3).
 
 Jobs run on the worker (`flask --app wsgi worker`), inside the app context. The daily jobs run
 hourly rather than at one clock time: each is idempotent (ledger keys, reminded_at), so repeats
@@ -7,10 +7,10 @@ cost nothing, and whatever the school's timezone, a day's work is done within it
 """
 from rq import cron
 
-from .birthday import award_birthdays
-from .expiry import expire_due, remind_expiring
-from .jobs.queue import QUEUE_NAME
-from .jobs.sweep import prune_processed_messages, sweep_media, sweep_outbox
+from school_points.points.birthday import award_birthdays
+from school_points.points.expiry import expire_due, remind_expiring
+from school_points.platform.queue import QUEUE_NAME
+from school_points.ops.sweep import prune_processed_messages, sweep_media, sweep_outbox
 
 cron.register(sweep_outbox, QUEUE_NAME, interval=60, job_timeout=300)
 cron.register(sweep_media, QUEUE_NAME, interval=600, job_timeout=300)

@@ -25,10 +25,10 @@ from flask.cli import with_appcontext
 from rq import SimpleWorker
 from rq.exceptions import StopRequested
 
-from .extensions import db
-from .jobs.queue import QUEUE_NAME
-from .redis_conn import get_redis
-from .redis_retry import Backoff, Outage
+from school_points.platform.extensions import db
+from school_points.platform.queue import QUEUE_NAME
+from school_points.platform.redis_conn import get_redis
+from school_points.platform.redis_retry import Backoff, Outage
 
 log = logging.getLogger(__name__)
 # RQ's lines about a Redis it cannot reach: replaced by Outage's one line per outage.
@@ -121,7 +121,7 @@ def run_worker(app, *, burst=False):
 
 def _startup_sweep(app):
     """Re-queue owed work now; a failure here (the database is down too) is left to the sweep."""
-    from .jobs.sweep import recover_owed_work
+    from school_points.ops.sweep import recover_owed_work
 
     with app.app_context():
         try:

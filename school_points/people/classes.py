@@ -2,11 +2,11 @@
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from . import audit
-from .errors import ValidationFailed
-from .extensions import db
-from .models import SchoolClass, Student, Teacher
-from .scoping import campus_for_write, get_in_scope
+from school_points.school import audit
+from school_points.platform.errors import ValidationFailed
+from school_points.platform.extensions import db
+from school_points.models import SchoolClass, Student, Teacher
+from school_points.school.scoping import campus_for_write, get_in_scope
 
 
 def list_classes_query(scope, *, campus_id=None):

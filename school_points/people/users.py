@@ -9,9 +9,9 @@ import logging
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
-from .codes import new_code
-from .extensions import db
-from .models import Guardian, Like, Referral, Teacher, WechatUser
+from school_points.platform.codes import new_code
+from school_points.platform.extensions import db
+from school_points.models import Guardian, Like, Referral, Teacher, WechatUser
 
 log = logging.getLogger(__name__)
 
@@ -125,7 +125,7 @@ def _drop_duplicates(keep, other):
 
 
 def _forget_like(like):
-    from .models import GrowthRecord
+    from school_points.models import GrowthRecord
 
     db.session.execute(
         update(GrowthRecord).where(GrowthRecord.id == like.record_id, GrowthRecord.like_count > 0)

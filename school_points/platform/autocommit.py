@@ -11,7 +11,7 @@ from contextlib import contextmanager
 
 import psycopg
 
-from .extensions import db
+from school_points.platform.extensions import db
 
 
 def session_in_transaction():

@@ -3,7 +3,7 @@ from datetime import timezone
 
 from sqlalchemy import DateTime, TypeDecorator
 
-from ..clock import utcnow
+from school_points.platform.clock import utcnow
 
 
 class AwareDateTime(TypeDecorator):

@@ -2,8 +2,8 @@
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from .extensions import db
-from .redis_conn import get_redis, redis_ok
+from school_points.platform.extensions import db
+from school_points.platform.redis_conn import get_redis, redis_ok
 
 
 def readiness():

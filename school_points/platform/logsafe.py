@@ -27,7 +27,7 @@ def log_id(value):
 
     Keyed with the app's SECRET_KEY so a leaked log cannot be matched against a list of openids
     or guessed codes; an operator who has one can compute its digest the same way
-    (`flask shell`: `from school_points.logsafe import log_id; log_id("o6_bm...")`).
+    (`flask shell`: `from school_points.platform.logsafe import log_id; log_id("o6_bm...")`).
     """
     if value is None or value == "":
         return "-"

@@ -5,7 +5,7 @@ import redis
 from flask import current_app
 from rq import Queue
 
-from ..redis_conn import get_redis
+from school_points.platform.redis_conn import get_redis
 
 log = logging.getLogger(__name__)
 QUEUE_NAME = "school_points"
@@ -54,7 +54,7 @@ def run_inline(func, *args, **kwargs):
     try:
         return func(*args, **kwargs)
     except Exception:  # noqa: BLE001 - a job's failure must not fail the request that committed
-        from ..extensions import db
+        from school_points.platform.extensions import db
 
         db.session.rollback()
         current_app.logger.exception("in-process job %s failed", getattr(func, "__name__", func))

@@ -11,8 +11,8 @@ import time
 import redis
 from flask import current_app
 
-from .errors import RateLimited
-from .redis_conn import get_redis
+from school_points.platform.errors import RateLimited
+from school_points.platform.redis_conn import get_redis
 
 _memory = {}
 _memory_lock = threading.Lock()

@@ -3,13 +3,13 @@ import calendar
 
 from sqlalchemy import extract, or_, select
 
-from . import ledger
-from .actors import SYSTEM
-from .clock import local_today
-from .extensions import db
-from .models import LedgerEntry, Student
-from .notifications import dispatch_after_commit, notify_student
-from .settings import get_settings
+from school_points.accounts import ledger
+from school_points.school.actors import SYSTEM
+from school_points.platform.clock import local_today
+from school_points.platform.extensions import db
+from school_points.models import LedgerEntry, Student
+from school_points.wechat.notifications import dispatch_after_commit, notify_student
+from school_points.school.settings import get_settings
 
 BATCH = 200
 

@@ -33,18 +33,20 @@ from psycopg.types.json import Json
 from rq import Retry
 from sqlalchemy import func, select
 
-from .. import delivery, growth, oa_users
-from ..autocommit import own_transaction, session_in_transaction
-from ..clock import acting_at, utcnow
-from ..db_setup import insert_or_skip
-from ..errors import DomainError
-from ..extensions import db
-from ..models import ProcessedWechatMessage
-from ..redis_conn import get_redis
-from ..settings import forget_cached_settings
-from .media import fetch_record_media, media_placeholder
-from .notify import deliver_claimed
-from .queue import enqueue
+from school_points.wechat import delivery
+from school_points.points import growth
+from school_points.people import oa_users
+from school_points.platform.autocommit import own_transaction, session_in_transaction
+from school_points.platform.clock import acting_at, utcnow
+from school_points.platform.db_setup import insert_or_skip
+from school_points.platform.errors import DomainError
+from school_points.platform.extensions import db
+from school_points.models import ProcessedWechatMessage
+from school_points.platform.redis_conn import get_redis
+from school_points.school.settings import forget_cached_settings
+from school_points.media.wechat_media import fetch_record_media, media_placeholder
+from school_points.wechat.notify import deliver_claimed
+from school_points.platform.queue import enqueue
 
 log = logging.getLogger(__name__)
 

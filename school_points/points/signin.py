@@ -3,13 +3,13 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from . import ledger
-from .clock import local_today, utcnow
-from .errors import AlreadySignedIn
-from .extensions import db
-from .models import Signin
-from .settings import get_settings
-from .students import active_student
+from school_points.accounts import ledger
+from school_points.platform.clock import local_today, utcnow
+from school_points.platform.errors import AlreadySignedIn
+from school_points.platform.extensions import db
+from school_points.models import Signin
+from school_points.school.settings import get_settings
+from school_points.people.students import active_student
 
 
 def sign_in(student_id, *, actor):

@@ -1,7 +1,7 @@
 """Reading the audit log: who changed what, within an admin's campus scope."""
 from sqlalchemy import select
 
-from .models import AuditLog
+from school_points.models import AuditLog
 
 
 def audit_log_query(scope, *, action=None, target_type=None, target_id=None):

@@ -2,11 +2,11 @@
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from . import audit
-from .errors import DomainError
-from .extensions import db
-from .models import Campus
-from .scoping import require_super
+from school_points.school import audit
+from school_points.platform.errors import DomainError
+from school_points.platform.extensions import db
+from school_points.models import Campus
+from school_points.school.scoping import require_super
 
 
 class CampusNameTaken(DomainError):

@@ -3,8 +3,9 @@ import copy
 
 from flask import g
 
-from .extensions import db
-from .models import SchoolSetting
+from school_points.platform import work
+from school_points.platform.extensions import db
+from school_points.models import SchoolSetting
 
 NOTIFICATION_FIELD_DEFAULTS = {
     "redeemed": {"student": "thing1", "goods": "thing2", "points": "number3", "balance": "number4", "time": "time5"},
@@ -90,6 +91,10 @@ def forget_cached_settings():
     """Drop the per-request cache (after a rollback or in long-running jobs)."""
     if _has_g():
         g.pop("_school_settings", None)
+
+
+# abandon_work() drops what a refused request cached: its transaction may have changed the settings.
+work.after_rollback(forget_cached_settings)
 
 
 def _has_g():

@@ -5,8 +5,8 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from . import wechat_clients
-from .errors import DomainError
+from school_points.wechat import clients
+from school_points.platform.errors import DomainError
 
 wechat_cli = AppGroup("wechat", help="Official-account setup.")
 
@@ -51,7 +51,7 @@ def menu_command(mall_page, dry_run):
         click.echo(json.dumps(menu, ensure_ascii=False, indent=2))
         return
     try:
-        wechat_clients.call(wechat_clients.oa_client(), lambda client: client.menu.create(menu))
+        clients.call(clients.oa_client(), lambda client: client.menu.create(menu))
     except DomainError as exc:
         raise click.ClickException(f"菜单创建失败：{exc.message} {exc.details or ''}".strip()) from None
     click.echo("official-account menu created (积分商城 → %s)" % (mall_page if menu["button"][1]["type"] == "miniprogram"

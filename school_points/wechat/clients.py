@@ -14,10 +14,10 @@ from flask import current_app
 from wechatpy import WeChatClient
 from wechatpy.exceptions import WeChatClientException
 
-from .clock import utcnow
-from .errors import DomainError
-from .redis_conn import get_redis
-from .wechat_tokens import TokenFetchTimeout, TokenStore
+from school_points.platform.clock import utcnow
+from school_points.platform.errors import DomainError
+from school_points.platform.redis_conn import get_redis
+from school_points.wechat.access_tokens import TokenFetchTimeout, TokenStore
 
 log = logging.getLogger(__name__)
 

@@ -36,11 +36,11 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import func, update
 
-from . import wechat_clients
-from .clock import as_aware, school_tz, utcnow
-from .extensions import db
-from .models import Notification, WechatUser
-from .settings import get_settings
+from school_points.wechat import clients
+from school_points.platform.clock import as_aware, school_tz, utcnow
+from school_points.platform.extensions import db
+from school_points.models import Notification, WechatUser
+from school_points.school.settings import get_settings
 
 MAX_ATTEMPTS = 5
 BACKOFF_SECONDS = (30, 120, 600, 1800)
@@ -54,7 +54,7 @@ SEND_LEASE_SECONDS = 60
 CLIENT_MSG_ID_WINDOW = timedelta(minutes=8)
 INTERRUPTED = "发送中断，无法确认微信是否已送达；为免重复不再重发"
 NO_RETRY_ERRORS = frozenset({43004, 43101, 40003, 40037, 47003, 45015, 45047, 48001})
-RETRY_ERRORS = frozenset({-1, 45009, 45011}) | wechat_clients.TOKEN_ERRORS
+RETRY_ERRORS = frozenset({-1, 45009, 45011}) | clients.TOKEN_ERRORS
 # WeChat's length limits by keyword type (the prefix of the template's keyword name).
 CUSTOM_MESSAGE_KINDS = frozenset({"checkin_result"})
 CUSTOM_CHANNEL = "oa_custom"
@@ -173,12 +173,12 @@ def route(notification):
     config = get_settings()["notifications"].get(notification.kind, {})
     if user is None or user.disabled:
         return Route(skip_reason="接收人不存在")
-    if user.oa_openid and user.oa_subscribed and wechat_clients.oa_configured():
+    if user.oa_openid and user.oa_subscribed and clients.oa_configured():
         return Route("oa_template", user.oa_openid, notification.template_id or config.get("template_id", ""))
-    if user.mp_openid and wechat_clients.mp_configured():
+    if user.mp_openid and clients.mp_configured():
         template_id = config.get("mp_template_id") or notification.template_id or config.get("template_id", "")
         return Route("mp_subscribe", user.mp_openid, template_id)
-    if not (wechat_clients.oa_configured() or wechat_clients.mp_configured()):
+    if not (clients.oa_configured() or clients.mp_configured()):
         return Route(skip_reason="未配置微信凭证")
     return Route(skip_reason="家长未关注公众号，也没有可用的小程序身份")
 
@@ -186,7 +186,7 @@ def route(notification):
 def _custom_route(user):
     if user is None or user.disabled or not user.oa_openid:
         return Route(skip_reason="接收人不存在")
-    if not wechat_clients.oa_configured():
+    if not clients.oa_configured():
         return Route(skip_reason="未配置微信凭证")
     return custom_route(user.oa_openid)
 
@@ -213,12 +213,12 @@ def payload(notification, target):
 def send(target, body):
     """Send one message; returns WeChat's msgid. Raises WechatUnavailable with the errcode."""
     if target.channel == CUSTOM_CHANNEL:  # message/custom/send through wechatpy's wrapper
-        wechat_clients.call(wechat_clients.oa_client(),
+        clients.call(clients.oa_client(),
                             lambda c: c.message.send_text(target.openid, body["text"]["content"]))
         return ""
     endpoint = "message/template/send" if target.channel == "oa_template" else "message/subscribe/send"
-    client = wechat_clients.oa_client() if target.channel == "oa_template" else wechat_clients.mp_client()
-    result = wechat_clients.call(client, lambda c: c.post(endpoint, data=body))
+    client = clients.oa_client() if target.channel == "oa_template" else clients.mp_client()
+    result = clients.call(client, lambda c: c.post(endpoint, data=body))
     return str(result.get("msgid") or "") if isinstance(result, dict) else ""
 
 

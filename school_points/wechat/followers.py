@@ -2,9 +2,10 @@
 mini-program identity (WeChat's callback messages never carry the unionid)."""
 import logging
 
-from .. import oa_users, wechat_clients
-from ..extensions import db
-from ..logsafe import log_id
+from school_points.people import oa_users
+from school_points.wechat import clients
+from school_points.platform.extensions import db
+from school_points.platform.logsafe import log_id
 
 log = logging.getLogger(__name__)
 USER_INFO_TIMEOUT = 3
@@ -17,11 +18,11 @@ def sync_follower(openid):
         return user.unionid if user else None
     db.session.rollback()  # no transaction held open across the WeChat call (up to USER_INFO_TIMEOUT)
     try:
-        info = wechat_clients.call(
-            wechat_clients.oa_client(),
+        info = clients.call(
+            clients.oa_client(),
             lambda c: c.get("user/info", params={"openid": openid, "lang": "zh_CN"}, timeout=USER_INFO_TIMEOUT),
         )
-    except wechat_clients.WechatUnavailable as exc:
+    except clients.WechatUnavailable as exc:
         log.info("user info of %s not fetched: %s", log_id(openid), exc)
         return None
     unionid = info.get("unionid") if isinstance(info, dict) else None

@@ -4,10 +4,11 @@ after the commit, `dispatch_after_commit` enqueues one delivery job per record.
 from flask import g, has_app_context
 from sqlalchemy import select
 
-from .clock import isoformat, utcnow
-from .extensions import db
-from .models import NOTIFICATION_KINDS, Guardian, Notification, Student
-from .settings import get_settings
+from school_points.platform import work
+from school_points.platform.clock import isoformat, utcnow
+from school_points.platform.extensions import db
+from school_points.models import NOTIFICATION_KINDS, Guardian, Notification, Student
+from school_points.school.settings import get_settings
 
 
 def notify_student(kind, student_id, values, *, key, page=""):
@@ -78,8 +79,8 @@ def dispatch_after_commit():
     ids = g.pop("outbox_ids", [])
     if not ids:
         return
-    from .jobs.notify import deliver  # here: the jobs import this module
-    from .jobs.queue import enqueue_each
+    from school_points.wechat.notify import deliver  # here: the jobs import this module
+    from school_points.platform.queue import enqueue_each
 
     enqueue_each(deliver, ids)
 
@@ -88,3 +89,8 @@ def forget_pending():
     """Drop recorded ids after a rollback: those records no longer exist."""
     if has_app_context():
         g.pop("outbox_ids", None)
+
+
+# commit_work() delivers what this request or job recorded; abandon_work() forgets it.
+work.after_commit(dispatch_after_commit)
+work.after_rollback(forget_pending)

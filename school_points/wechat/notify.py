@@ -1,11 +1,11 @@
 """deliver(notification_id): send one outbox notification to WeChat and store the outcome."""
 import logging
 
-from .. import delivery
-from ..extensions import db
-from ..models import Notification
-from ..settings import forget_cached_settings
-from ..wechat_clients import WechatUnavailable
+from school_points.wechat import delivery
+from school_points.platform.extensions import db
+from school_points.models import Notification
+from school_points.school.settings import forget_cached_settings
+from school_points.wechat.clients import WechatUnavailable
 
 log = logging.getLogger(__name__)
 

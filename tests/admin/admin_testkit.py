@@ -1,7 +1,7 @@
 """Helpers for the admin API tests: a staff member's client, DB fingerprints, a query counter."""
 from sqlalchemy import event, func, select
 
-from school_points.extensions import db
+from school_points.platform.extensions import db
 from school_points.models import AuditLog, LedgerEntry, PointsAccount
 
 PASSWORD = "correct-horse-9"

@@ -2,8 +2,8 @@
 import pytest
 from tests.admin.admin_testkit import PASSWORD, AdminApi, QueryCounter
 
-from school_points.admins import create_admin
-from school_points.extensions import db
+from school_points.people.admins import create_admin
+from school_points.platform.extensions import db
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 from tests.admin.admin_testkit import db_state
 from sqlalchemy import func, select
 
-from school_points.extensions import db
+from school_points.platform.extensions import db
 from school_points.models import AuditLog, PointsAccount, Student
 
 

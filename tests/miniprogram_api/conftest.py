@@ -3,8 +3,8 @@ import itertools
 
 import pytest
 
-from school_points import tokens
-from school_points.extensions import db
+from school_points.people import tokens
+from school_points.platform.extensions import db
 from school_points.models import WechatUser
 from tests.fakewechat import fake_wechat  # noqa: F401  (fixture)
 

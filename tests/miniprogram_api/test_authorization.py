@@ -5,7 +5,7 @@ cannot be added without saying who may call it.
 """
 import pytest
 
-from school_points.extensions import db
+from school_points.platform.extensions import db
 from school_points.models import LedgerEntry, PointsAccount, Redemption
 from tests.miniprogram_api.test_points_and_mall import _goods
 

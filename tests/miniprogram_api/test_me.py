@@ -1,8 +1,8 @@
 """The user's own things: /me, binding students, default student, teacher invite, OA link, referral."""
 from sqlalchemy import select
 
-from school_points import account_links
-from school_points.extensions import db
+from school_points.people import account_links
+from school_points.platform.extensions import db
 from school_points.models import Guardian, WechatUser
 
 

@@ -8,9 +8,9 @@ import json
 import pytest
 from sqlalchemy import func, select
 
-from school_points import tokens
-from school_points.admins import create_admin
-from school_points.extensions import db
+from school_points.people import tokens
+from school_points.people.admins import create_admin
+from school_points.platform.extensions import db
 from school_points.models import AuditLog, Campus, GrowthRecord, Guardian, Student, WechatUser
 from tests.fakewechat import fake_wechat  # noqa: F401  (fixture)
 

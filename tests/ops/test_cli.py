@@ -1,7 +1,7 @@
 """The operator's commands of SPEC §7.3, run as `flask --app wsgi ...` would run them."""
 from sqlalchemy import select, update
 
-from school_points.extensions import db
+from school_points.platform.extensions import db
 from school_points.models import Admin, Campus, Goods, PointsAccount, Student
 
 

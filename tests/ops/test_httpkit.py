@@ -1,10 +1,10 @@
 """Bad bodies on any JSON route: the documented 4xx, nothing stored."""
-from school_points.extensions import db
+from school_points.platform.extensions import db
 from school_points.models import GrowthRecord
 
 
 def test_nul_characters_anywhere_in_a_body_are_refused_before_any_work(client, make_student, make_guardian):
-    from school_points import tokens
+    from school_points.people import tokens
 
     student = make_student()
     user = make_guardian(student)

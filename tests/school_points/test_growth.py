@@ -4,11 +4,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from school_points import growth
-from school_points.errors import DomainError, NotFound, RateLimited
-from school_points.extensions import db
+from school_points.points import growth
+from school_points.platform.errors import DomainError, NotFound, RateLimited
+from school_points.platform.extensions import db
 from school_points.models import GrowthRecord, Like
-from school_points.reconcile import find_differences
+from school_points.accounts.reconcile import find_differences
 from tests.conftest import requires_pg, run_concurrently
 from tests.school_points.domain_helpers import account_of, entries, outcome
 
@@ -223,7 +223,7 @@ def test_official_account_check_in_costs_eight_statements(app, follower):
     entry; balance; record's entry id. (It was 12 before the lean path, the bot's own two aside.)"""
     from sqlalchemy import event
 
-    from school_points.settings import forget_cached_settings
+    from school_points.school.settings import forget_cached_settings
 
     forget_cached_settings()
     statements = []

@@ -1,7 +1,7 @@
 """The given name a shared growth record shows (SPEC §8): never the family name."""
 import pytest
 
-from school_points.names import given_name
+from school_points.people.names import given_name
 
 
 @pytest.mark.parametrize("full, shown", [

@@ -2,14 +2,14 @@
 import pytest
 from sqlalchemy import func, select
 
-from school_points import redemption
-from school_points.actors import Actor
-from school_points.errors import (
+from school_points.mall import redemption
+from school_points.school.actors import Actor
+from school_points.platform.errors import (
     AlreadyIssued, DomainError, Forbidden, LimitReached, OrderNotPending, OutOfStock, RateLimited, WrongVerifyCode,
 )
-from school_points.extensions import db
+from school_points.platform.extensions import db
 from school_points.models import AuditLog, Goods, Notification, Redemption
-from school_points.reconcile import find_differences
+from school_points.accounts.reconcile import find_differences
 from tests.conftest import requires_pg, run_concurrently
 from tests.school_points.domain_helpers import account_of, entries, ledger_sum, outcome
 
@@ -200,7 +200,7 @@ def test_issued_and_cancelled_orders_cannot_change_again(make_student, make_good
 def test_refund_restores_the_lots_the_order_spent(make_student, make_goods, rules):
     rules({"expiry": {"policy": "rolling", "months": 12}})
     student, goods = make_student(), make_goods(points=30)
-    from school_points import ledger
+    from school_points.accounts import ledger
     from school_points.models import PointsLot
     account = ledger.lock(student.id)
     ledger.credit(account, 20, "evaluation", key="e1")

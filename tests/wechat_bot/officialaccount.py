@@ -4,7 +4,7 @@ import time
 
 import pytest
 import xmltodict
-from school_points import clock
+from school_points.platform import clock
 from wechatpy.crypto import WeChatCrypto
 from wechatpy.utils import WeChatSigner
 
@@ -67,7 +67,7 @@ class OfficialAccount:
 
 
 def now_timestamp():
-    """Seconds since the epoch by the app's clock (school_points.clock, which tests may move)."""
+    """Seconds since the epoch by the app's clock (school_points.platform.clock, which tests may move)."""
     return int(clock.utcnow().timestamp())
 
 

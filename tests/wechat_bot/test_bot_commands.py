@@ -1,9 +1,9 @@
 """Parents' text commands and photos in the official account (SPEC §6.1), answered in Chinese."""
 from sqlalchemy import select
 
-from school_points import ledger
-from school_points.actors import SYSTEM
-from school_points.extensions import db
+from school_points.accounts import ledger
+from school_points.school.actors import SYSTEM
+from school_points.platform.extensions import db
 from school_points.models import GrowthRecord, Redemption, WechatUser
 from tests.conftest import balance_of
 from tests.wechat_bot.officialaccount import image_xml
@@ -83,7 +83,7 @@ def test_photo_checks_in_and_the_image_is_fetched_by_a_job(oa, parent, fake_wech
     db.session.expire_all()
     record = db.session.scalars(select(GrowthRecord)).one()
     # Without Redis the job ran right after the commit; with Redis it waits in the queue.
-    from school_points.jobs.media import fetch_record_media
+    from school_points.media.wechat_media import fetch_record_media
     fetch_record_media(record.id)
     db.session.expire_all()
     assert len(record.media) == 1 and "/api/v1/uploads/" in record.media[0]
@@ -119,8 +119,8 @@ def test_switch_to_unknown_name_lists_the_students(oa, parent):
 
 
 def test_redemption_history_lists_recent_orders(oa, parent, make_goods):
-    from school_points import redemption
-    from school_points.actors import Actor
+    from school_points.mall import redemption
+    from school_points.school.actors import Actor
 
     goods = make_goods(name="铅笔", points=30)
     redemption.redeem(parent[2].id, goods.id, 1, key="k1", actor=Actor.user(parent[1].id))

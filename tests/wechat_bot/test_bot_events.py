@@ -3,9 +3,9 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from school_points.account_links import create_link, scene_for
-from school_points.clock import utcnow
-from school_points.extensions import db
+from school_points.people.account_links import create_link, scene_for
+from school_points.platform.clock import utcnow
+from school_points.platform.extensions import db
 from school_points.models import Guardian, Notification, Referral, WechatUser
 from tests.conftest import requires_pg
 
@@ -104,7 +104,7 @@ def test_view_event_needs_no_answer(oa):
 
 
 def test_new_follower_is_joined_to_the_mini_program_user_by_unionid(oa, make_user, fake_wechat):
-    from school_points.jobs.followers import sync_follower
+    from school_points.wechat.followers import sync_follower
 
     mp_user = make_user(mp_openid="mp-u1", unionid="union-1")
     fake_wechat.unionids["oa-u1"] = "union-1"
@@ -121,7 +121,7 @@ def test_the_follower_job_holds_no_transaction_open_while_wechat_answers(app, oa
 
     from sqlalchemy import text
 
-    from school_points.jobs.followers import sync_follower
+    from school_points.wechat.followers import sync_follower
     from tests.fakewechat import DELAY
 
     mp_user = make_user(mp_openid="mp-u9", unionid="union-9")
@@ -152,7 +152,7 @@ def test_the_follower_job_holds_no_transaction_open_while_wechat_answers(app, oa
 
 
 def test_follower_without_unionid_stays_as_is(oa, fake_wechat):
-    from school_points.jobs.followers import sync_follower
+    from school_points.wechat.followers import sync_follower
 
     oa.event("oa-u2", "subscribe")
     assert sync_follower("oa-u2") is None
