@@ -63,7 +63,7 @@ def me():
 def bind():
     _limit("mp_bind", g.user.id, "MP_BIND_RATE_LIMIT", (20, 3600))
     data = load_body(schemas.BindIn)
-    guardian = guardians.bind_student(g.user, data["bind_code"], data["relation"])
+    guardian = referral.bind_and_reward(g.user, data["bind_code"], data["relation"])
     summary = next(s for s in student_summaries(g.user) if s["id"] == guardian.student_id)
     return respond(summary, 201)
 

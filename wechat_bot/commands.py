@@ -79,7 +79,7 @@ def bind(message, user, key, code):
     """绑定 <bind_code>."""
     if not code:
         return say(message, texts.BIND_USAGE)
-    guardian = guardians.bind_student(user, code)
+    guardian = referral.bind_and_reward(user, code)
     return say(message, texts.BOUND.format(name=guardian.student.name))
 
 

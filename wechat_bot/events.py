@@ -1,7 +1,7 @@
 """Events of the official account: follow/unfollow, QR scenes, menu clicks, template receipts."""
 import logging
 
-from school_points.people import account_links, guardians, oa_users
+from school_points.people import account_links, oa_users
 from school_points.wechat import delivery
 from school_points.points import referral
 from school_points.platform.errors import DomainError
@@ -75,7 +75,7 @@ def _run_scene(message, scene, *, following_before):
                 referral.record_referral(user, scene[len("ref_"):], known_before=following_before or not created)
                 return ""
             if scene.startswith("bind_"):
-                guardian = guardians.bind_student(user, scene[len("bind_"):])
+                guardian = referral.bind_and_reward(user, scene[len("bind_"):])
                 return texts.BOUND_VIA_SCENE.format(name=guardian.student.name)
     except DomainError as exc:
         # The scene's code binds a child or links an account, and the openid names a parent:

@@ -3,7 +3,6 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from school_points.points import referral
 from school_points.platform.errors import NotFound, ValidationFailed
 from school_points.platform.extensions import db
 from school_points.models import Guardian, Student
@@ -12,7 +11,11 @@ MAX_RELATION_LENGTH = 16
 
 
 def bind_student(user, bind_code, relation="家长"):
-    """Bind a user to the student holding `bind_code`; binding twice returns the first binding."""
+    """Bind a user to the student holding `bind_code`; binding twice returns the first binding.
+
+    The binding alone: a family binding a child may also earn a referral reward, so adapters call
+    points.referral.bind_and_reward, which calls this and then pays it.
+    """
     relation = _clean_relation(relation)
     student = _student_by_bind_code(bind_code)
     guardian = _find(user.id, student.id)
@@ -21,7 +24,6 @@ def bind_student(user, bind_code, relation="家长"):
     if user.default_student_id is None:
         user.default_student_id = student.id
     db.session.flush()
-    referral.reward_on_bind(user, student)
     return guardian
 
 

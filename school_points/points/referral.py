@@ -33,6 +33,17 @@ def record_referral(referred_user, referral_code, *, known_before):
     return referral
 
 
+def bind_and_reward(user, bind_code, relation="家长"):
+    """Bind a user to the student holding `bind_code` (people.guardians.bind_student) and reward
+    the user's pending referral if that binding qualifies, in the caller's transaction.
+
+    The one entry point for a family binding a child: binding alone would never pay a referral.
+    """
+    guardian = guardians.bind_student(user, bind_code, relation)
+    reward_on_bind(user, guardian.student)
+    return guardian
+
+
 def reward_on_bind(user, student):
     """Reward the user's pending referral if `student` enrolled after it; exactly once."""
     referral = db.session.scalars(

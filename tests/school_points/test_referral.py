@@ -3,7 +3,6 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from school_points.people import guardians
 from school_points.points import referral
 from school_points.platform.clock import utcnow
 from school_points.platform.extensions import db
@@ -26,7 +25,7 @@ def refer(new_user, referrer):
 
 def enrol_and_bind(make_student, user, name="新学员"):
     student = make_student(name=name)
-    guardians.bind_student(user, student.bind_code)
+    referral.bind_and_reward(user, student.bind_code)
     db.session.commit()
     return student
 
@@ -86,7 +85,7 @@ def test_a_student_enrolled_before_the_referral_earns_nothing(make_student, make
     db.session.get(Student, existing.id).created_at = utcnow() - timedelta(days=30)
     db.session.commit()
     refer(newcomer, referrer)
-    guardians.bind_student(newcomer, existing.bind_code)
+    referral.bind_and_reward(newcomer, existing.bind_code)
     db.session.commit()
     assert account_of(old_student.id)[0] == 0
     assert db.session.scalars(select(Referral.status)).one() == "pending"
@@ -98,7 +97,7 @@ def test_binding_the_referrers_own_student_earns_nothing(make_student, make_guar
     refer(newcomer, referrer)
     sibling = make_student(name="二宝")
     make_guardian(sibling, user=referrer, default=False)
-    guardians.bind_student(newcomer, sibling.bind_code)
+    referral.bind_and_reward(newcomer, sibling.bind_code)
     db.session.commit()
     assert account_of(sibling.id)[0] == 0
     assert db.session.scalars(select(Referral.status)).one() == "pending"
@@ -124,7 +123,7 @@ def test_concurrent_binds_of_two_new_students_reward_once(app, make_student, mak
 
     def bind(code):
         from school_points.models import WechatUser
-        guardians.bind_student(db.session.get(WechatUser, user_id), code)
+        referral.bind_and_reward(db.session.get(WechatUser, user_id), code)
         db.session.commit()
         return "ok"
 

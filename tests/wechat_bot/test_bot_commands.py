@@ -97,6 +97,17 @@ def test_bind_command_binds_and_sets_the_default(oa, make_student):
     assert user.default_student_id == student.id
 
 
+def test_a_referred_follower_binding_a_new_child_earns_both_families_their_points(oa, make_student, make_guardian):
+    """老带新 through the official account: follow via a parent's referral QR, then 绑定 a newly
+    enrolled child: the referrer's child gets 100 points and the new child 50 (SPEC §6.3)."""
+    old_student = make_student(name="老学员")
+    referrer = make_guardian(old_student)
+    oa.event("oa-newcomer", "subscribe", key=f"qrscene_ref_{referrer.referral_code}", Ticket="t")
+    new_student = make_student(name="新学员")
+    assert "绑定成功" in oa.say("oa-newcomer", f"绑定 {new_student.bind_code}")
+    assert (balance_of(old_student.id), balance_of(new_student.id)) == (100, 50)
+
+
 def test_bind_with_unknown_code_says_so(oa):
     assert "绑定码无效" in oa.say("oa-new-parent", "绑定 ZZZZ2345")
 

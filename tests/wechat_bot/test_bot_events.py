@@ -7,7 +7,7 @@ from school_points.people.account_links import create_link, scene_for
 from school_points.platform.clock import utcnow
 from school_points.platform.extensions import db
 from school_points.models import Guardian, Notification, Referral, WechatUser
-from tests.conftest import requires_pg
+from tests.conftest import balance_of, requires_pg
 
 
 def _user(openid):
@@ -54,6 +54,17 @@ def test_subscribe_with_bind_scene_binds_the_student(oa, make_student):
     user = _user("oa-binder")
     assert db.session.scalars(select(Guardian).where(Guardian.user_id == user.id)).one().student_id == student.id
     assert user.oa_subscribed is True
+
+
+def test_a_referred_follower_scanning_a_new_childs_bind_code_earns_both_families_their_points(
+        oa, make_student, make_guardian):
+    """老带新 by QR scenes: follow via a referral QR, then scan a newly enrolled child's bind QR."""
+    old_student = make_student(name="老学员")
+    referrer = make_guardian(old_student)
+    oa.event("oa-newcomer", "subscribe", key=f"qrscene_ref_{referrer.referral_code}", Ticket="t")
+    new_student = make_student(name="新学员")
+    assert "绑定" in oa.event("oa-newcomer", "SCAN", key=f"bind_{new_student.bind_code}", Ticket="t")
+    assert (balance_of(old_student.id), balance_of(new_student.id)) == (100, 50)
 
 
 def test_scan_with_unknown_bind_code_explains_and_still_follows(oa):
