@@ -10,7 +10,7 @@ a timeout rather than a refused connection, `Worker.work()` logs "found an unhan
 quitting" and returns, and its teardown raises because it cannot deregister. So `run_worker`
 supervises: whenever a worker quits without being asked to, it waits for Redis with capped
 exponential backoff and starts a new one in the same process. Each start (the first and every one
-after an outage) first runs the startup sweep (`jobs.sweep.recover_owed_work`), which re-queues
+after an outage) first runs the startup sweep (`ops.sweep.recover_owed_work`), which re-queues
 whatever the jobs lost with Redis, or with a killed worker, would have done.
 """
 import logging

@@ -149,7 +149,7 @@ def _repeatable(now):
 def record_custom_message(user_id, text, *, key, now=None):
     """Record (outbox) a check-in result for the parent's official-account chat, already claimed
     by the caller (the returned row's `claim_token`), who commits and then sends it
-    (`jobs.notify.deliver_claimed`); if the caller dies first, any worker may take it over."""
+    (`wechat.notify.deliver_claimed`); if the caller dies first, any worker may take it over."""
     now = now or utcnow()
     notification = Notification(kind="checkin_result", dedupe_key=key[:200], user_id=user_id, channel=CUSTOM_CHANNEL,
                                 values={"text": text}, status="claimed", created_at=now,
