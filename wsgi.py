@@ -13,10 +13,10 @@ from school_points.platform import health
 from school_points.platform.config import load_config
 from school_points.platform.db_setup import configure_engine
 from school_points.platform.extensions import db, migrate
-from webkit.errors import DATABASE_RETRY_AFTER_SECONDS, register_error_handlers
-from webkit.sessions import NoCookieSession
 from school_points.platform.logsafe import scrub_handlers
+from webkit.errors import DATABASE_RETRY_AFTER_SECONDS, register_error_handlers
 from webkit.security_headers import register_security_headers
+from webkit.sessions import NoCookieSession
 
 
 def create_app(overrides=None):

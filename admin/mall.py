@@ -3,9 +3,9 @@ from flask import g
 
 from school_points.mall import goods as goods_service
 from school_points.mall import order_desk
+from school_points.models import Goods, Redemption
 from webkit.idempotency import idempotent
 from webkit.responses import respond
-from school_points.models import Goods, Redemption
 
 from . import bp
 from .helpers import body, listing, query

@@ -2,13 +2,21 @@
 from sqlalchemy import func, select, text
 
 from school_points.accounts import ledger
+from school_points.models import (
+    Campus,
+    Goods,
+    Guardian,
+    PointsAccount,
+    Redemption,
+    SchoolClass,
+    Student,
+    Teacher,
+    WechatUser,
+)
 from school_points.people import tokens
-from school_points.school.actors import SYSTEM
 from school_points.platform.codes import new_code
 from school_points.platform.extensions import db
-from school_points.models import (
-    Campus, Goods, Guardian, PointsAccount, Redemption, SchoolClass, Student, Teacher, WechatUser,
-)
+from school_points.school.actors import SYSTEM
 from school_points.school.settings import update_settings
 
 

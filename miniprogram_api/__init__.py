@@ -17,5 +17,13 @@ def _ids_in_range(endpoint, values):
             raise NotFound()
 
 
-from . import account, growth, mall, ping, points, teacher, uploads  # noqa: E402,F401  (routes)
-from . import openapi  # noqa: E402,F401  (docs_bp routes)
+from . import (  # noqa: E402,F401  (routes)
+    account,
+    growth,
+    mall,
+    openapi,  # noqa: E402,F401  (docs_bp routes)
+    ping,
+    points,
+    teacher,
+    uploads,
+)

@@ -2,14 +2,14 @@
 from flask import Response, current_app, g
 
 from school_points.people import account_links, guardians, tokens
+from school_points.people.users import login_or_create
 from school_points.platform import ratelimit
-from school_points.points import referral
-from school_points.platform.extensions import db
 from school_points.platform.clock import as_aware
+from school_points.platform.extensions import db
+from school_points.points import referral
+from school_points.wechat.clients import mp_code2session, oa_qrcode
 from webkit.errors import ApiError
 from webkit.responses import respond
-from school_points.people.users import login_or_create
-from school_points.wechat.clients import mp_code2session, oa_qrcode
 
 from . import bp, schemas
 from .auth import client_address, issue_token, no_store

@@ -2,9 +2,9 @@
 from flask import g, request
 
 from school_points.people import tokens
+from school_points.people.users import active_user
 from school_points.school.actors import Actor
 from webkit.errors import ApiError
-from school_points.people.users import active_user
 
 
 def client_address():

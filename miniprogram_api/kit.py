@@ -10,8 +10,8 @@ from functools import lru_cache, wraps
 from flask import g, request
 from marshmallow import ValidationError
 
-from webkit import bodies, idempotency
 from school_points.platform.errors import ValidationFailed
+from webkit import bodies, idempotency
 
 from .auth import authenticate
 

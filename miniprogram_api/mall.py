@@ -2,12 +2,12 @@
 from flask import g
 from sqlalchemy import select
 
-from school_points.people import guardians
 from school_points.mall import catalogue, redemption
+from school_points.models import Redemption
+from school_points.people import guardians
 from school_points.platform.extensions import db
 from webkit.pagination import page
 from webkit.responses import respond
-from school_points.models import Redemption
 
 from . import bp, schemas
 from .kit import api, load_body, load_query, request_key

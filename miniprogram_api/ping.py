@@ -2,7 +2,6 @@
 from sqlalchemy import text
 
 from school_points.platform.clock import utcnow
-
 from school_points.platform.extensions import db
 from webkit.responses import respond
 

@@ -1,8 +1,8 @@
 """A guardian's view of a student's points: balance, history, daily sign-in."""
 from flask import g
 
-from school_points.people import guardians
 from school_points.accounts import ledger
+from school_points.people import guardians
 from webkit.pagination import page
 from webkit.responses import respond
 

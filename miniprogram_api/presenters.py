@@ -1,10 +1,10 @@
 """Turn domain objects into the API's shapes, loading what a list needs in one query, not one per row."""
 from sqlalchemy import select
 
+from school_points.models import Campus, Guardian, Like, PointsAccount, Student
 from school_points.people import guardians
 from school_points.people.names import given_name
 from school_points.platform.extensions import db
-from school_points.models import Campus, Guardian, Like, PointsAccount, Student
 
 from . import schemas
 from .kit import dump

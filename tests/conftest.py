@@ -11,13 +11,19 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from school_points.accounts import ledger
-from school_points.school.actors import SYSTEM
+from school_points.models import (
+    Campus,
+    Goods,
+    Guardian,
+    SchoolClass,
+    Student,
+    Teacher,
+    WechatUser,
+)
 from school_points.platform.codes import new_code
 from school_points.platform.config import normalize_database_url
 from school_points.platform.extensions import db
-from school_points.models import (
-    Campus, Goods, Guardian, SchoolClass, Student, Teacher, WechatUser,
-)
+from school_points.school.actors import SYSTEM
 from wsgi import create_app
 
 PG_URL = os.environ.get("TEST_DATABASE_URL")

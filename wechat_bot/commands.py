@@ -7,18 +7,17 @@ import redis
 from flask import current_app
 from sqlalchemy import select
 
-from school_points.points import growth, referral, signin
+from school_points.media.wechat_media import fetch_record_media
+from school_points.models import Redemption
 from school_points.people import guardians
-from school_points.wechat import clients
-from school_points.school.actors import Actor
 from school_points.platform.clock import isoformat
 from school_points.platform.errors import AlreadySignedIn, DomainError
 from school_points.platform.extensions import db
-from school_points.points import oa_checkins
-from school_points.media.wechat_media import fetch_record_media
 from school_points.platform.logsafe import log_id
-from school_points.models import Redemption
 from school_points.platform.redis_conn import get_redis
+from school_points.points import growth, oa_checkins, referral, signin
+from school_points.school.actors import Actor
+from school_points.wechat import clients
 
 from . import texts
 from .replies import say

@@ -10,12 +10,12 @@ Without Redis, or while it is down, `defer` declines and the check-in is done in
 """
 from flask import current_app
 
-from school_points.wechat import clients
+from school_points.media.wechat_media import fetch_record_media
 from school_points.platform.autocommit import session_in_transaction
 from school_points.platform.extensions import db
-from school_points.points import oa_checkins
-from school_points.media.wechat_media import fetch_record_media
 from school_points.platform.queue import enqueue
+from school_points.points import oa_checkins
+from school_points.wechat import clients
 
 from .dispatch import checkin_of
 from .inbox import loggable_key, redis_failed, redis_usable, stored_reply

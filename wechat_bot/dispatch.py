@@ -1,6 +1,6 @@
 """Which handler answers a message: events, text commands, photos, everything else."""
-from school_points.points import growth
 from school_points.people import oa_users
+from school_points.points import growth
 from school_points.points.oa_checkins import sent_of
 
 from . import commands, texts

@@ -12,12 +12,12 @@ import hmac
 import logging
 import secrets
 from dataclasses import dataclass
+from xml.etree.ElementTree import ParseError
 
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
 from wechatpy.crypto import PrpCrypto
 from wechatpy.parser import parse_message
-from xml.etree.ElementTree import ParseError
 
 from school_points.platform import clock
 

@@ -2,12 +2,12 @@
 import logging
 
 from school_points.people import account_links, oa_users
-from school_points.wechat import delivery
-from school_points.points import referral
 from school_points.platform.errors import DomainError
 from school_points.platform.extensions import db
-from school_points.wechat.followers import sync_follower
 from school_points.platform.logsafe import log_id
+from school_points.points import referral
+from school_points.wechat import delivery
+from school_points.wechat.followers import sync_follower
 
 from . import texts
 from .replies import say, silent

@@ -8,10 +8,10 @@ Revises: db0ee0b4ad4d
 Create Date: 2026-12-01 14:21:13.847463
 
 """
-from alembic import op
 import sqlalchemy as sa
-import school_points.platform.columns
+from alembic import op
 
+import school_points.platform.columns
 
 # revision identifiers, used by Alembic.
 revision = '4dd74c178111'

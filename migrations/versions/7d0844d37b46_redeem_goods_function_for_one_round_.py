@@ -13,7 +13,6 @@ Create Date: 2026-12-01 14:22:43.750371
 """
 from alembic import op
 
-
 # revision identifiers, used by Alembic.
 revision = '7d0844d37b46'
 down_revision = '4dd74c178111'

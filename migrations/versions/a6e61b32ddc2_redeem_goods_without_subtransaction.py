@@ -20,7 +20,6 @@ from pathlib import Path
 
 from alembic import op
 
-
 # revision identifiers, used by Alembic.
 revision = 'a6e61b32ddc2'
 down_revision = '7d0844d37b46'

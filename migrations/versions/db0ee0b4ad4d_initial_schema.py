@@ -5,10 +5,10 @@ Revises:
 Create Date: 2026-12-01 13:55:50.833913
 
 """
-from alembic import op
 import sqlalchemy as sa
-import school_points.platform.columns
+from alembic import op
 
+import school_points.platform.columns
 
 # revision identifiers, used by Alembic.
 revision = 'db0ee0b4ad4d'

@@ -9,10 +9,10 @@ Revises: e9a1c0000004
 Create Date: 2026-12-08 10:00:00.000000
 
 """
-from alembic import op
 import sqlalchemy as sa
-import school_points.platform.columns
+from alembic import op
 
+import school_points.platform.columns
 
 # revision identifiers, used by Alembic.
 revision = 'e9a1c0000003'

@@ -10,12 +10,12 @@ from dateutil.relativedelta import relativedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
-from school_points.school.actors import SYSTEM
+from school_points.models import LedgerEntry, LotUse, PointsAccount, PointsLot
 from school_points.platform.clock import day_start, local_today, utcnow
 from school_points.platform.db_setup import insert_or_skip
 from school_points.platform.errors import InsufficientPoints, ValidationFailed
 from school_points.platform.extensions import db
-from school_points.models import LedgerEntry, LotUse, PointsAccount, PointsLot
+from school_points.school.actors import SYSTEM
 from school_points.school.settings import get_settings
 
 EARNING_KINDS = frozenset({"evaluation", "checkin", "like", "share", "referral", "welcome", "signin", "birthday"})

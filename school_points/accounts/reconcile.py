@@ -1,9 +1,9 @@
 """`points check`: every balance against its ledger, every lot against its balance, stock against orders."""
 from sqlalchemy import case, func, select
 
-from school_points.platform.extensions import db
 from school_points.accounts.ledger import LIFETIME_KINDS
 from school_points.models import Goods, LedgerEntry, PointsAccount, PointsLot, Redemption
+from school_points.platform.extensions import db
 
 
 def find_differences():

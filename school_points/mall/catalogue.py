@@ -1,9 +1,9 @@
 """The points mall (积分商城): what a student may see and buy."""
 from sqlalchemy import func, or_, select
 
+from school_points.models import Goods, Redemption
 from school_points.platform.errors import GoodsUnavailable, MallClosed, NotFound
 from school_points.platform.extensions import db
-from school_points.models import Goods, Redemption
 from school_points.school.settings import get_settings
 
 

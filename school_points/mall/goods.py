@@ -6,11 +6,11 @@ Stock edits lock the goods row (the last lock in the house order) and keep
 """
 from sqlalchemy import or_, select
 
-from school_points.school import audit
+from school_points.models import Goods
 from school_points.platform.clock import utcnow
 from school_points.platform.errors import Forbidden, NotFound, ValidationFailed
 from school_points.platform.extensions import db
-from school_points.models import Goods
+from school_points.school import audit
 from school_points.school.scoping import MAX_ID, campus_filter_id, campus_for_write
 
 EDITABLE = ("name", "description", "image_url", "points", "limit_per_student", "on_shelf", "sort", "verify_code")

@@ -8,24 +8,31 @@ import hmac
 
 from sqlalchemy import select, update
 
-from school_points.school import audit
-from school_points.people import guardians
 from school_points.accounts import ledger
-from school_points.platform import ratelimit
 from school_points.mall import redemption_pg
-from school_points.school.actors import Actor
+from school_points.mall.catalogue import get_goods_for_sale, units_redeemed
+from school_points.models import Goods, Redemption
+from school_points.people import guardians
+from school_points.people.students import active_student
+from school_points.people.users import active_user
+from school_points.platform import ratelimit
 from school_points.platform.clock import utcnow
 from school_points.platform.codes import key_digest, new_pickup_code
 from school_points.platform.errors import (
-    AlreadyIssued, Forbidden, LimitReached, NotFound, OrderNotPending, OutOfStock, UserDisabled, ValidationFailed,
+    AlreadyIssued,
+    Forbidden,
+    LimitReached,
+    NotFound,
+    OrderNotPending,
+    OutOfStock,
+    UserDisabled,
+    ValidationFailed,
     WrongVerifyCode,
 )
 from school_points.platform.extensions import db
-from school_points.mall.catalogue import get_goods_for_sale, units_redeemed
-from school_points.models import Goods, Redemption
+from school_points.school import audit
+from school_points.school.actors import Actor
 from school_points.wechat.notifications import notify_student
-from school_points.people.students import active_student
-from school_points.people.users import active_user
 
 MAX_QUANTITY = 99
 VERIFY_ATTEMPTS, VERIFY_WINDOW_SECONDS = 5, 600

@@ -25,14 +25,20 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
+from school_points.models import Goods, PointsAccount, Redemption, Student
 from school_points.platform.autocommit import own_transaction, session_in_transaction
 from school_points.platform.clock import isoformat, local_today, utcnow
 from school_points.platform.codes import new_pickup_code
 from school_points.platform.errors import (
-    GoodsUnavailable, InsufficientPoints, LimitReached, MallClosed, NotFound, OutOfStock, UserDisabled,
+    GoodsUnavailable,
+    InsufficientPoints,
+    LimitReached,
+    MallClosed,
+    NotFound,
+    OutOfStock,
+    UserDisabled,
 )
 from school_points.platform.extensions import db
-from school_points.models import Goods, PointsAccount, Redemption, Student
 from school_points.wechat.notifications import remember_pending
 
 MAX_INT = 2**31 - 1

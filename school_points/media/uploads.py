@@ -18,10 +18,10 @@ from flask import current_app
 from PIL import Image, ImageOps, UnidentifiedImageError
 from sqlalchemy import func, select
 
+from school_points.models import Upload, WechatUser
 from school_points.platform import clock
 from school_points.platform.errors import DomainError, ValidationFailed
 from school_points.platform.extensions import db
-from school_points.models import Upload, WechatUser
 
 MAX_IMAGE_BYTES = 5 * 1024 * 1024
 # Decoding needs about 4 bytes a pixel: 40 megapixels (a 48 MP phone's photos are 12 MP by default)

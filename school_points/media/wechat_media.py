@@ -11,12 +11,12 @@ from datetime import timedelta
 from flask import current_app
 from sqlalchemy import String, cast, select
 
-from school_points.wechat import clients
+from school_points.media.uploads import store_upload, upload_url
+from school_points.models import GrowthRecord
 from school_points.platform.clock import utcnow
 from school_points.platform.errors import DomainError
 from school_points.platform.extensions import db
-from school_points.models import GrowthRecord
-from school_points.media.uploads import store_upload, upload_url
+from school_points.wechat import clients
 
 log = logging.getLogger(__name__)
 

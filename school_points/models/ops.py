@@ -3,8 +3,8 @@ idempotency record of creating POSTs lives with the HTTP plumbing: platform/idem
 from sqlalchemy import ForeignKey, Index
 from sqlalchemy.orm import Mapped, mapped_column
 
-from school_points.platform.extensions import db
 from school_points.platform.columns import AwareDateTime, now_default
+from school_points.platform.extensions import db
 
 NOTIFICATION_KINDS = ("redeemed", "issued", "cancelled", "points_awarded", "expiring")
 

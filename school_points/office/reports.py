@@ -7,10 +7,10 @@ from decimal import Decimal
 
 from sqlalchemy import case, func, select
 
-from school_points.platform.clock import day_end, day_start
-from school_points.platform.extensions import db
 from school_points.accounts.ledger import LIFETIME_KINDS
 from school_points.models import ORDER_STATUSES, LedgerEntry, PointsAccount, Redemption, Student
+from school_points.platform.clock import day_end, day_start
+from school_points.platform.extensions import db
 from school_points.school.settings import get_settings
 
 ISSUING_KINDS = sorted(LIFETIME_KINDS)

@@ -5,11 +5,11 @@ from flask import current_app
 from sqlalchemy import select
 
 from school_points.accounts import ledger
-from school_points.school.actors import SYSTEM
+from school_points.models import Admin, Campus, Goods, SchoolClass, Student, Teacher
 from school_points.people.admins import create_admin
 from school_points.platform.codes import new_code
 from school_points.platform.extensions import db
-from school_points.models import Admin, Campus, Goods, SchoolClass, Student, Teacher
+from school_points.school.actors import SYSTEM
 
 DEMO_ADMIN = ("admin", "admin12345")
 

@@ -8,13 +8,13 @@ from datetime import timedelta
 
 from sqlalchemy import delete, or_, select
 
+from school_points.media.wechat_media import fetch_record_media, records_missing_media
+from school_points.models import Notification, ProcessedWechatMessage
 from school_points.platform.clock import utcnow
 from school_points.platform.extensions import db
-from school_points.models import Notification, ProcessedWechatMessage
-from school_points.media.wechat_media import fetch_record_media, records_missing_media
+from school_points.platform.queue import enqueue
 from school_points.points import oa_checkins
 from school_points.wechat.notify import deliver
-from school_points.platform.queue import enqueue
 
 # A notification younger than this is probably still in the queue: leave it to its job.
 GRACE = timedelta(seconds=60)

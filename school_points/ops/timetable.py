@@ -7,10 +7,10 @@ cost nothing, and whatever the school's timezone, a day's work is done within it
 """
 from rq import cron
 
+from school_points.ops.sweep import prune_processed_messages, sweep_media, sweep_outbox
+from school_points.platform.queue import QUEUE_NAME
 from school_points.points.birthday import award_birthdays
 from school_points.points.expiry import expire_due, remind_expiring
-from school_points.platform.queue import QUEUE_NAME
-from school_points.ops.sweep import prune_processed_messages, sweep_media, sweep_outbox
 
 cron.register(sweep_outbox, QUEUE_NAME, interval=60, job_timeout=300)
 cron.register(sweep_media, QUEUE_NAME, interval=600, job_timeout=300)

@@ -9,11 +9,11 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from school_points.models import AccountLink, WechatUser
+from school_points.people.users import merge_users
 from school_points.platform.clock import as_aware, utcnow
 from school_points.platform.errors import DomainError, NotFound
 from school_points.platform.extensions import db
-from school_points.models import AccountLink, WechatUser
-from school_points.people.users import merge_users
 
 SCENE_PREFIX = "link_"
 LINK_TTL_SECONDS = 600

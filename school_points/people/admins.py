@@ -2,9 +2,9 @@
 from sqlalchemy import select
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from school_points.models import Admin, Campus
 from school_points.platform.errors import DomainError, NotFound, ValidationFailed
 from school_points.platform.extensions import db
-from school_points.models import Admin, Campus
 
 # A fixed hash to compare against when the username is unknown, so timing does not reveal it.
 _DUMMY_HASH = generate_password_hash("not-a-real-password")

@@ -2,10 +2,10 @@
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from school_points.school import audit
+from school_points.models import SchoolClass, Student, Teacher
 from school_points.platform.errors import ValidationFailed
 from school_points.platform.extensions import db
-from school_points.models import SchoolClass, Student, Teacher
+from school_points.school import audit
 from school_points.school.scoping import campus_for_write, get_in_scope
 
 

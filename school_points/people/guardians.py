@@ -3,9 +3,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
+from school_points.models import Guardian, Student
 from school_points.platform.errors import NotFound, ValidationFailed
 from school_points.platform.extensions import db
-from school_points.models import Guardian, Student
 
 MAX_RELATION_LENGTH = 16
 

@@ -6,10 +6,10 @@ fetched by a job) or a `link_` scene joins that row with the person's mini-progr
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from school_points.platform.codes import new_code
-from school_points.platform.extensions import db
 from school_points.models import WechatUser
 from school_points.people.users import merge_users
+from school_points.platform.codes import new_code
+from school_points.platform.extensions import db
 
 MAX_OPENID_LENGTH = 64
 

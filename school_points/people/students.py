@@ -3,13 +3,13 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from school_points.school import audit
 from school_points.accounts import ledger
+from school_points.models import LedgerEntry, SchoolClass, Student
 from school_points.people.classes import members_of_campus, move_with_classes
 from school_points.platform.codes import new_code
 from school_points.platform.errors import NotFound
 from school_points.platform.extensions import db
-from school_points.models import LedgerEntry, SchoolClass, Student
+from school_points.school import audit
 from school_points.school.scoping import campus_for_write, get_in_scope
 
 STATUSES = ("active", "archived")

@@ -16,11 +16,11 @@ from flask import current_app
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import delete, select
 
+from school_points.models import RevokedToken
 from school_points.platform.autocommit import own_transaction, session_in_transaction
 from school_points.platform.clock import utcnow
 from school_points.platform.db_setup import insert_or_skip
 from school_points.platform.extensions import db
-from school_points.models import RevokedToken
 
 # Longer than any token `issue` makes: such a string is refused without checking (or caching) it.
 MAX_TOKEN_LENGTH = 512

@@ -9,9 +9,9 @@ import logging
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
+from school_points.models import Guardian, Like, Referral, Teacher, WechatUser
 from school_points.platform.codes import new_code
 from school_points.platform.extensions import db
-from school_points.models import Guardian, Like, Referral, Teacher, WechatUser
 
 log = logging.getLogger(__name__)
 

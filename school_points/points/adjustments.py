@@ -1,9 +1,9 @@
 """Manual points adjustments by school staff: a reason, an audit entry, never below zero."""
-from school_points.school import audit
 from school_points.accounts import ledger
-from school_points.platform.extensions import db
-from school_points.school.scoping import Scope
 from school_points.people.students import get_student
+from school_points.platform.extensions import db
+from school_points.school import audit
+from school_points.school.scoping import Scope
 
 ALL_CAMPUSES = Scope()
 

@@ -4,12 +4,12 @@ import calendar
 from sqlalchemy import extract, or_, select
 
 from school_points.accounts import ledger
-from school_points.school.actors import SYSTEM
+from school_points.models import LedgerEntry, Student
 from school_points.platform.clock import local_today
 from school_points.platform.extensions import db
-from school_points.models import LedgerEntry, Student
-from school_points.wechat.notifications import dispatch_after_commit, notify_student
+from school_points.school.actors import SYSTEM
 from school_points.school.settings import get_settings
+from school_points.wechat.notifications import dispatch_after_commit, notify_student
 
 BATCH = 200
 

@@ -2,16 +2,16 @@
 
 from sqlalchemy import func, select
 
-from school_points.school import audit
 from school_points.accounts import ledger
-from school_points.school.actors import Actor
+from school_points.models import LedgerEntry, Student, Teacher, class_student, class_teacher
 from school_points.platform.clock import local_today
 from school_points.platform.codes import key_digest
 from school_points.platform.errors import BudgetExceeded, Forbidden, ValidationFailed
 from school_points.platform.extensions import db
-from school_points.models import LedgerEntry, Student, Teacher, class_student, class_teacher
-from school_points.wechat.notifications import notify_students
+from school_points.school import audit
+from school_points.school.actors import Actor
 from school_points.school.settings import get_settings
+from school_points.wechat.notifications import notify_students
 
 MAX_STUDENTS_PER_EVALUATION = 200
 MAX_COMMENT_LENGTH = 200

@@ -8,11 +8,11 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from school_points.accounts import ledger
+from school_points.models import PointsLot
 from school_points.platform.clock import isoformat, utcnow
 from school_points.platform.extensions import db
-from school_points.models import PointsLot
-from school_points.wechat.notifications import dispatch_after_commit, notify_student
 from school_points.school.settings import get_settings
+from school_points.wechat.notifications import dispatch_after_commit, notify_student
 
 
 def expire_due(now=None):

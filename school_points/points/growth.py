@@ -4,16 +4,16 @@ from dataclasses import dataclass
 from sqlalchemy import case, func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from school_points.people import guardians, oa_users
 from school_points.accounts import ledger
+from school_points.models import GrowthRecord, Guardian, LedgerEntry, Like, Share, Student, WechatUser
+from school_points.people import guardians, oa_users
 from school_points.platform import ratelimit
-from school_points.school.actors import Actor
 from school_points.platform.clock import local_today, utcnow
 from school_points.platform.codes import key_digest
 from school_points.platform.db_setup import insert_or_skip
 from school_points.platform.errors import NotFound, ValidationFailed
 from school_points.platform.extensions import db
-from school_points.models import GrowthRecord, Guardian, LedgerEntry, Like, Share, Student, WechatUser
+from school_points.school.actors import Actor
 from school_points.school.settings import get_settings
 
 MAX_CONTENT_LENGTH = 2000

@@ -33,20 +33,20 @@ from psycopg.types.json import Json
 from rq import Retry
 from sqlalchemy import func, select
 
-from school_points.wechat import delivery
-from school_points.points import growth
+from school_points.media.wechat_media import fetch_record_media, media_placeholder
+from school_points.models import ProcessedWechatMessage
 from school_points.people import oa_users
 from school_points.platform.autocommit import own_transaction, session_in_transaction
 from school_points.platform.clock import acting_at, utcnow
 from school_points.platform.db_setup import insert_or_skip
 from school_points.platform.errors import DomainError
 from school_points.platform.extensions import db
-from school_points.models import ProcessedWechatMessage
-from school_points.platform.redis_conn import get_redis
-from school_points.school.settings import forget_cached_settings
-from school_points.media.wechat_media import fetch_record_media, media_placeholder
-from school_points.wechat.notify import deliver_claimed
 from school_points.platform.queue import enqueue
+from school_points.platform.redis_conn import get_redis
+from school_points.points import growth
+from school_points.school.settings import forget_cached_settings
+from school_points.wechat import delivery
+from school_points.wechat.notify import deliver_claimed
 
 log = logging.getLogger(__name__)
 

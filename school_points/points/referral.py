@@ -2,14 +2,14 @@
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from school_points.people import guardians
 from school_points.accounts import ledger
-from school_points.school.actors import SYSTEM
+from school_points.models import Guardian, Referral, Teacher, WechatUser
+from school_points.people import guardians
 from school_points.platform.clock import as_aware, utcnow
 from school_points.platform.extensions import db
-from school_points.models import Guardian, Referral, Teacher, WechatUser
-from school_points.wechat.notifications import notify_student
+from school_points.school.actors import SYSTEM
 from school_points.school.settings import get_settings
+from school_points.wechat.notifications import notify_student
 
 
 def record_referral(referred_user, referral_code, *, known_before):

@@ -4,12 +4,12 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from school_points.accounts import ledger
+from school_points.models import Signin
+from school_points.people.students import active_student
 from school_points.platform.clock import local_today, utcnow
 from school_points.platform.errors import AlreadySignedIn
 from school_points.platform.extensions import db
-from school_points.models import Signin
 from school_points.school.settings import get_settings
-from school_points.people.students import active_student
 
 
 def sign_in(student_id, *, actor):

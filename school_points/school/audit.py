@@ -1,8 +1,8 @@
 """The audit log: who changed points, goods, orders or settings, and from which address."""
 from flask import g, has_app_context
 
-from school_points.platform.extensions import db
 from school_points.models import AuditLog
+from school_points.platform.extensions import db
 
 
 def record(actor, action, target_type="", target_id="", *, campus_id=None, changes=None):

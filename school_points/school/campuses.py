@@ -2,10 +2,10 @@
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from school_points.school import audit
+from school_points.models import Campus
 from school_points.platform.errors import DomainError
 from school_points.platform.extensions import db
-from school_points.models import Campus
+from school_points.school import audit
 from school_points.school.scoping import require_super
 
 

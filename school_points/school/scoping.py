@@ -5,9 +5,9 @@ so a campus admin cannot even learn that another campus's student or order exist
 """
 from dataclasses import dataclass
 
+from school_points.models import Campus
 from school_points.platform.errors import Forbidden, NotFound, ValidationFailed
 from school_points.platform.extensions import db
-from school_points.models import Campus
 
 # Ids beyond a 32-bit integer cannot exist; asking PostgreSQL for them would be an error, not a miss.
 MAX_ID = 2**31 - 1

@@ -3,9 +3,9 @@ import copy
 
 from flask import g
 
+from school_points.models import SchoolSetting
 from school_points.platform import work
 from school_points.platform.extensions import db
-from school_points.models import SchoolSetting
 
 NOTIFICATION_FIELD_DEFAULTS = {
     "redeemed": {"student": "thing1", "goods": "thing2", "points": "number3", "balance": "number4", "time": "time5"},

@@ -1,9 +1,9 @@
 """Admins changing the school's settings (SPEC §4): super admins only, audit logged."""
-from school_points.school import audit
+from school_points.models import SchoolSetting
 from school_points.platform.clock import utcnow
 from school_points.platform.db_setup import insert_or_skip
 from school_points.platform.extensions import db
-from school_points.models import SchoolSetting
+from school_points.school import audit
 from school_points.school.scoping import require_super
 from school_points.school.settings import update_settings
 

@@ -5,8 +5,8 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from school_points.wechat import clients
 from school_points.platform.errors import DomainError
+from school_points.wechat import clients
 
 wechat_cli = AppGroup("wechat", help="Official-account setup.")
 

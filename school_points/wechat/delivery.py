@@ -36,11 +36,11 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import func, update
 
-from school_points.wechat import clients
+from school_points.models import Notification, WechatUser
 from school_points.platform.clock import as_aware, school_tz, utcnow
 from school_points.platform.extensions import db
-from school_points.models import Notification, WechatUser
 from school_points.school.settings import get_settings
+from school_points.wechat import clients
 
 MAX_ATTEMPTS = 5
 BACKOFF_SECONDS = (30, 120, 600, 1800)

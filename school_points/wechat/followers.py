@@ -3,9 +3,9 @@ mini-program identity (WeChat's callback messages never carry the unionid)."""
 import logging
 
 from school_points.people import oa_users
-from school_points.wechat import clients
 from school_points.platform.extensions import db
 from school_points.platform.logsafe import log_id
+from school_points.wechat import clients
 
 log = logging.getLogger(__name__)
 USER_INFO_TIMEOUT = 3

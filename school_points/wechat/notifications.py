@@ -4,10 +4,10 @@ after the commit, `dispatch_after_commit` enqueues one delivery job per record.
 from flask import g, has_app_context
 from sqlalchemy import select
 
+from school_points.models import NOTIFICATION_KINDS, Guardian, Notification, Student
 from school_points.platform import work
 from school_points.platform.clock import isoformat, utcnow
 from school_points.platform.extensions import db
-from school_points.models import NOTIFICATION_KINDS, Guardian, Notification, Student
 from school_points.school.settings import get_settings
 
 
@@ -79,8 +79,8 @@ def dispatch_after_commit():
     ids = g.pop("outbox_ids", [])
     if not ids:
         return
-    from school_points.wechat.notify import deliver  # here: the jobs import this module
     from school_points.platform.queue import enqueue_each
+    from school_points.wechat.notify import deliver  # here: the jobs import this module
 
     enqueue_each(deliver, ids)
 

@@ -1,10 +1,10 @@
 """deliver(notification_id): send one outbox notification to WeChat and store the outcome."""
 import logging
 
-from school_points.wechat import delivery
-from school_points.platform.extensions import db
 from school_points.models import Notification
+from school_points.platform.extensions import db
 from school_points.school.settings import forget_cached_settings
+from school_points.wechat import delivery
 from school_points.wechat.clients import WechatUnavailable
 
 log = logging.getLogger(__name__)

@@ -4,9 +4,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from school_points.models import AuditLog, RevokedToken
 from school_points.platform.clock import utcnow
 from school_points.platform.extensions import db
-from school_points.models import AuditLog, RevokedToken
 from tests.admin.admin_testkit import PASSWORD, AdminApi
 from tests.proxying import NGINX, behind_proxies, via_proxy  # noqa: F401  (fixture)
 

@@ -2,8 +2,8 @@
 import pytest
 from sqlalchemy import func, select
 
-from school_points.platform.extensions import db
 from school_points.models import Goods, Student
+from school_points.platform.extensions import db
 from tests.admin.admin_testkit import db_state
 
 TEN_MB = b'{"name": "' + b"x" * (10 * 1024 * 1024) + b'"}'

@@ -2,10 +2,10 @@
 from datetime import timedelta
 
 from school_points.accounts import ledger
-from school_points.school.actors import Actor
+from school_points.mall.redemption import cancel, redeem
 from school_points.platform.clock import local_today
 from school_points.platform.extensions import db
-from school_points.mall.redemption import cancel, redeem
+from school_points.school.actors import Actor
 
 
 def earn(student, points, kind):

@@ -7,10 +7,10 @@ import time
 import pytest
 import redis as redis_lib
 
-from school_points.platform.extensions import db
-from school_points.wechat.notifications import notify_student
-from school_points.school.settings import update_settings
 from school_points.ops.worker import make_worker
+from school_points.platform.extensions import db
+from school_points.school.settings import update_settings
+from school_points.wechat.notifications import notify_student
 from tests.fakewechat import fake_wechat  # noqa: F401 - re-exported fixture
 from tests.wechat_bot.officialaccount import oa_config  # noqa: F401 - re-exported fixture
 

@@ -6,13 +6,13 @@ from rq.cron import CronScheduler
 from rq.job import Job
 from sqlalchemy import select
 
+from school_points.models import GrowthRecord, LedgerEntry, Notification
+from school_points.ops.sweep import sweep_media, sweep_outbox
 from school_points.platform.clock import local_today, utcnow
 from school_points.platform.extensions import db
 from school_points.platform.queue import enqueue, get_queue
-from school_points.ops.sweep import sweep_media, sweep_outbox
-from school_points.models import GrowthRecord, LedgerEntry, Notification
-from school_points.wechat.notifications import dispatch_after_commit, notify_student
 from school_points.platform.redis_conn import get_redis
+from school_points.wechat.notifications import dispatch_after_commit, notify_student
 from tests.wechat_bot.officialaccount import OfficialAccount, image_xml
 
 TEMPLATE_SEND = "/cgi-bin/message/template/send"
@@ -109,8 +109,8 @@ def test_without_redis_jobs_run_in_process(app, fake_wechat, notifications_on, f
 
 
 def test_old_callback_dedupe_records_are_pruned(app):
-    from school_points.ops.sweep import prune_processed_messages
     from school_points.models import ProcessedWechatMessage
+    from school_points.ops.sweep import prune_processed_messages
 
     db.session.add_all([
         ProcessedWechatMessage(dedupe_key="msg:old", reply="", created_at=utcnow() - timedelta(days=4)),

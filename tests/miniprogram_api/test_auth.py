@@ -4,8 +4,8 @@ import time
 import pytest
 from sqlalchemy import func, select
 
-from school_points.platform.extensions import db
 from school_points.models import Guardian, Referral, RevokedToken, WechatUser
+from school_points.platform.extensions import db
 from tests.fakewechat import HTTP
 from tests.proxying import behind_proxies, via_proxy  # noqa: F401  (fixture)
 

@@ -4,9 +4,9 @@ from datetime import timedelta
 
 import pytest
 
+from school_points.accounts.reconcile import find_differences
 from school_points.platform import clock
 from school_points.platform.extensions import db
-from school_points.accounts.reconcile import find_differences
 from school_points.school.settings import update_settings
 from tests.miniprogram_api.conftest import PNG
 from tests.miniprogram_api.test_points_and_mall import _goods

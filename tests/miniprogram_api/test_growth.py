@@ -2,8 +2,8 @@
 import pytest
 
 from school_points.media import uploads
-from school_points.platform.extensions import db
 from school_points.models import GrowthRecord
+from school_points.platform.extensions import db
 from school_points.school.settings import update_settings
 from tests.conftest import balance_of
 

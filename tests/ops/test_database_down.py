@@ -9,15 +9,15 @@ from sqlalchemy import event, func, select
 from sqlalchemy.engine import make_url
 
 from school_points.mall import redemption_pg
+from school_points.models import Campus, LedgerEntry, Redemption
 from school_points.people import tokens
 from school_points.people.admins import create_admin
 from school_points.platform.config import normalize_database_url
 from school_points.platform.extensions import db
-from school_points.models import Campus, LedgerEntry, Redemption
 from tests.conftest import PG_URL, balance_of, requires_pg
 from tests.fakewechat import WECHAT_TEST_CONFIG, fake_wechat  # noqa: F401  (fixture)
 from tests.ops.tcp_proxy import CuttableProxy
-from tests.wechat_bot.officialaccount import APP_ID, AES_KEY, TOKEN, OfficialAccount, text_xml
+from tests.wechat_bot.officialaccount import AES_KEY, APP_ID, TOKEN, OfficialAccount, text_xml
 from wsgi import create_app
 
 UNAVAILABLE = {"code": "service_unavailable", "message": "服务暂不可用，请稍后再试", "details": {}}

@@ -1,10 +1,10 @@
 """SPEC §7: one Idempotency-Key sent ten times at once has one effect, and every caller sees it."""
 from sqlalchemy import func, select
 
+from school_points.accounts.reconcile import find_differences
+from school_points.models import LedgerEntry, Redemption
 from school_points.people import tokens
 from school_points.platform.extensions import db
-from school_points.models import LedgerEntry, Redemption
-from school_points.accounts.reconcile import find_differences
 from tests.conftest import balance_of, requires_pg, run_concurrently
 
 

@@ -9,15 +9,22 @@ import pytest
 from sqlalchemy import create_engine, func, select
 
 from school_points.accounts import ledger
+from school_points.accounts.reconcile import find_differences
 from school_points.mall import redemption
-from school_points.school.actors import Actor
+from school_points.models import (
+    AuditLog,
+    Goods,
+    LedgerEntry,
+    LotUse,
+    Notification,
+    PointsAccount,
+    PointsLot,
+    Redemption,
+)
 from school_points.platform.clock import isoformat, utcnow
 from school_points.platform.errors import InsufficientPoints, LimitReached, UserDisabled
 from school_points.platform.extensions import db
-from school_points.models import (
-    AuditLog, Goods, LedgerEntry, LotUse, Notification, PointsAccount, PointsLot, Redemption,
-)
-from school_points.accounts.reconcile import find_differences
+from school_points.school.actors import Actor
 from tests.conftest import requires_pg, run_concurrently
 from tests.school_points.domain_helpers import account_of, entries, outcome
 

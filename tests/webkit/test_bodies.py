@@ -1,6 +1,6 @@
 """Bad bodies on any JSON route: the documented 4xx, nothing stored."""
-from school_points.platform.extensions import db
 from school_points.models import GrowthRecord
+from school_points.platform.extensions import db
 
 
 def test_nul_characters_anywhere_in_a_body_are_refused_before_any_work(client, make_student, make_guardian):

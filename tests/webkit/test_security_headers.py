@@ -8,9 +8,9 @@ from urllib.parse import urlsplit
 import pytest
 from sqlalchemy.exc import OperationalError
 
-from school_points.platform import health
 from school_points.people import tokens
 from school_points.people.admins import create_admin
+from school_points.platform import health
 from school_points.platform.extensions import db
 from tests.miniprogram_api.conftest import PNG
 from tests.wechat_bot.officialaccount import OfficialAccount, oa_config, text_xml  # noqa: F401  (fixture)

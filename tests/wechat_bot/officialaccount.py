@@ -4,9 +4,10 @@ import time
 
 import pytest
 import xmltodict
-from school_points.platform import clock
 from wechatpy.crypto import WeChatCrypto
 from wechatpy.utils import WeChatSigner
+
+from school_points.platform import clock
 
 TOKEN = "test-oa-token"
 AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"  # 43 characters, as WeChat issues them

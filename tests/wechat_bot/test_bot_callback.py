@@ -5,10 +5,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from school_points.platform.extensions import db
 from school_points.models import LedgerEntry, ProcessedWechatMessage, WechatUser
+from school_points.platform.extensions import db
 from tests.conftest import balance_of
-
 from tests.wechat_bot.officialaccount import TOKEN, OfficialAccount, sign, text_xml
 
 

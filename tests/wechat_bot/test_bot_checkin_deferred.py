@@ -5,11 +5,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from school_points.models import GrowthRecord, LedgerEntry, Notification, ProcessedWechatMessage
+from school_points.ops.sweep import sweep_checkins, sweep_outbox
 from school_points.platform.clock import utcnow
 from school_points.platform.extensions import db
 from school_points.platform.queue import get_queue
-from school_points.ops.sweep import sweep_checkins, sweep_outbox
-from school_points.models import GrowthRecord, LedgerEntry, Notification, ProcessedWechatMessage
 from school_points.platform.redis_conn import get_redis
 from tests.conftest import balance_of, requires_pg, run_concurrently
 from tests.wechat_bot.officialaccount import OfficialAccount, image_xml, text_xml
@@ -211,7 +211,8 @@ def test_result_message_of_a_worker_that_died_mid_send_is_sent_by_the_sweep(app,
 
 def test_a_check_in_sent_before_midnight_counts_for_that_day_when_the_job_runs_after(oa, parent, deferred,
                                                                                     run_worker):
-    from datetime import datetime, time as clock_time
+    from datetime import datetime
+    from datetime import time as clock_time
     from zoneinfo import ZoneInfo
 
     from sqlalchemy import update

@@ -2,9 +2,9 @@
 from sqlalchemy import select
 
 from school_points.accounts import ledger
-from school_points.school.actors import SYSTEM
-from school_points.platform.extensions import db
 from school_points.models import GrowthRecord, Redemption, WechatUser
+from school_points.platform.extensions import db
+from school_points.school.actors import SYSTEM
 from tests.conftest import balance_of
 from tests.wechat_bot.officialaccount import image_xml
 

@@ -3,10 +3,10 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from school_points.models import Guardian, Notification, Referral, WechatUser
 from school_points.people.account_links import create_link, scene_for
 from school_points.platform.clock import utcnow
 from school_points.platform.extensions import db
-from school_points.models import Guardian, Notification, Referral, WechatUser
 from tests.conftest import balance_of, requires_pg
 
 

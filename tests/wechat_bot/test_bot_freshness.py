@@ -9,9 +9,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from school_points.models import GrowthRecord, LedgerEntry, ProcessedWechatMessage, WechatUser
 from school_points.platform import clock
 from school_points.platform.extensions import db
-from school_points.models import GrowthRecord, LedgerEntry, ProcessedWechatMessage, WechatUser
 from tests.conftest import balance_of
 from tests.wechat_bot.officialaccount import TOKEN, image_xml, now_timestamp, sign, text_xml
 

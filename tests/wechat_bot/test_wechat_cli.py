@@ -16,10 +16,10 @@ def test_menu_is_created_with_the_mall_entry(app, fake_wechat):
 
 
 def test_menu_click_keys_are_all_handled():
+    from flask import Flask
+
     from school_points.wechat.cli import build_menu
     from wechat_bot.dispatch import CLICK_COMMANDS
-
-    from flask import Flask
     app = Flask(__name__)
     with app.app_context():
         menu = build_menu()

@@ -5,15 +5,15 @@ from datetime import timedelta
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from school_points.points import evaluation, expiry
 from school_points.accounts import ledger
+from school_points.accounts.reconcile import find_differences
 from school_points.mall import redemption
-from school_points.school.actors import Actor
+from school_points.models import Goods, Redemption, Teacher
 from school_points.platform.clock import utcnow
 from school_points.platform.errors import DomainError
 from school_points.platform.extensions import db
-from school_points.models import Goods, Redemption, Teacher
-from school_points.accounts.reconcile import find_differences
+from school_points.points import evaluation, expiry
+from school_points.school.actors import Actor
 from school_points.school.settings import update_settings
 from tests.school_points.domain_helpers import account_of, ledger_sum
 

@@ -2,10 +2,10 @@
 import pytest
 
 from school_points.mall import catalogue, redemption
-from school_points.school.actors import Actor
+from school_points.models import Goods
 from school_points.platform.errors import GoodsUnavailable, MallClosed, NotFound
 from school_points.platform.extensions import db
-from school_points.models import Goods
+from school_points.school.actors import Actor
 
 
 def test_the_mall_lists_goods_on_shelf_for_the_students_campus(make_student, make_goods, make_campus, rules):

@@ -2,14 +2,21 @@
 import pytest
 from sqlalchemy import func, select
 
+from school_points.accounts.reconcile import find_differences
 from school_points.mall import redemption
-from school_points.school.actors import Actor
+from school_points.models import AuditLog, Goods, Notification, Redemption
 from school_points.platform.errors import (
-    AlreadyIssued, DomainError, Forbidden, LimitReached, OrderNotPending, OutOfStock, RateLimited, WrongVerifyCode,
+    AlreadyIssued,
+    DomainError,
+    Forbidden,
+    LimitReached,
+    OrderNotPending,
+    OutOfStock,
+    RateLimited,
+    WrongVerifyCode,
 )
 from school_points.platform.extensions import db
-from school_points.models import AuditLog, Goods, Notification, Redemption
-from school_points.accounts.reconcile import find_differences
+from school_points.school.actors import Actor
 from tests.conftest import requires_pg, run_concurrently
 from tests.school_points.domain_helpers import account_of, entries, ledger_sum, outcome
 

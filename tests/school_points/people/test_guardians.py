@@ -1,10 +1,10 @@
 """Binding parents to students with the bind code; the default student."""
 import pytest
 
+from school_points.models import Guardian, Student
 from school_points.people import guardians
 from school_points.platform.errors import NotFound
 from school_points.platform.extensions import db
-from school_points.models import Guardian, Student
 from tests.school_points.domain_helpers import outcome
 
 

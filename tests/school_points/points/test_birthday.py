@@ -1,9 +1,9 @@
 """Birthday bonus: once per student per year, on the school-local birthday."""
 from datetime import date
 
-from school_points.points import birthday
-from school_points.platform.extensions import db
 from school_points.models import Notification, Student
+from school_points.platform.extensions import db
+from school_points.points import birthday
 from tests.school_points.domain_helpers import account_of, entries
 
 

@@ -2,11 +2,11 @@
 import pytest
 from sqlalchemy import event, func, select
 
-from school_points.points import evaluation
+from school_points.accounts.reconcile import find_differences
+from school_points.models import AuditLog, LedgerEntry, Notification, Student
 from school_points.platform.errors import BudgetExceeded, DomainError, Forbidden
 from school_points.platform.extensions import db
-from school_points.models import AuditLog, LedgerEntry, Notification, Student
-from school_points.accounts.reconcile import find_differences
+from school_points.points import evaluation
 from tests.conftest import requires_pg, run_concurrently
 from tests.school_points.domain_helpers import account_of, entries, outcome
 

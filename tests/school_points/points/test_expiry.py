@@ -3,14 +3,14 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from school_points.points import expiry
 from school_points.accounts import ledger
+from school_points.accounts.reconcile import find_differences
 from school_points.mall import redemption
-from school_points.school.actors import Actor
+from school_points.models import Notification, PointsLot
 from school_points.platform.clock import utcnow
 from school_points.platform.extensions import db
-from school_points.models import Notification, PointsLot
-from school_points.accounts.reconcile import find_differences
+from school_points.points import expiry
+from school_points.school.actors import Actor
 from tests.school_points.domain_helpers import account_of, entries
 
 

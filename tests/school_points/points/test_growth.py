@@ -4,11 +4,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from school_points.points import growth
+from school_points.accounts.reconcile import find_differences
+from school_points.models import GrowthRecord, Like
 from school_points.platform.errors import DomainError, NotFound, RateLimited
 from school_points.platform.extensions import db
-from school_points.models import GrowthRecord, Like
-from school_points.accounts.reconcile import find_differences
+from school_points.points import growth
 from tests.conftest import requires_pg, run_concurrently
 from tests.school_points.domain_helpers import account_of, entries, outcome
 

@@ -3,11 +3,11 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from school_points.points import referral
+from school_points.accounts.reconcile import find_differences
+from school_points.models import Referral, Student
 from school_points.platform.clock import utcnow
 from school_points.platform.extensions import db
-from school_points.models import Referral, Student
-from school_points.accounts.reconcile import find_differences
+from school_points.points import referral
 from tests.conftest import requires_pg, run_concurrently
 from tests.school_points.domain_helpers import account_of, entries
 

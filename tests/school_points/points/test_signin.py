@@ -3,12 +3,12 @@ from datetime import timedelta
 
 import pytest
 
-from school_points.points import signin
-from school_points.school.actors import Actor
+from school_points.models import Signin, Student
 from school_points.platform.clock import local_today
 from school_points.platform.errors import AlreadySignedIn, DomainError
 from school_points.platform.extensions import db
-from school_points.models import Signin, Student
+from school_points.points import signin
+from school_points.school.actors import Actor
 from tests.conftest import requires_pg, run_concurrently
 from tests.school_points.domain_helpers import account_of, outcome
 
