@@ -17,14 +17,14 @@ import gc
 
 from gunicorn.glogging import Logger
 
-from school_points.logsafe import scrub_handlers
+from school_points.platform.logsafe import scrub_handlers
 
 # Client address, time, method + path (no query) + protocol, status, bytes, duration, user agent.
 access_log_format = '%(h)s - - %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms "%(a)s"'
 
 
 class ScrubbingLogger(Logger):
-    """gunicorn's logger whose handlers blank secret query parameters (school_points.logsafe)."""
+    """gunicorn's logger whose handlers blank secret query parameters (school_points.platform.logsafe)."""
 
     def setup(self, cfg):
         super().setup(cfg)  # also on every reload (HUP): new handlers, filtered again

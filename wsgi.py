@@ -8,13 +8,15 @@ from pathlib import Path
 from flask import Flask, jsonify
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from school_points import cli, health
-from school_points.config import load_config
-from school_points.db_setup import configure_engine
-from school_points.extensions import db, migrate
-from school_points.httpkit import DATABASE_RETRY_AFTER_SECONDS, NoCookieSession, register_error_handlers
-from school_points.logsafe import scrub_handlers
-from school_points.security_headers import register_security_headers
+from school_points.ops import cli
+from school_points.platform import health
+from school_points.platform.config import load_config
+from school_points.platform.db_setup import configure_engine
+from school_points.platform.extensions import db, migrate
+from school_points.platform.logsafe import scrub_handlers
+from webkit.errors import DATABASE_RETRY_AFTER_SECONDS, register_error_handlers
+from webkit.security_headers import register_security_headers
+from webkit.sessions import NoCookieSession
 
 
 def create_app(overrides=None):

@@ -2,13 +2,17 @@
 from flask import Response, g, request
 from marshmallow import ValidationError
 
-from school_points import ratelimit, tokens
-from school_points.actors import Actor
-from school_points.admins import authenticate
-from school_points.extensions import db
-from school_points.httpkit import ApiError, abandon_work, error_response, json_body, respond
 from school_points.models import Admin
-from school_points.scoping import scope_of
+from school_points.people import tokens
+from school_points.people.admins import authenticate
+from school_points.platform import ratelimit
+from school_points.platform.extensions import db
+from school_points.platform.work import abandon_work
+from school_points.school.actors import Actor
+from school_points.school.scoping import scope_of
+from webkit.bodies import json_body
+from webkit.errors import ApiError, error_response
+from webkit.responses import respond
 
 from . import bp
 from .schemas import AdminOut, LoginIn

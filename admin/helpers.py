@@ -1,7 +1,9 @@
 """Small view helpers shared by the admin routes: bodies, query strings, list pages."""
 from flask import request
 
-from school_points.httpkit import json_body, keyset_page, page, page_args, respond
+from webkit.bodies import json_body
+from webkit.pagination import keyset_page, page, page_args
+from webkit.responses import respond
 
 
 def body(schema, *, partial=False):

@@ -1,10 +1,11 @@
 """Goods and redemption orders."""
 from flask import g
 
-from school_points import goods as goods_service
-from school_points import order_desk
-from school_points.httpkit import idempotent, respond
+from school_points.mall import goods as goods_service
+from school_points.mall import order_desk
 from school_points.models import Goods, Redemption
+from webkit.idempotency import idempotent
+from webkit.responses import respond
 
 from . import bp
 from .helpers import body, listing, query

@@ -3,15 +3,26 @@ import uuid
 
 from flask import g, request
 
-from school_points import adjustments, students, teachers
-from school_points.httpkit import idempotent, respond
 from school_points.models import LedgerEntry, Student, Teacher
+from school_points.people import students, teachers
+from school_points.points import adjustments
+from webkit.idempotency import idempotent
+from webkit.responses import respond
 
 from . import bp
 from .helpers import body, listing, query
 from .schemas import (
-    AdjustmentIn, CampusFilter, LedgerEntryOut, StudentDetailOut, StudentIn, StudentOut, StudentPatch, StudentQuery,
-    TeacherIn, TeacherOut, TeacherPatch,
+    AdjustmentIn,
+    CampusFilter,
+    LedgerEntryOut,
+    StudentDetailOut,
+    StudentIn,
+    StudentOut,
+    StudentPatch,
+    StudentQuery,
+    TeacherIn,
+    TeacherOut,
+    TeacherPatch,
 )
 
 

@@ -1,12 +1,12 @@
 """The summary report and the audit log."""
 from flask import g
 
-from school_points import reports
-from school_points.audit_trail import audit_log_query
-from school_points.clock import local_today
-from school_points.httpkit import respond
 from school_points.models import AuditLog
-from school_points.scoping import campus_filter_id
+from school_points.office import reports
+from school_points.platform.clock import local_today
+from school_points.school.audit_trail import audit_log_query
+from school_points.school.scoping import campus_filter_id
+from webkit.responses import respond
 
 from . import bp
 from .helpers import listing, query

@@ -3,13 +3,25 @@ from datetime import date
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from school_points.clock import isoformat, local_today
 from school_points.models import ORDER_STATUSES
-from school_points.settings import NOTIFICATION_FIELD_DEFAULTS
+from school_points.platform.clock import isoformat, local_today
+from school_points.school.settings import NOTIFICATION_FIELD_DEFAULTS
 
 from .fields import (
-    Date, Dict, List, Nested, QueryInt, Str, StrictBool, StrictInt, StrictSchema, id_field, id_list, int_range,
-    length, one_of,
+    Date,
+    Dict,
+    List,
+    Nested,
+    QueryInt,
+    Str,
+    StrictBool,
+    StrictInt,
+    StrictSchema,
+    id_field,
+    id_list,
+    int_range,
+    length,
+    one_of,
 )
 
 POINTS_MAX = 1_000_000

@@ -1,11 +1,13 @@
 """Settings, campuses and classes."""
 from flask import g
 
-from school_points import campuses, classes
-from school_points.httpkit import idempotent, respond
 from school_points.models import Campus, SchoolClass
-from school_points.settings import deep_merge, get_settings
-from school_points.settings_changes import change_settings
+from school_points.people import classes
+from school_points.school import campuses
+from school_points.school.settings import deep_merge, get_settings
+from school_points.school.settings_changes import change_settings
+from webkit.idempotency import idempotent
+from webkit.responses import respond
 
 from . import bp
 from .helpers import body, listing, query

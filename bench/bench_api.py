@@ -223,7 +223,7 @@ def bench_history(app, port, fixture, big_rows):
 
 
 def _middle_cursor(body, rows):
-    from school_points.httpkit import encode_cursor
+    from webkit.pagination import encode_cursor
 
     newest = body["items"][0]["id"]
     return encode_cursor(newest - rows // 2)

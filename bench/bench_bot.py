@@ -122,10 +122,10 @@ def stop(process):
 
 def prepare_database(app, parents):
     """Fresh tables and `parents` followers, each bound to a student of their own."""
-    from school_points import ledger
-    from school_points.codes import new_code
-    from school_points.extensions import db
+    from school_points.accounts import ledger
     from school_points.models import Campus, Guardian, Student, WechatUser
+    from school_points.platform.codes import new_code
+    from school_points.platform.extensions import db
 
     with app.app_context():
         db.drop_all()
@@ -149,8 +149,8 @@ def awards_landed(app):
     """(check-in entries, acknowledged check-ins still owed) now."""
     from sqlalchemy import func, select
 
-    from school_points.extensions import db
     from school_points.models import LedgerEntry, ProcessedWechatMessage
+    from school_points.platform.extensions import db
 
     with app.app_context():
         entries = db.session.scalar(select(func.count(LedgerEntry.id)).where(LedgerEntry.kind == "checkin"))
@@ -175,8 +175,8 @@ def award_delays(app):
     """Milliseconds from storing each deferred check-in to its award (done_at - created_at)."""
     from sqlalchemy import select
 
-    from school_points.extensions import db
     from school_points.models import ProcessedWechatMessage
+    from school_points.platform.extensions import db
 
     with app.app_context():
         rows = db.session.execute(select(ProcessedWechatMessage.created_at, ProcessedWechatMessage.done_at)
@@ -189,9 +189,9 @@ def verify(app):
     """(checkin entries, students not at exactly one award, reconcile differences, result messages by status)."""
     from sqlalchemy import func, select
 
-    from school_points.extensions import db
+    from school_points.accounts.reconcile import find_differences
     from school_points.models import LedgerEntry, Notification, PointsAccount
-    from school_points.reconcile import find_differences
+    from school_points.platform.extensions import db
 
     with app.app_context():
         entries = db.session.scalar(select(func.count(LedgerEntry.id)).where(LedgerEntry.kind == "checkin"))
@@ -439,7 +439,7 @@ def report_cpu(cpu, messages):
 
 
 def _normalized(url):
-    from school_points.config import normalize_database_url
+    from school_points.platform.config import normalize_database_url
 
     return normalize_database_url(url)
 

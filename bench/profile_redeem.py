@@ -31,7 +31,7 @@ def main():
     import seed
     from sqlalchemy import event
 
-    from school_points.extensions import db
+    from school_points.platform.extensions import db
 
     bench_api._create_database(args.pg_url)
     app = seed.make_app()

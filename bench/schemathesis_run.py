@@ -72,9 +72,10 @@ def _parse():
 
 SEED = """
 from wsgi import create_app
-from school_points import ledger, tokens
-from school_points.actors import SYSTEM
-from school_points.extensions import db
+from school_points.accounts import ledger
+from school_points.people import tokens
+from school_points.school.actors import SYSTEM
+from school_points.platform.extensions import db
 from school_points.models import Campus, Goods, Guardian, SchoolClass, Student, Teacher, WechatUser
 app = create_app()
 with app.app_context():

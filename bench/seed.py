@@ -1,14 +1,23 @@
 """Seed data for bench_api.py: families with points, goods, a teacher with a class of 40, ledger bulk loads."""
 from sqlalchemy import func, select, text
 
-from school_points import ledger, tokens
-from school_points.actors import SYSTEM
-from school_points.codes import new_code
-from school_points.extensions import db
+from school_points.accounts import ledger
 from school_points.models import (
-    Campus, Goods, Guardian, PointsAccount, Redemption, SchoolClass, Student, Teacher, WechatUser,
+    Campus,
+    Goods,
+    Guardian,
+    PointsAccount,
+    Redemption,
+    SchoolClass,
+    Student,
+    Teacher,
+    WechatUser,
 )
-from school_points.settings import update_settings
+from school_points.people import tokens
+from school_points.platform.codes import new_code
+from school_points.platform.extensions import db
+from school_points.school.actors import SYSTEM
+from school_points.school.settings import update_settings
 
 
 def make_app():

@@ -7,7 +7,7 @@ Create Date: ${create_date}
 """
 from alembic import op
 import sqlalchemy as sa
-import school_points.models.base
+import school_points.platform.columns
 ${imports if imports else ""}
 
 # revision identifiers, used by Alembic.

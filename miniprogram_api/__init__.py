@@ -1,7 +1,7 @@
 """HTTP adapter for the mini-program (docs/MINIPROGRAM_API.md): `bp` at /api/v1, `docs_bp` (OpenAPI + docs) at /api."""
 from flask import Blueprint
 
-from school_points.errors import NotFound
+from school_points.platform.errors import NotFound
 
 bp = Blueprint("miniprogram_api", __name__)
 docs_bp = Blueprint("miniprogram_docs", __name__)
@@ -17,5 +17,13 @@ def _ids_in_range(endpoint, values):
             raise NotFound()
 
 
-from . import account, growth, mall, ping, points, teacher, uploads  # noqa: E402,F401  (routes)
-from . import openapi  # noqa: E402,F401  (docs_bp routes)
+from . import (  # noqa: E402,F401  (routes)
+    account,
+    growth,
+    mall,
+    openapi,  # noqa: E402,F401  (docs_bp routes)
+    ping,
+    points,
+    teacher,
+    uploads,
+)

@@ -1,12 +1,15 @@
 """Login and the user's own things: students, default student, teacher role, official-account link, referral."""
 from flask import Response, current_app, g
 
-from school_points import account_links, guardians, ratelimit, referral, tokens
-from school_points.extensions import db
-from school_points.clock import as_aware
-from school_points.httpkit import ApiError, respond
-from school_points.users import login_or_create
-from school_points.wechat_clients import mp_code2session, oa_qrcode
+from school_points.people import account_links, guardians, tokens
+from school_points.people.users import login_or_create
+from school_points.platform import ratelimit
+from school_points.platform.clock import as_aware
+from school_points.platform.extensions import db
+from school_points.points import referral
+from school_points.wechat.clients import mp_code2session, oa_qrcode
+from webkit.errors import ApiError
+from webkit.responses import respond
 
 from . import bp, schemas
 from .auth import client_address, issue_token, no_store
@@ -66,7 +69,7 @@ def me():
 def bind():
     _limit("mp_bind", g.user.id, "MP_BIND_RATE_LIMIT", (20, 3600))
     data = load_body(schemas.BindIn)
-    guardian = guardians.bind_student(g.user, data["bind_code"], data["relation"])
+    guardian = referral.bind_and_reward(g.user, data["bind_code"], data["relation"])
     summary = next(s for s in student_summaries(g.user) if s["id"] == guardian.student_id)
     return respond(summary, 201)
 
@@ -91,7 +94,7 @@ def set_default_student():
 @api("用邀请码成为老师", body=schemas.InviteIn, out=schemas.TeacherProfile, tags=["账号"],
      errors={404: ["invite_code_not_found"], 409: ["invite_code_used", "already_teacher"], 429: ["rate_limited"]})
 def become_teacher():
-    from school_points.teachers import accept_invite
+    from school_points.people.teachers import accept_invite
 
     _limit("mp_invite", g.user.id, "MP_INVITE_RATE_LIMIT", (10, 3600))
     data = load_body(schemas.InviteIn)

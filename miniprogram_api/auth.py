@@ -1,10 +1,10 @@
 """Bearer tokens of mini-program users, and the teacher role."""
 from flask import g, request
 
-from school_points import tokens
-from school_points.actors import Actor
-from school_points.httpkit import ApiError
-from school_points.users import active_user
+from school_points.people import tokens
+from school_points.people.users import active_user
+from school_points.school.actors import Actor
+from webkit.errors import ApiError
 
 
 def client_address():

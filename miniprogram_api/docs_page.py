@@ -2,7 +2,7 @@
 
 Its stylesheet is a static file served next to it (/api/docs.css), not an inline <style>: HTML
 responses carry a Content-Security-Policy that allows styles and scripts from this origin only
-(school_points/security_headers.py).
+(webkit/security_headers.py).
 """
 from pathlib import Path
 

@@ -1,8 +1,10 @@
 """Growth records (成长记录/打卡): posting, listing, the shareable view, likes and shares."""
 from flask import g
 
-from school_points import growth, guardians
-from school_points.httpkit import page, respond
+from school_points.people import guardians
+from school_points.points import growth
+from webkit.pagination import page
+from webkit.responses import respond
 
 from . import bp, schemas
 from .kit import api, load_body, load_query, request_key

@@ -10,8 +10,8 @@ from functools import lru_cache, wraps
 from flask import g, request
 from marshmallow import ValidationError
 
-from school_points import httpkit
-from school_points.errors import ValidationFailed
+from school_points.platform.errors import ValidationFailed
+from webkit import bodies, idempotency
 
 from .auth import authenticate
 
@@ -26,7 +26,7 @@ def api(summary, *, auth="user", body=None, query=None, out=None, status=200, er
     """
 
     def decorate(view):
-        inner = httpkit.idempotent(view) if idempotent else view
+        inner = idempotency.idempotent(view) if idempotent else view
 
         @wraps(view)
         def wrapper(*args, **kwargs):
@@ -46,7 +46,7 @@ def api(summary, *, auth="user", body=None, query=None, out=None, status=200, er
 
 def load_body(schema_class):
     """The request's JSON body validated by `schema_class`: 400 malformed, 422 invalid fields."""
-    return _load(schema_class, httpkit.json_body())
+    return _load(schema_class, bodies.json_body())
 
 
 def load_query(schema_class):

@@ -2,10 +2,12 @@
 from flask import g
 from sqlalchemy import select
 
-from school_points import guardians, mall, redemption
-from school_points.extensions import db
-from school_points.httpkit import page, respond
+from school_points.mall import catalogue, redemption
 from school_points.models import Redemption
+from school_points.people import guardians
+from school_points.platform.extensions import db
+from webkit.pagination import page
+from webkit.responses import respond
 
 from . import bp, schemas
 from .kit import api, load_body, load_query, request_key
@@ -27,7 +29,7 @@ def _student_for_mall(student_id):
      description="不传 student_id 时使用默认学员；商城关闭时 goods 为空。")
 def mall_page():
     args = load_query(schemas.MallQuery)
-    view = mall.mall_view(_student_for_mall(args["student_id"]))
+    view = catalogue.mall_view(_student_for_mall(args["student_id"]))
     return respond({**view, "goods": [goods_out(item) for item in view["goods"]]})
 
 
@@ -37,9 +39,9 @@ def mall_page():
 def goods_detail(gid):
     args = load_query(schemas.MallQuery)
     student = _student_for_mall(args["student_id"])
-    goods = mall.get_goods_for_student(gid, student)
-    redeemed = mall.units_redeemed(student.id, [goods.id]).get(goods.id, 0) if student else 0
-    return respond(goods_out(mall.goods_item(goods, redeemed)))
+    goods = catalogue.get_goods_for_student(gid, student)
+    redeemed = catalogue.units_redeemed(student.id, [goods.id]).get(goods.id, 0) if student else 0
+    return respond(goods_out(catalogue.goods_item(goods, redeemed)))
 
 
 @bp.post("/redemptions")
@@ -70,7 +72,7 @@ def family_order(order_id, *, lock=False):
         query = query.with_for_update()
     order = db.session.scalars(query).first()
     if order is None or not guardians.is_guardian(g.user.id, order.student_id):
-        from school_points.errors import NotFound
+        from school_points.platform.errors import NotFound
 
         raise NotFound("订单不存在")
     return order

@@ -1,10 +1,9 @@
 """A trivial endpoint with exactly one database round trip: the yardstick of the benchmarks."""
 from sqlalchemy import text
 
-from school_points.clock import utcnow
-
-from school_points.extensions import db
-from school_points.httpkit import respond
+from school_points.platform.clock import utcnow
+from school_points.platform.extensions import db
+from webkit.responses import respond
 
 from . import bp, schemas
 from .kit import api, dump

@@ -1,8 +1,10 @@
 """A guardian's view of a student's points: balance, history, daily sign-in."""
 from flask import g
 
-from school_points import guardians, ledger
-from school_points.httpkit import page, respond
+from school_points.accounts import ledger
+from school_points.people import guardians
+from webkit.pagination import page
+from webkit.responses import respond
 
 from . import bp, schemas
 from .kit import api, dump, load_query
@@ -33,7 +35,7 @@ def points_history(sid):
 @api("每日签到", out=schemas.SigninOut, idempotent=True, tags=["积分"],
      errors={409: ["already_signed_in"]})
 def signin(sid):
-    from school_points.signin import sign_in
+    from school_points.points.signin import sign_in
 
     guardians.guardian_student(g.user, sid)
     awarded, streak, balance = sign_in(sid, actor=g.actor)

@@ -1,9 +1,10 @@
 """Turn domain objects into the API's shapes, loading what a list needs in one query, not one per row."""
 from sqlalchemy import select
 
-from school_points import guardians
-from school_points.extensions import db
 from school_points.models import Campus, Guardian, Like, PointsAccount, Student
+from school_points.people import guardians
+from school_points.people.names import given_name
+from school_points.platform.extensions import db
 
 from . import schemas
 from .kit import dump
@@ -94,7 +95,7 @@ def records_out(records, viewer):
             select(Like.record_id).where(Like.record_id.in_(ids), Like.user_id == viewer.id)))
     return [
         dump(schemas.GrowthRecordOut, {
-            "id": r.id, "student_id": r.student_id, "student_name": r.student.given_name if r.student else "",
+            "id": r.id, "student_id": r.student_id, "student_name": given_name(r.student.name) if r.student else "",
             "content": r.content or "", "media": shown_media(r.media), "like_count": r.like_count,
             "liked_by_me": r.id in liked, "created_at": r.created_at,
         })

@@ -2,9 +2,9 @@
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from school_points.httpkit import decode_cursor, keyset_page
-from school_points.extensions import db
 from school_points.models import GrowthRecord, Guardian, LedgerEntry, Redemption, Student, class_student
+from school_points.platform.extensions import db
+from webkit.pagination import decode_cursor, keyset_page
 
 
 def ledger_page(student_id, limit, cursor):

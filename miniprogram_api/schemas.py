@@ -1,7 +1,7 @@
 """Marshmallow schemas of the mini-program API: what comes in, what goes out, and the OpenAPI source."""
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
-from school_points.clock import isoformat
+from school_points.platform.clock import isoformat
 
 MAX_ID = 2**31 - 1
 COMMON = {"required": "缺少必填字段", "null": "不能为 null", "validator_failed": "值无效"}

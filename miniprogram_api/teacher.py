@@ -1,9 +1,11 @@
 """The teacher's side: classes, behaviours, evaluating a class, handing out orders."""
 from flask import g
 
-from school_points import evaluation, redemption
-from school_points.httpkit import page, respond
-from school_points.settings import get_settings
+from school_points.mall import redemption
+from school_points.points import evaluation
+from school_points.school.settings import get_settings
+from webkit.pagination import page
+from webkit.responses import respond
 
 from . import bp, schemas
 from .kit import api, dump, load_body, load_query, request_key

@@ -1,9 +1,10 @@
 """Image uploads for growth records, and serving them back."""
 from flask import current_app, g, request, send_file
 
-from school_points import uploads
-from school_points.errors import NotFound, ValidationFailed
-from school_points.httpkit import ApiError, respond
+from school_points.media import uploads
+from school_points.platform.errors import NotFound, ValidationFailed
+from webkit.errors import ApiError
+from webkit.responses import respond
 
 from . import bp, schemas
 from .kit import api

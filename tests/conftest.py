@@ -10,14 +10,20 @@ import redis as redis_lib
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from school_points import ledger
-from school_points.actors import SYSTEM
-from school_points.codes import new_code
-from school_points.config import normalize_database_url
-from school_points.extensions import db
+from school_points.accounts import ledger
 from school_points.models import (
-    Campus, Goods, Guardian, SchoolClass, Student, Teacher, WechatUser,
+    Campus,
+    Goods,
+    Guardian,
+    SchoolClass,
+    Student,
+    Teacher,
+    WechatUser,
 )
+from school_points.platform.codes import new_code
+from school_points.platform.config import normalize_database_url
+from school_points.platform.extensions import db
+from school_points.school.actors import SYSTEM
 from wsgi import create_app
 
 PG_URL = os.environ.get("TEST_DATABASE_URL")
@@ -80,7 +86,7 @@ def _empty_tables():
     with db.engine.begin() as conn:
         for table in tables:
             conn.execute(text(f'DELETE FROM "{table}"'))
-    from school_points import ratelimit
+    from school_points.platform import ratelimit
     ratelimit._memory.clear()
 
 
@@ -88,7 +94,7 @@ def _empty_tables():
 def fresh_process_state():
     """Each test starts with no memory of earlier tests' Redis: the bot trusts Redis again (a Redis
     failure makes it skip Redis 30 s) and no process has seen a check-in drain pending."""
-    from school_points.jobs import oa_checkins
+    from school_points.points import oa_checkins
     from wechat_bot import inbox
 
     def forget():

@@ -1,6 +1,6 @@
 """A fake WeChat API server: a real threaded HTTP server on 127.0.0.1, random port.
 
-Tests fake WeChat only at its HTTP boundary: the app's real clients (school_points.wechat_clients)
+Tests fake WeChat only at its HTTP boundary: the app's real clients (school_points.wechat.clients)
 talk HTTP to this server through WECHAT_API_BASE_URL.
 
 Use it in a test (the `fake_wechat` fixture starts one and points the app at it with OA and MP

@@ -1,5 +1,5 @@
-from school_points import ledger
-from school_points.reconcile import find_differences
+from school_points.accounts import ledger
+from school_points.accounts.reconcile import find_differences
 
 
 def test_health_endpoints_answer(client):

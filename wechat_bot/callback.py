@@ -1,9 +1,9 @@
 """GET/POST /wechat: WeChat's URL verification and message callback (docs/WECHAT.md)."""
 from flask import Response, current_app, request
 
-from school_points import clock
-from school_points.config import as_flag
-from school_points.httpkit import error_response
+from school_points.platform import clock
+from school_points.platform.config import as_flag
+from webkit.errors import error_response
 
 from . import bp, deferred, dispatch
 from .envelope import (

@@ -7,16 +7,17 @@ import redis
 from flask import current_app
 from sqlalchemy import select
 
-from school_points import growth, guardians, referral, signin, wechat_clients
-from school_points.actors import Actor
-from school_points.clock import isoformat
-from school_points.errors import AlreadySignedIn, DomainError
-from school_points.extensions import db
-from school_points.jobs import oa_checkins
-from school_points.jobs.media import fetch_record_media
-from school_points.logsafe import log_id
+from school_points.media.wechat_media import fetch_record_media
 from school_points.models import Redemption
-from school_points.redis_conn import get_redis
+from school_points.people import guardians
+from school_points.platform.clock import isoformat
+from school_points.platform.errors import AlreadySignedIn, DomainError
+from school_points.platform.extensions import db
+from school_points.platform.logsafe import log_id
+from school_points.platform.redis_conn import get_redis
+from school_points.points import growth, oa_checkins, referral, signin
+from school_points.school.actors import Actor
+from school_points.wechat import clients
 
 from . import texts
 from .replies import say
@@ -77,7 +78,7 @@ def bind(message, user, key, code):
     """绑定 <bind_code>."""
     if not code:
         return say(message, texts.BIND_USAGE)
-    guardian = guardians.bind_student(user, code)
+    guardian = referral.bind_and_reward(user, code)
     return say(message, texts.BOUND.format(name=guardian.student.name))
 
 
@@ -141,7 +142,7 @@ def referral_qr_url(code):
     def make():
         with app.app_context():
             try:
-                qr = wechat_clients.oa_qrcode(f"ref_{code}", REFERRAL_QR_SECONDS, timeout=REFERRAL_QR_TIMEOUT)
+                qr = clients.oa_qrcode(f"ref_{code}", REFERRAL_QR_SECONDS, timeout=REFERRAL_QR_TIMEOUT)
             except DomainError as exc:
                 log.warning("referral QR for %s not made: %s", log_id(code), exc)  # the code earns points
                 return

@@ -10,12 +10,12 @@ Without Redis, or while it is down, `defer` declines and the check-in is done in
 """
 from flask import current_app
 
-from school_points import wechat_clients
-from school_points.autocommit import session_in_transaction
-from school_points.extensions import db
-from school_points.jobs import oa_checkins
-from school_points.jobs.media import fetch_record_media
-from school_points.jobs.queue import enqueue
+from school_points.media.wechat_media import fetch_record_media
+from school_points.platform.autocommit import session_in_transaction
+from school_points.platform.extensions import db
+from school_points.platform.queue import enqueue
+from school_points.points import oa_checkins
+from school_points.wechat import clients
 
 from .dispatch import checkin_of
 from .inbox import loggable_key, redis_failed, redis_usable, stored_reply
@@ -25,7 +25,7 @@ from .replies import text_reply
 def defer(message, key):
     """The acknowledgement of a check-in left to a job, or None to handle the message now."""
     sent = checkin_of(message)
-    if sent is None or not redis_usable() or not wechat_clients.oa_configured():
+    if sent is None or not redis_usable() or not clients.oa_configured():
         return None
     acknowledgement = text_reply(message, oa_checkins.acknowledgement(sent))
     inserted, earlier = oa_checkins.record_deferred(key, message.source, sent, acknowledgement)

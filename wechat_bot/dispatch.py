@@ -1,6 +1,7 @@
 """Which handler answers a message: events, text commands, photos, everything else."""
-from school_points import growth, oa_users
-from school_points.jobs.oa_checkins import sent_of
+from school_points.people import oa_users
+from school_points.points import growth
+from school_points.points.oa_checkins import sent_of
 
 from . import commands, texts
 from .events import handle_event
@@ -22,7 +23,7 @@ WITH_ARGUMENT = {
 ARGUMENT_SEPARATORS = " \t\r\n:：,，"
 CHECKIN_WORD = "打卡"
 
-# Menu CLICK keys (see school_points/wechat_cli.py for the menu itself).
+# Menu CLICK keys (see school_points/wechat/cli.py for the menu itself).
 CLICK_COMMANDS = {
     "POINTS": commands.points,
     "SIGNIN": commands.sign_in,

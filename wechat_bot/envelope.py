@@ -12,14 +12,14 @@ import hmac
 import logging
 import secrets
 from dataclasses import dataclass
+from xml.etree.ElementTree import ParseError
 
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
 from wechatpy.crypto import PrpCrypto
 from wechatpy.parser import parse_message
-from xml.etree.ElementTree import ParseError
 
-from school_points import clock
+from school_points.platform import clock
 
 MAX_BODY_BYTES = 64 * 1024
 MAX_FIELD_LENGTH = 256

@@ -1,11 +1,13 @@
 """Events of the official account: follow/unfollow, QR scenes, menu clicks, template receipts."""
 import logging
 
-from school_points import account_links, delivery, guardians, oa_users, referral
-from school_points.errors import DomainError
-from school_points.extensions import db
-from school_points.jobs.followers import sync_follower
-from school_points.logsafe import log_id
+from school_points.people import account_links, oa_users
+from school_points.platform.errors import DomainError
+from school_points.platform.extensions import db
+from school_points.platform.logsafe import log_id
+from school_points.points import referral
+from school_points.wechat import delivery
+from school_points.wechat.followers import sync_follower
 
 from . import texts
 from .replies import say, silent
@@ -73,7 +75,7 @@ def _run_scene(message, scene, *, following_before):
                 referral.record_referral(user, scene[len("ref_"):], known_before=following_before or not created)
                 return ""
             if scene.startswith("bind_"):
-                guardian = guardians.bind_student(user, scene[len("bind_"):])
+                guardian = referral.bind_and_reward(user, scene[len("bind_"):])
                 return texts.BOUND_VIA_SCENE.format(name=guardian.student.name)
     except DomainError as exc:
         # The scene's code binds a child or links an account, and the openid names a parent:

@@ -17,14 +17,14 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from school_points.errors import DomainError
-from school_points.extensions import db
-from school_points.httpkit import abandon_work
-from school_points.jobs.queue import enqueue
-from school_points.logsafe import log_id
 from school_points.models import ProcessedWechatMessage
-from school_points.notifications import dispatch_after_commit
-from school_points.redis_conn import get_redis
+from school_points.platform.errors import DomainError
+from school_points.platform.extensions import db
+from school_points.platform.logsafe import log_id
+from school_points.platform.queue import enqueue
+from school_points.platform.redis_conn import get_redis
+from school_points.platform.work import abandon_work
+from school_points.wechat.notifications import dispatch_after_commit
 
 log = logging.getLogger(__name__)
 

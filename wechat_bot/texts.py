@@ -1,9 +1,9 @@
 """What the official account says to parents (all user-facing text of the bot, in Chinese).
 
-The results of check-ins live with the job that tells them (school_points.jobs.oa_checkins), so
+The results of check-ins live with the job that tells them (school_points.points.oa_checkins), so
 a check-in answered in the request and one told later by a customer-service message read alike.
 """
-from school_points.jobs.oa_checkins import NO_STUDENT  # noqa: F401 - one wording for both paths
+from school_points.points.oa_checkins import NO_STUDENT  # noqa: F401 - one wording for both paths
 
 HELP = (
     "可用指令：\n"

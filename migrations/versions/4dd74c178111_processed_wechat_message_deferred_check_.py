@@ -8,10 +8,10 @@ Revises: db0ee0b4ad4d
 Create Date: 2026-12-01 14:21:13.847463
 
 """
-from alembic import op
 import sqlalchemy as sa
-import school_points.models.base
+from alembic import op
 
+import school_points.platform.columns
 
 # revision identifiers, used by Alembic.
 revision = '4dd74c178111'
@@ -24,7 +24,7 @@ def upgrade():
     with op.batch_alter_table('processed_wechat_message', schema=None) as batch_op:
         batch_op.add_column(sa.Column('openid', sa.String(length=64), nullable=True))
         batch_op.add_column(sa.Column('checkin', sa.JSON(none_as_null=True), nullable=True))
-        batch_op.add_column(sa.Column('done_at', school_points.models.base.AwareDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('done_at', school_points.platform.columns.AwareDateTime(timezone=True), nullable=True))
 
 
 def downgrade():

@@ -1,7 +1,7 @@
 """redeem_goods function for one-round-trip redemptions on PostgreSQL
 
 The PL/pgSQL function `redeem_goods` does a whole redemption (checks, account lock, ledger entry,
-lots, order, audit, outbox rows, guarded stock update) in one call; school_points/redemption_pg.py
+lots, order, audit, outbox rows, guarded stock update) in one call; school_points/mall/redemption_pg.py
 calls it and explains it. This revision holds its own copy of the definition, as a migration must;
 tests/perf/test_redeem_function.py checks that a migrated database and a database built from the
 models get the same function. SQLite has no stored functions: nothing to do there.
@@ -12,7 +12,6 @@ Create Date: 2026-12-01 14:22:43.750371
 
 """
 from alembic import op
-
 
 # revision identifiers, used by Alembic.
 revision = '7d0844d37b46'

@@ -3,7 +3,7 @@
 The previous definition (7d0844d37b46) wrapped its writes in a block with an exception handler,
 a subtransaction on every redemption, to undo them when the final stock UPDATE found the goods
 sold out meanwhile. Now the function raises SQLSTATE SP409 instead, which undoes the call's
-statement (or the caller's whole transaction) and which school_points/redemption_pg.py maps to
+statement (or the caller's whole transaction) and which school_points/mall/redemption_pg.py maps to
 out_of_stock; the mini-program's redemptions run the call as its own transaction (autocommit), so
 the hot goods row is released by the server's own commit. This revision holds its own copy of
 the definition, as a migration must; tests/perf/test_redeem_function.py checks a migrated database
@@ -19,7 +19,6 @@ import importlib.util
 from pathlib import Path
 
 from alembic import op
-
 
 # revision identifiers, used by Alembic.
 revision = 'a6e61b32ddc2'

@@ -5,10 +5,10 @@ Revises:
 Create Date: 2026-12-01 13:55:50.833913
 
 """
-from alembic import op
 import sqlalchemy as sa
-import school_points.models.base
+from alembic import op
 
+import school_points.platform.columns
 
 # revision identifiers, used by Alembic.
 revision = 'db0ee0b4ad4d'
@@ -22,7 +22,7 @@ def upgrade():
     op.create_table('campus',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('name', sa.String(length=64), nullable=False),
-    sa.Column('created_at', school_points.models.base.AwareDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', school_points.platform.columns.AwareDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_campus')),
     sa.UniqueConstraint('name', name=op.f('uq_campus_name'))
     )
@@ -33,7 +33,7 @@ def upgrade():
     sa.Column('request_hash', sa.String(length=64), nullable=False),
     sa.Column('status_code', sa.Integer(), nullable=True),
     sa.Column('response', sa.JSON(), nullable=True),
-    sa.Column('created_at', school_points.models.base.AwareDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', school_points.platform.columns.AwareDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_idempotency_record')),
     sa.UniqueConstraint('scope', 'key', name=op.f('uq_idempotency_record_scope_key'))
     )
@@ -44,7 +44,7 @@ def upgrade():
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('dedupe_key', sa.String(length=200), nullable=False),
     sa.Column('reply', sa.Text(), nullable=False),
-    sa.Column('created_at', school_points.models.base.AwareDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', school_points.platform.columns.AwareDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_processed_wechat_message')),
     sa.UniqueConstraint('dedupe_key', name=op.f('uq_processed_wechat_message_dedupe_key'))
     )
@@ -54,7 +54,7 @@ def upgrade():
     op.create_table('school_setting',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('data', sa.JSON(), nullable=False),
-    sa.Column('updated_at', school_points.models.base.AwareDateTime(timezone=True), nullable=True),
+    sa.Column('updated_at', school_points.platform.columns.AwareDateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_school_setting'))
     )
     op.create_table('admin',
@@ -64,7 +64,7 @@ def upgrade():
     sa.Column('role', sa.String(length=16), nullable=False),
     sa.Column('campus_id', sa.Integer(), nullable=True),
     sa.Column('active', sa.Boolean(), nullable=False),
-    sa.Column('created_at', school_points.models.base.AwareDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', school_points.platform.columns.AwareDateTime(timezone=True), nullable=False),
     sa.CheckConstraint("role IN ('super', 'campus')", name=op.f('ck_admin_role')),
     sa.ForeignKeyConstraint(['campus_id'], ['campus.id'], name=op.f('fk_admin_campus_id_campus')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_admin')),
@@ -79,7 +79,7 @@ def upgrade():
     sa.Column('target_id', sa.String(length=64), nullable=False),
     sa.Column('campus_id', sa.Integer(), nullable=True),
     sa.Column('changes', sa.JSON(), nullable=False),
-    sa.Column('created_at', school_points.models.base.AwareDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', school_points.platform.columns.AwareDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['campus_id'], ['campus.id'], name=op.f('fk_audit_log_campus_id_campus')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_audit_log'))
     )
@@ -100,8 +100,8 @@ def upgrade():
     sa.Column('sort', sa.Integer(), nullable=False),
     sa.Column('verify_code', sa.String(length=32), nullable=False),
     sa.Column('deleted', sa.Boolean(), nullable=False),
-    sa.Column('created_at', school_points.models.base.AwareDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', school_points.models.base.AwareDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', school_points.platform.columns.AwareDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', school_points.platform.columns.AwareDateTime(timezone=True), nullable=True),
     sa.CheckConstraint('points > 0', name=op.f('ck_goods_points_positive')),
     sa.CheckConstraint('stock >= 0', name=op.f('ck_goods_stock_not_negative')),
     sa.ForeignKeyConstraint(['campus_id'], ['campus.id'], name=op.f('fk_goods_campus_id_campus')),
@@ -115,7 +115,7 @@ def upgrade():
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('name', sa.String(length=64), nullable=False),
     sa.Column('campus_id', sa.Integer(), nullable=False),
-    sa.Column('created_at', school_points.models.base.AwareDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', school_points.platform.columns.AwareDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['campus_id'], ['campus.id'], name=op.f('fk_school_class_campus_id_campus')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_school_class'))
     )
@@ -129,7 +129,7 @@ def upgrade():
     sa.Column('birthday', sa.Date(), nullable=True),
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('bind_code', sa.String(length=16), nullable=False),
-    sa.Column('created_at', school_points.models.base.AwareDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', school_points.platform.columns.AwareDateTime(timezone=True), nullable=False),
     sa.CheckConstraint("status IN ('active', 'archived')", name=op.f('ck_student_status')),
     sa.ForeignKeyConstraint(['campus_id'], ['campus.id'], name=op.f('fk_student_campus_id_campus')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_student')),
@@ -162,7 +162,7 @@ def upgrade():
     sa.Column('idempotency_key', sa.String(length=200), nullable=False),
     sa.Column('reverses_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
     sa.Column('local_day', sa.Date(), nullable=False),
-    sa.Column('created_at', school_points.models.base.AwareDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', school_points.platform.columns.AwareDateTime(timezone=True), nullable=False),
     sa.CheckConstraint('balance_after >= 0', name=op.f('ck_ledger_entry_balance_after_not_negative')),
     sa.CheckConstraint('delta <> 0', name=op.f('ck_ledger_entry_delta_not_zero')),
     sa.ForeignKeyConstraint(['reverses_id'], ['ledger_entry.id'], name=op.f('fk_ledger_entry_reverses_id_ledger_entry')),
@@ -180,7 +180,7 @@ def upgrade():
     sa.Column('student_id', sa.Integer(), nullable=False),
     sa.Column('balance', sa.Integer(), nullable=False),
     sa.Column('lifetime', sa.Integer(), nullable=False),
-    sa.Column('updated_at', school_points.models.base.AwareDateTime(timezone=True), nullable=True),
+    sa.Column('updated_at', school_points.platform.columns.AwareDateTime(timezone=True), nullable=True),
     sa.CheckConstraint('balance >= 0', name=op.f('ck_points_account_balance_not_negative')),
     sa.CheckConstraint('lifetime >= 0', name=op.f('ck_points_account_lifetime_not_negative')),
     sa.ForeignKeyConstraint(['student_id'], ['student.id'], name=op.f('fk_points_account_student_id_student'), ondelete='CASCADE'),
@@ -201,12 +201,12 @@ def upgrade():
     sa.Column('idempotency_key', sa.String(length=200), nullable=False),
     sa.Column('created_by_type', sa.String(length=16), nullable=True),
     sa.Column('created_by_id', sa.Integer(), nullable=True),
-    sa.Column('created_at', school_points.models.base.AwareDateTime(timezone=True), nullable=False),
-    sa.Column('issued_at', school_points.models.base.AwareDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', school_points.platform.columns.AwareDateTime(timezone=True), nullable=False),
+    sa.Column('issued_at', school_points.platform.columns.AwareDateTime(timezone=True), nullable=True),
     sa.Column('issued_by_type', sa.String(length=16), nullable=True),
     sa.Column('issued_by_id', sa.Integer(), nullable=True),
     sa.Column('issue_method', sa.String(length=16), nullable=True),
-    sa.Column('cancelled_at', school_points.models.base.AwareDateTime(timezone=True), nullable=True),
+    sa.Column('cancelled_at', school_points.platform.columns.AwareDateTime(timezone=True), nullable=True),
     sa.Column('cancelled_by_type', sa.String(length=16), nullable=True),
     sa.Column('cancelled_by_id', sa.Integer(), nullable=True),
     sa.Column('cancel_reason', sa.String(length=255), nullable=False),
@@ -230,7 +230,7 @@ def upgrade():
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('student_id', sa.Integer(), nullable=False),
     sa.Column('local_day', sa.Date(), nullable=False),
-    sa.Column('created_at', school_points.models.base.AwareDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', school_points.platform.columns.AwareDateTime(timezone=True), nullable=False),
     sa.Column('streak', sa.Integer(), nullable=False),
     sa.Column('points', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['student_id'], ['student.id'], name=op.f('fk_signin_student_id_student')),
@@ -247,7 +247,7 @@ def upgrade():
     sa.Column('default_student_id', sa.Integer(), nullable=True),
     sa.Column('oa_subscribed', sa.Boolean(), nullable=False),
     sa.Column('disabled', sa.Boolean(), nullable=False),
-    sa.Column('created_at', school_points.models.base.AwareDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', school_points.platform.columns.AwareDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['default_student_id'], ['student.id'], name=op.f('fk_wechat_user_default_student_id_student'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_wechat_user')),
     sa.UniqueConstraint('mp_openid', name=op.f('uq_wechat_user_mp_openid')),
@@ -259,10 +259,10 @@ def upgrade():
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('token', sa.String(length=48), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=False),
-    sa.Column('expires_at', school_points.models.base.AwareDateTime(timezone=True), nullable=False),
-    sa.Column('consumed_at', school_points.models.base.AwareDateTime(timezone=True), nullable=True),
+    sa.Column('expires_at', school_points.platform.columns.AwareDateTime(timezone=True), nullable=False),
+    sa.Column('consumed_at', school_points.platform.columns.AwareDateTime(timezone=True), nullable=True),
     sa.Column('consumed_oa_openid', sa.String(length=64), nullable=True),
-    sa.Column('created_at', school_points.models.base.AwareDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', school_points.platform.columns.AwareDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['user_id'], ['wechat_user.id'], name=op.f('fk_account_link_user_id_wechat_user'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_account_link')),
     sa.UniqueConstraint('token', name=op.f('uq_account_link_token'))
@@ -281,8 +281,8 @@ def upgrade():
     sa.Column('like_count', sa.Integer(), nullable=False),
     sa.Column('checkin_entry_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
     sa.Column('idempotency_key', sa.String(length=200), nullable=True),
-    sa.Column('deleted_at', school_points.models.base.AwareDateTime(timezone=True), nullable=True),
-    sa.Column('created_at', school_points.models.base.AwareDateTime(timezone=True), nullable=False),
+    sa.Column('deleted_at', school_points.platform.columns.AwareDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', school_points.platform.columns.AwareDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['author_user_id'], ['wechat_user.id'], name=op.f('fk_growth_record_author_user_id_wechat_user')),
     sa.ForeignKeyConstraint(['checkin_entry_id'], ['ledger_entry.id'], name=op.f('fk_growth_record_checkin_entry_id_ledger_entry')),
     sa.ForeignKeyConstraint(['student_id'], ['student.id'], name=op.f('fk_growth_record_student_id_student')),
@@ -297,7 +297,7 @@ def upgrade():
     sa.Column('user_id', sa.Integer(), nullable=False),
     sa.Column('student_id', sa.Integer(), nullable=False),
     sa.Column('relation', sa.String(length=16), nullable=False),
-    sa.Column('created_at', school_points.models.base.AwareDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', school_points.platform.columns.AwareDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['student_id'], ['student.id'], name=op.f('fk_guardian_student_id_student'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['user_id'], ['wechat_user.id'], name=op.f('fk_guardian_user_id_wechat_user'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_guardian')),
@@ -323,9 +323,9 @@ def upgrade():
     sa.Column('wechat_msgid', sa.String(length=64), nullable=True),
     sa.Column('client_msg_id', sa.String(length=64), nullable=False),
     sa.Column('delivery_status', sa.String(length=64), nullable=False),
-    sa.Column('next_attempt_at', school_points.models.base.AwareDateTime(timezone=True), nullable=True),
-    sa.Column('created_at', school_points.models.base.AwareDateTime(timezone=True), nullable=False),
-    sa.Column('sent_at', school_points.models.base.AwareDateTime(timezone=True), nullable=True),
+    sa.Column('next_attempt_at', school_points.platform.columns.AwareDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', school_points.platform.columns.AwareDateTime(timezone=True), nullable=False),
+    sa.Column('sent_at', school_points.platform.columns.AwareDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['student_id'], ['student.id'], name=op.f('fk_notification_student_id_student')),
     sa.ForeignKeyConstraint(['user_id'], ['wechat_user.id'], name=op.f('fk_notification_user_id_wechat_user')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_notification')),
@@ -341,8 +341,8 @@ def upgrade():
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.Column('student_id', sa.Integer(), nullable=False),
     sa.Column('entry_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
-    sa.Column('expires_at', school_points.models.base.AwareDateTime(timezone=True), nullable=False),
-    sa.Column('reminded_at', school_points.models.base.AwareDateTime(timezone=True), nullable=True),
+    sa.Column('expires_at', school_points.platform.columns.AwareDateTime(timezone=True), nullable=False),
+    sa.Column('reminded_at', school_points.platform.columns.AwareDateTime(timezone=True), nullable=True),
     sa.Column('points', sa.Integer(), nullable=False),
     sa.Column('remaining', sa.Integer(), nullable=False),
     sa.CheckConstraint('remaining >= 0 AND remaining <= points', name=op.f('ck_points_lot_remaining_in_range')),
@@ -361,8 +361,8 @@ def upgrade():
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('student_id', sa.Integer(), nullable=True),
     sa.Column('referrer_student_id', sa.Integer(), nullable=True),
-    sa.Column('created_at', school_points.models.base.AwareDateTime(timezone=True), nullable=False),
-    sa.Column('rewarded_at', school_points.models.base.AwareDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', school_points.platform.columns.AwareDateTime(timezone=True), nullable=False),
+    sa.Column('rewarded_at', school_points.platform.columns.AwareDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['referred_user_id'], ['wechat_user.id'], name=op.f('fk_referral_referred_user_id_wechat_user')),
     sa.ForeignKeyConstraint(['referrer_student_id'], ['student.id'], name=op.f('fk_referral_referrer_student_id_student')),
     sa.ForeignKeyConstraint(['referrer_user_id'], ['wechat_user.id'], name=op.f('fk_referral_referrer_user_id_wechat_user')),
@@ -380,7 +380,7 @@ def upgrade():
     sa.Column('invite_code', sa.String(length=16), nullable=True),
     sa.Column('user_id', sa.Integer(), nullable=True),
     sa.Column('active', sa.Boolean(), nullable=False),
-    sa.Column('created_at', school_points.models.base.AwareDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', school_points.platform.columns.AwareDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['campus_id'], ['campus.id'], name=op.f('fk_teacher_campus_id_campus')),
     sa.ForeignKeyConstraint(['user_id'], ['wechat_user.id'], name=op.f('fk_teacher_user_id_wechat_user')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_teacher')),
@@ -417,7 +417,7 @@ def upgrade():
     sa.Column('record_id', sa.Integer(), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=False),
     sa.Column('awarded', sa.Integer(), nullable=False),
-    sa.Column('created_at', school_points.models.base.AwareDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', school_points.platform.columns.AwareDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['record_id'], ['growth_record.id'], name=op.f('fk_record_like_record_id_growth_record'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['user_id'], ['wechat_user.id'], name=op.f('fk_record_like_user_id_wechat_user')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_record_like')),
@@ -432,7 +432,7 @@ def upgrade():
     sa.Column('user_id', sa.Integer(), nullable=False),
     sa.Column('awarded', sa.Integer(), nullable=False),
     sa.Column('idempotency_key', sa.String(length=200), nullable=True),
-    sa.Column('created_at', school_points.models.base.AwareDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', school_points.platform.columns.AwareDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['record_id'], ['growth_record.id'], name=op.f('fk_record_share_record_id_growth_record'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['user_id'], ['wechat_user.id'], name=op.f('fk_record_share_user_id_wechat_user')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_record_share')),

@@ -10,10 +10,10 @@ Revises: e9a1c0000003
 Create Date: 2026-12-03 08:00:00.000000
 
 """
-from alembic import op
 import sqlalchemy as sa
-import school_points.models.base
+from alembic import op
 
+import school_points.platform.columns
 
 # revision identifiers, used by Alembic.
 revision = 'e9a1c0000002'
@@ -25,7 +25,7 @@ depends_on = None
 def upgrade():
     with op.batch_alter_table('notification', schema=None) as batch_op:
         batch_op.add_column(sa.Column('claim_token', sa.String(length=32), nullable=True))
-        batch_op.add_column(sa.Column('attempt_started_at', school_points.models.base.AwareDateTime(timezone=True),
+        batch_op.add_column(sa.Column('attempt_started_at', school_points.platform.columns.AwareDateTime(timezone=True),
                                       nullable=True))
 
 

@@ -9,10 +9,10 @@ Revises: e9a1c0000004
 Create Date: 2026-12-08 10:00:00.000000
 
 """
-from alembic import op
 import sqlalchemy as sa
-import school_points.models.base
+from alembic import op
 
+import school_points.platform.columns
 
 # revision identifiers, used by Alembic.
 revision = 'e9a1c0000003'
@@ -31,7 +31,7 @@ def upgrade():
     sa.Column('received_bytes', sa.Integer(), nullable=False),
     sa.Column('stored_bytes', sa.Integer(), nullable=False),
     sa.Column('local_day', sa.Date(), nullable=False),
-    sa.Column('created_at', school_points.models.base.AwareDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', school_points.platform.columns.AwareDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['user_id'], ['wechat_user.id'], name=op.f('fk_upload_user_id_wechat_user')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_upload')),
     sa.UniqueConstraint('name', name=op.f('uq_upload_name'))

@@ -8,10 +8,10 @@ Revises: a6e61b32ddc2
 Create Date: 2026-12-08 10:00:00.000000
 
 """
-from alembic import op
 import sqlalchemy as sa
-import school_points.models.base
+from alembic import op
 
+import school_points.platform.columns
 
 # revision identifiers, used by Alembic.
 revision = 'e9a1c0000004'
@@ -24,7 +24,7 @@ def upgrade():
     op.create_table(
         'revoked_token',
         sa.Column('jti', sa.String(length=64), nullable=False),
-        sa.Column('expires_at', school_points.models.base.AwareDateTime(timezone=True), nullable=False),
+        sa.Column('expires_at', school_points.platform.columns.AwareDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint('jti', name=op.f('pk_revoked_token')),
     )
     with op.batch_alter_table('revoked_token', schema=None) as batch_op:

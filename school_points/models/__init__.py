@@ -1,12 +1,22 @@
 """All models, importable from one place (Alembic autogenerate sees them through here)."""
-from .auth import RevokedToken
-from .mall import ORDER_STATUSES, Goods, Redemption
-from .media import Upload
-from .ops import NOTIFICATION_KINDS, AuditLog, IdempotencyRecord, Notification, ProcessedWechatMessage
-from .org import Admin, Campus, SchoolClass, SchoolSetting, Student, Teacher, class_student, class_teacher
-from .people import AccountLink, Guardian, WechatUser
-from .points import LedgerEntry, LotUse, PointsAccount, PointsLot, Signin
-from .social import GrowthRecord, Like, Referral, Share
+from school_points.models.auth import RevokedToken
+from school_points.models.mall import ORDER_STATUSES, Goods, Redemption
+from school_points.models.media import Upload
+from school_points.models.ops import NOTIFICATION_KINDS, AuditLog, Notification, ProcessedWechatMessage
+from school_points.models.org import (
+    Admin,
+    Campus,
+    SchoolClass,
+    SchoolSetting,
+    Student,
+    Teacher,
+    class_student,
+    class_teacher,
+)
+from school_points.models.people import AccountLink, Guardian, WechatUser
+from school_points.models.points import LedgerEntry, LotUse, PointsAccount, PointsLot, Signin
+from school_points.models.social import GrowthRecord, Like, Referral, Share
+from school_points.platform.idempotency import IdempotencyRecord
 
 __all__ = [
     "AccountLink", "Admin", "AuditLog", "Campus", "Goods", "GrowthRecord", "Guardian", "IdempotencyRecord",

@@ -1,8 +1,8 @@
 """Logged-out tokens: kept until the token would have expired anyway."""
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..extensions import db
-from .base import AwareDateTime
+from school_points.platform.columns import AwareDateTime
+from school_points.platform.extensions import db
 
 
 class RevokedToken(db.Model):

@@ -1,9 +1,10 @@
-"""Operational records: notification outbox, audit log, idempotency keys."""
-from sqlalchemy import ForeignKey, Index, UniqueConstraint
+"""Operational records: notification outbox, audit log, processed WeChat messages (the
+idempotency record of creating POSTs lives with the HTTP plumbing: platform/idempotency.py)."""
+from sqlalchemy import ForeignKey, Index
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..extensions import db
-from .base import AwareDateTime, now_default
+from school_points.platform.columns import AwareDateTime, now_default
+from school_points.platform.extensions import db
 
 NOTIFICATION_KINDS = ("redeemed", "issued", "cancelled", "points_awarded", "expiring")
 
@@ -59,20 +60,6 @@ class AuditLog(db.Model):
     # The client address the outermost trusted proxy saw; None outside a request.
     client_address = mapped_column(db.String(45), nullable=True)
     created_at = mapped_column(AwareDateTime, default=now_default, nullable=False)
-
-
-class IdempotencyRecord(db.Model):
-    """The first result of a creating POST under an Idempotency-Key, replayed on repeats."""
-
-    __tablename__ = "idempotency_record"
-    __table_args__ = (UniqueConstraint("scope", "key"),)
-    id: Mapped[int] = mapped_column(primary_key=True)
-    scope: Mapped[str] = mapped_column(db.String(64))
-    key: Mapped[str] = mapped_column(db.String(200))
-    request_hash: Mapped[str] = mapped_column(db.String(64))
-    status_code = mapped_column(db.Integer, nullable=True)
-    response = mapped_column(db.JSON, nullable=True)
-    created_at = mapped_column(AwareDateTime, default=now_default, nullable=False, index=True)
 
 
 class ProcessedWechatMessage(db.Model):

@@ -2,9 +2,8 @@
 from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, Table
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .. import names
-from ..extensions import db
-from .base import AwareDateTime, now_default
+from school_points.platform.columns import AwareDateTime, now_default
+from school_points.platform.extensions import db
 
 class_teacher = Table(
     "class_teacher",
@@ -72,11 +71,6 @@ class Student(db.Model):
     campus = relationship("Campus")
     classes = relationship("SchoolClass", secondary=class_student, back_populates="students", order_by="SchoolClass.id")
     account = relationship("PointsAccount", uselist=False, back_populates="student")
-
-    @property
-    def given_name(self):
-        """The name a shared record may show: the family name dropped (rule in school_points.names)."""
-        return names.given_name(self.name)
 
 
 class Teacher(db.Model):

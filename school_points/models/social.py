@@ -2,8 +2,8 @@
 from sqlalchemy import ForeignKey, Index, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..extensions import db
-from .base import AwareDateTime, now_default
+from school_points.platform.columns import AwareDateTime, now_default
+from school_points.platform.extensions import db
 
 
 class GrowthRecord(db.Model):

@@ -1,8 +1,8 @@
 """Helpers for the admin API tests: a staff member's client, DB fingerprints, a query counter."""
 from sqlalchemy import event, func, select
 
-from school_points.extensions import db
 from school_points.models import AuditLog, LedgerEntry, PointsAccount
+from school_points.platform.extensions import db
 
 PASSWORD = "correct-horse-9"
 

@@ -1,9 +1,9 @@
 """Admin API fixtures: admins of each kind, logged in through the real login route."""
 import pytest
-from tests.admin.admin_testkit import PASSWORD, AdminApi, QueryCounter
 
-from school_points.admins import create_admin
-from school_points.extensions import db
+from school_points.people.admins import create_admin
+from school_points.platform.extensions import db
+from tests.admin.admin_testkit import PASSWORD, AdminApi, QueryCounter
 
 
 @pytest.fixture

@@ -1,12 +1,12 @@
 """Manual adjustments and the points history an admin reads."""
 import pytest
-from tests.admin.admin_testkit import AdminApi, db_state
 from sqlalchemy import select
 
-from tests.conftest import balance_of, requires_pg, run_concurrently
-from school_points.extensions import db
+from school_points.accounts.reconcile import find_differences
 from school_points.models import AuditLog, LedgerEntry
-from school_points.reconcile import find_differences
+from school_points.platform.extensions import db
+from tests.admin.admin_testkit import AdminApi, db_state
+from tests.conftest import balance_of, requires_pg, run_concurrently
 
 
 def test_adding_points_writes_an_adjustment_entry_with_the_reason(api, make_student):

@@ -4,9 +4,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from school_points.clock import utcnow
-from school_points.extensions import db
 from school_points.models import AuditLog, RevokedToken
+from school_points.platform.clock import utcnow
+from school_points.platform.extensions import db
 from tests.admin.admin_testkit import PASSWORD, AdminApi
 from tests.proxying import NGINX, behind_proxies, via_proxy  # noqa: F401  (fixture)
 
@@ -59,7 +59,7 @@ def test_forged_token_is_refused(fresh_api):
 
 
 def test_a_user_token_is_not_an_admin_token(app, fresh_api, make_admin):
-    from school_points import tokens
+    from school_points.people import tokens
 
     admin = make_admin("boss")
     user_token, _ = tokens.issue("user", admin.id)  # same id, other kind
@@ -153,7 +153,7 @@ def test_login_response_with_the_token_is_not_cacheable(fresh_api, make_admin):
 
 @pytest.mark.parametrize("subject", [0, -1, 2**31, 2**40, 2**64])
 def test_a_signed_token_naming_an_impossible_admin_id_is_401_not_500(app, fresh_api, subject):
-    from school_points import tokens
+    from school_points.people import tokens
 
     forged = tokens._serializer("admin").dumps({"sub": subject, "jti": "a" * 32})
     response = AdminApi(fresh_api.client, forged).get("/campuses")
@@ -194,7 +194,7 @@ def test_logout_prunes_ids_of_tokens_that_have_expired_anyway(api):
 
 
 def test_a_token_from_before_logout_existed_must_log_in_again(app, fresh_api, make_admin):
-    from school_points import tokens
+    from school_points.people import tokens
 
     admin = make_admin("boss")
     old_style = tokens._serializer("admin").dumps({"sub": admin.id})  # no token id: cannot be revoked

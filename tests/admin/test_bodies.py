@@ -2,8 +2,8 @@
 import pytest
 from sqlalchemy import func, select
 
-from school_points.extensions import db
 from school_points.models import Goods, Student
+from school_points.platform.extensions import db
 from tests.admin.admin_testkit import db_state
 
 TEN_MB = b'{"name": "' + b"x" * (10 * 1024 * 1024) + b'"}'
@@ -74,7 +74,7 @@ def test_control_characters_in_text_are_422(api, campus, make_student):
 
 
 def test_cursors_beyond_any_id_are_handled(api, make_student):
-    from school_points.httpkit import encode_cursor
+    from webkit.pagination import encode_cursor
 
     student = make_student(balance=3)
     assert len(api.get("/students", cursor=encode_cursor(2**31)).json["items"]) == 1

@@ -1,13 +1,13 @@
 """Goods in the points mall as admins manage them."""
 import pytest
-from tests.admin.admin_testkit import AdminApi
 from sqlalchemy import func, select
 
-from school_points.actors import Actor
-from school_points.extensions import db
+from school_points.accounts.reconcile import find_differences
+from school_points.mall.redemption import redeem
 from school_points.models import AuditLog, Goods, Redemption
-from school_points.reconcile import find_differences
-from school_points.redemption import redeem
+from school_points.platform.extensions import db
+from school_points.school.actors import Actor
+from tests.admin.admin_testkit import AdminApi
 from tests.conftest import requires_pg, run_concurrently
 
 NEW_GOODS = {"name": "卡通橡皮", "description": "可爱的橡皮", "image_url": "https://img.example/eraser.png",

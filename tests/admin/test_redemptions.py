@@ -1,12 +1,12 @@
 """Redemption orders at the admin desk: list, filter, hand out, cancel."""
-from tests.admin.admin_testkit import db_state
 from sqlalchemy import select
 
-from school_points.actors import Actor
-from school_points.extensions import db
+from school_points.accounts.reconcile import find_differences
+from school_points.mall.redemption import redeem
 from school_points.models import AuditLog, Goods, Redemption
-from school_points.reconcile import find_differences
-from school_points.redemption import redeem
+from school_points.platform.extensions import db
+from school_points.school.actors import Actor
+from tests.admin.admin_testkit import db_state
 from tests.conftest import balance_of
 
 

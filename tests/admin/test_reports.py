@@ -1,11 +1,11 @@
 """The summary report and the audit log."""
 from datetime import timedelta
 
-from school_points import ledger
-from school_points.actors import Actor
-from school_points.clock import local_today
-from school_points.extensions import db
-from school_points.redemption import cancel, redeem
+from school_points.accounts import ledger
+from school_points.mall.redemption import cancel, redeem
+from school_points.platform.clock import local_today
+from school_points.platform.extensions import db
+from school_points.school.actors import Actor
 
 
 def earn(student, points, kind):

@@ -1,11 +1,11 @@
 """Campuses, classes and teachers as school staff set them up."""
-from tests.admin.admin_testkit import AdminApi
-from tests.conftest import requires_pg, run_concurrently
 from sqlalchemy import func, select
 
-from school_points.extensions import db
 from school_points.models import AuditLog, Campus, SchoolClass, Teacher
-from school_points.teachers import accept_invite
+from school_points.people.teachers import accept_invite
+from school_points.platform.extensions import db
+from tests.admin.admin_testkit import AdminApi
+from tests.conftest import requires_pg, run_concurrently
 
 
 def count(model):

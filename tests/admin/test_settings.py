@@ -1,9 +1,9 @@
 """GET/PATCH /settings: the whole §4 document, validated, merged, audited."""
 from sqlalchemy import select
 
-from school_points.extensions import db
 from school_points.models import AuditLog, SchoolSetting
-from school_points.settings import DEFAULTS
+from school_points.platform.extensions import db
+from school_points.school.settings import DEFAULTS
 from tests.admin.admin_testkit import AdminApi
 from tests.conftest import requires_pg, run_concurrently
 

@@ -1,9 +1,9 @@
 """Students: enrolment with bind codes and points accounts, search, edits, campus scope."""
-from tests.admin.admin_testkit import db_state
 from sqlalchemy import func, select
 
-from school_points.extensions import db
 from school_points.models import AuditLog, PointsAccount, Student
+from school_points.platform.extensions import db
+from tests.admin.admin_testkit import db_state
 
 
 def test_create_returns_bind_code_and_opens_a_points_account(api, campus, make_class):

@@ -7,10 +7,10 @@ import time
 import pytest
 import redis as redis_lib
 
-from school_points.extensions import db
-from school_points.notifications import notify_student
-from school_points.settings import update_settings
-from school_points.worker import make_worker
+from school_points.ops.worker import make_worker
+from school_points.platform.extensions import db
+from school_points.school.settings import update_settings
+from school_points.wechat.notifications import notify_student
 from tests.fakewechat import fake_wechat  # noqa: F401 - re-exported fixture
 from tests.wechat_bot.officialaccount import oa_config  # noqa: F401 - re-exported fixture
 
@@ -113,7 +113,7 @@ def throwaway_redis(app):
 def run_worker(app):
     """Run every queued job with a real RQ worker (burst, in this process, app context per job)."""
     def run():
-        from school_points.redis_conn import get_redis
+        from school_points.platform.redis_conn import get_redis
 
         db.session.commit()  # release this session's transaction (SQLite: its write lock) first
         worker = make_worker(app, connection=get_redis())

@@ -1,7 +1,7 @@
-"""A scheduler timetable for tests: the outbox sweep every second (the real one: school_points.cron)."""
+"""A scheduler timetable for tests: the outbox sweep every second (the real one: school_points.ops.timetable)."""
 from rq import cron
 
-from school_points.jobs.queue import QUEUE_NAME
-from school_points.jobs.sweep import sweep_outbox
+from school_points.ops.sweep import sweep_outbox
+from school_points.platform.queue import QUEUE_NAME
 
 cron.register(sweep_outbox, QUEUE_NAME, interval=1, job_timeout=60)

@@ -1,13 +1,13 @@
 """deliver(notification_id) against the fake WeChat API (docs/WECHAT.md): every outcome is stored."""
 import pytest
 
-from school_points import delivery
-from school_points.clock import utcnow
-from school_points.extensions import db
-from school_points.jobs.notify import deliver
 from school_points.models import Notification
-from school_points.settings import update_settings
-from school_points.wechat_clients import oa_client
+from school_points.platform.clock import utcnow
+from school_points.platform.extensions import db
+from school_points.school.settings import update_settings
+from school_points.wechat import delivery
+from school_points.wechat.clients import oa_client
+from school_points.wechat.notify import deliver
 from tests.fakewechat import DELAY, HTTP
 
 TEMPLATE_SEND = "/cgi-bin/message/template/send"

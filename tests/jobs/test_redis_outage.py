@@ -16,11 +16,11 @@ from rq.job import Job
 from rq.registry import FinishedJobRegistry
 from sqlalchemy import select
 
-from school_points.extensions import db
-from school_points.jobs import oa_checkins
-from school_points.jobs.queue import QUEUE_NAME, get_queue
 from school_points.models import ProcessedWechatMessage
-from school_points.redis_conn import get_redis
+from school_points.platform.extensions import db
+from school_points.platform.queue import QUEUE_NAME, get_queue
+from school_points.platform.redis_conn import get_redis
+from school_points.points import oa_checkins
 
 ROOT = Path(__file__).resolve().parents[2]
 CUSTOM_SEND = "/cgi-bin/message/custom/send"

@@ -9,13 +9,13 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from school_points import delivery
-from school_points.clock import utcnow
-from school_points.extensions import db
-from school_points.jobs import oa_checkins
-from school_points.jobs.notify import deliver, deliver_claimed
-from school_points.jobs.sweep import recover_owed_work, sweep_outbox
 from school_points.models import Notification, ProcessedWechatMessage
+from school_points.ops.sweep import recover_owed_work, sweep_outbox
+from school_points.platform.clock import utcnow
+from school_points.platform.extensions import db
+from school_points.points import oa_checkins
+from school_points.wechat import delivery
+from school_points.wechat.notify import deliver, deliver_claimed
 
 CUSTOM_SEND = "/cgi-bin/message/custom/send"
 TEMPLATE_SEND = "/cgi-bin/message/template/send"

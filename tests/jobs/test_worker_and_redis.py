@@ -6,13 +6,13 @@ from rq.cron import CronScheduler
 from rq.job import Job
 from sqlalchemy import select
 
-from school_points.clock import local_today, utcnow
-from school_points.extensions import db
-from school_points.jobs.queue import enqueue, get_queue
-from school_points.jobs.sweep import sweep_media, sweep_outbox
 from school_points.models import GrowthRecord, LedgerEntry, Notification
-from school_points.notifications import dispatch_after_commit, notify_student
-from school_points.redis_conn import get_redis
+from school_points.ops.sweep import sweep_media, sweep_outbox
+from school_points.platform.clock import local_today, utcnow
+from school_points.platform.extensions import db
+from school_points.platform.queue import enqueue, get_queue
+from school_points.platform.redis_conn import get_redis
+from school_points.wechat.notifications import dispatch_after_commit, notify_student
 from tests.wechat_bot.officialaccount import OfficialAccount, image_xml
 
 TEMPLATE_SEND = "/cgi-bin/message/template/send"
@@ -35,7 +35,7 @@ def test_notification_is_delivered_by_a_real_worker(throwaway_redis, fake_wechat
 
 
 def test_jobs_get_the_app_context_and_their_own_session(throwaway_redis, make_student, run_worker):
-    from school_points.birthday import award_birthdays
+    from school_points.points.birthday import award_birthdays
 
     student = make_student(name="寿星", birthday=local_today().replace(year=2015))
     enqueue(award_birthdays)
@@ -46,7 +46,7 @@ def test_jobs_get_the_app_context_and_their_own_session(throwaway_redis, make_st
 
 def test_cron_config_schedules_every_periodic_job(throwaway_redis, run_worker):
     scheduler = CronScheduler(connection=get_redis())
-    scheduler.load_config_from_file("school_points.cron")
+    scheduler.load_config_from_file("school_points.ops.timetable")
     names = {job.func.__name__ for job in scheduler.get_jobs()}
     assert names == {"sweep_outbox", "sweep_media", "expire_due", "remind_expiring", "award_birthdays",
                      "prune_processed_messages"}
@@ -109,8 +109,8 @@ def test_without_redis_jobs_run_in_process(app, fake_wechat, notifications_on, f
 
 
 def test_old_callback_dedupe_records_are_pruned(app):
-    from school_points.jobs.sweep import prune_processed_messages
     from school_points.models import ProcessedWechatMessage
+    from school_points.ops.sweep import prune_processed_messages
 
     db.session.add_all([
         ProcessedWechatMessage(dedupe_key="msg:old", reply="", created_at=utcnow() - timedelta(days=4)),
@@ -128,7 +128,7 @@ def test_flask_worker_command_runs_queued_jobs(app, throwaway_redis, make_studen
     import sys
     from pathlib import Path
 
-    from school_points.birthday import award_birthdays
+    from school_points.points.birthday import award_birthdays
 
     student = make_student(name="寿星", birthday=local_today().replace(year=2016))
     enqueue(award_birthdays)
@@ -148,7 +148,7 @@ def test_the_worker_log_names_jobs_without_their_arguments(throwaway_redis, run_
     """Some jobs take an openid (sync_follower): RQ's default line would print it."""
     import logging
 
-    from school_points.jobs.followers import sync_follower
+    from school_points.wechat.followers import sync_follower
 
     job = enqueue(sync_follower, "oa-secret-openid-77")
     assert job is not None and len(get_queue()) == 1

@@ -2,7 +2,7 @@
 import subprocess
 import sys
 
-SCRIPT = ("import os, sys; from school_points.worker import lower_priority; before = os.nice(0); "
+SCRIPT = ("import os, sys; from school_points.ops.worker import lower_priority; before = os.nice(0); "
           "lower_priority(int(sys.argv[1])); print(os.nice(0) - before)")
 
 
@@ -20,7 +20,7 @@ def test_worker_nice_zero_leaves_the_priority_alone():
 
 
 def test_the_default_is_ten(tmp_path, monkeypatch):
-    from school_points.config import load_config
+    from school_points.platform.config import load_config
 
     monkeypatch.delenv("WORKER_NICE", raising=False)
     assert load_config(str(tmp_path))["WORKER_NICE"] == 10

@@ -3,9 +3,9 @@ import itertools
 
 import pytest
 
-from school_points import tokens
-from school_points.extensions import db
 from school_points.models import WechatUser
+from school_points.people import tokens
+from school_points.platform.extensions import db
 from tests.fakewechat import fake_wechat  # noqa: F401  (fixture)
 
 # A valid 1x1 PNG (uploads are decoded in full, checksums included).

@@ -4,8 +4,8 @@ import time
 import pytest
 from sqlalchemy import func, select
 
-from school_points.extensions import db
 from school_points.models import Guardian, Referral, RevokedToken, WechatUser
+from school_points.platform.extensions import db
 from tests.fakewechat import HTTP
 from tests.proxying import behind_proxies, via_proxy  # noqa: F401  (fixture)
 
@@ -124,7 +124,7 @@ def test_a_token_stops_working_when_the_secret_key_changes(app, login):
 
 
 def test_tampered_and_absurdly_long_tokens_are_401(app, login, client):
-    from school_points import tokens
+    from school_points.people import tokens
 
     mp = login()
     token = mp.token
@@ -208,7 +208,7 @@ def test_login_response_with_the_token_is_not_cacheable(client, fake_wechat):
 
 @pytest.mark.parametrize("subject", [0, -1, 2**31, 2**40, 2**64])
 def test_a_signed_token_naming_an_impossible_user_id_is_401_not_500(app, client, family, subject):
-    from school_points import tokens
+    from school_points.people import tokens
 
     student = family()[1].id
     forged = tokens._serializer("user").dumps({"sub": subject, "jti": "a" * 32})
@@ -247,7 +247,7 @@ def test_logout_without_a_genuine_token_is_401(anonymous, client):
 
 
 def test_a_token_from_before_logout_existed_must_log_in_again(app, client, login):
-    from school_points import tokens
+    from school_points.people import tokens
 
     user_id = login().user_id
     old_style = tokens._serializer("user").dumps({"sub": user_id})  # no token id: cannot be revoked

@@ -5,8 +5,8 @@ cannot be added without saying who may call it.
 """
 import pytest
 
-from school_points.extensions import db
 from school_points.models import LedgerEntry, PointsAccount, Redemption
+from school_points.platform.extensions import db
 from tests.miniprogram_api.test_points_and_mall import _goods
 
 # (method, path, who, request): who is public | user (any logged-in user) | guardian | teacher.

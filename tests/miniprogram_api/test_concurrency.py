@@ -1,8 +1,8 @@
 """Real concurrent requests on PostgreSQL: one person, one row; the last gift goes to one family."""
 from sqlalchemy import func, select
 
-from school_points.extensions import db
 from school_points.models import Redemption, WechatUser
+from school_points.platform.extensions import db
 from tests.conftest import balance_of, requires_pg, run_concurrently
 from tests.miniprogram_api.test_points_and_mall import _goods
 

@@ -4,17 +4,17 @@ from datetime import timedelta
 
 import pytest
 
-from school_points import clock
-from school_points.extensions import db
-from school_points.reconcile import find_differences
-from school_points.settings import update_settings
+from school_points.accounts.reconcile import find_differences
+from school_points.platform import clock
+from school_points.platform.extensions import db
+from school_points.school.settings import update_settings
 from tests.miniprogram_api.conftest import PNG
 from tests.miniprogram_api.test_points_and_mall import _goods
 
 
 @pytest.fixture
 def travel(monkeypatch):
-    """Move the school's clock forward by whole days (day boundaries go through school_points.clock)."""
+    """Move the school's clock forward by whole days (day boundaries go through school_points.platform.clock)."""
     real = clock.utcnow
 
     def to_day(offset):

@@ -1,10 +1,10 @@
 """Growth records over HTTP: check-in points, the shareable view, likes, shares, deletion."""
 import pytest
 
-from school_points import uploads
-from school_points.extensions import db
+from school_points.media import uploads
 from school_points.models import GrowthRecord
-from school_points.settings import update_settings
+from school_points.platform.extensions import db
+from school_points.school.settings import update_settings
 from tests.conftest import balance_of
 
 

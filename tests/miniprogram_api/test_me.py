@@ -1,9 +1,9 @@
 """The user's own things: /me, binding students, default student, teacher invite, OA link, referral."""
 from sqlalchemy import select
 
-from school_points import account_links
-from school_points.extensions import db
 from school_points.models import Guardian, WechatUser
+from school_points.people import account_links
+from school_points.platform.extensions import db
 
 
 def test_me_lists_students_with_balance_and_lifetime_points(family):

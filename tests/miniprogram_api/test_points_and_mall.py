@@ -1,9 +1,9 @@
 """Balances, history, sign-in, the mall and a family's orders, over HTTP."""
 from sqlalchemy import func, select
 
-from school_points.extensions import db
 from school_points.models import Redemption
-from school_points.settings import update_settings
+from school_points.platform.extensions import db
+from school_points.school.settings import update_settings
 from tests.conftest import balance_of
 
 

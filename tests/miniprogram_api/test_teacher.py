@@ -1,8 +1,8 @@
 """The teacher's routes: classes, behaviours, evaluating a class, pickup codes, pending orders."""
 from sqlalchemy import event
 
-from school_points.extensions import db
-from school_points.settings import update_settings
+from school_points.platform.extensions import db
+from school_points.school.settings import update_settings
 from tests.conftest import balance_of
 from tests.miniprogram_api.test_points_and_mall import _goods
 

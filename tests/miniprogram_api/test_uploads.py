@@ -7,9 +7,10 @@ from datetime import timedelta
 import pytest
 from PIL import Image
 
-from school_points import clock, uploads
-from school_points.extensions import db
+from school_points.media import uploads
 from school_points.models import Upload
+from school_points.platform import clock
+from school_points.platform.extensions import db
 from tests.conftest import requires_pg, run_concurrently
 from tests.miniprogram_api.conftest import PNG
 

@@ -8,10 +8,10 @@ import json
 import pytest
 from sqlalchemy import func, select
 
-from school_points import tokens
-from school_points.admins import create_admin
-from school_points.extensions import db
 from school_points.models import AuditLog, Campus, GrowthRecord, Guardian, Student, WechatUser
+from school_points.people import tokens
+from school_points.people.admins import create_admin
+from school_points.platform.extensions import db
 from tests.fakewechat import fake_wechat  # noqa: F401  (fixture)
 
 # What goes between the quotes of one string in an otherwise valid body, as a client that got its

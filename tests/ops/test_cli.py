@@ -1,8 +1,8 @@
 """The operator's commands (README.md), run as `flask --app wsgi ...` would run them."""
 from sqlalchemy import select, update
 
-from school_points.extensions import db
 from school_points.models import Admin, Campus, Goods, PointsAccount, Student
+from school_points.platform.extensions import db
 
 
 def test_points_check_is_clean_on_a_consistent_ledger(app, make_student, make_goods):

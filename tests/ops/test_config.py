@@ -3,7 +3,7 @@ import sys
 
 import pytest
 
-from school_points.config import ConfigError, load_config, normalize_database_url
+from school_points.platform.config import ConfigError, load_config, normalize_database_url
 
 
 def test_production_without_secret_key_refuses_to_start(tmp_path, monkeypatch):

@@ -8,15 +8,16 @@ import pytest
 from sqlalchemy import event, func, select
 from sqlalchemy.engine import make_url
 
-from school_points import redemption_pg, tokens
-from school_points.admins import create_admin
-from school_points.config import normalize_database_url
-from school_points.extensions import db
+from school_points.mall import redemption_pg
 from school_points.models import Campus, LedgerEntry, Redemption
+from school_points.people import tokens
+from school_points.people.admins import create_admin
+from school_points.platform.config import normalize_database_url
+from school_points.platform.extensions import db
 from tests.conftest import PG_URL, balance_of, requires_pg
 from tests.fakewechat import WECHAT_TEST_CONFIG, fake_wechat  # noqa: F401  (fixture)
 from tests.ops.tcp_proxy import CuttableProxy
-from tests.wechat_bot.officialaccount import APP_ID, AES_KEY, TOKEN, OfficialAccount, text_xml
+from tests.wechat_bot.officialaccount import AES_KEY, APP_ID, TOKEN, OfficialAccount, text_xml
 from wsgi import create_app
 
 UNAVAILABLE = {"code": "service_unavailable", "message": "服务暂不可用，请稍后再试", "details": {}}
@@ -148,7 +149,7 @@ def test_redemption_cut_on_its_own_pooled_connection_is_503_and_recovers(
     outage, make_student, make_guardian, make_goods, monkeypatch,
 ):
     """The redemption's one-statement fast path talks psycopg directly on a pooled connection
-    (school_points/autocommit.py), not through the session: the database goes away as it takes
+    (school_points/platform/autocommit.py), not through the session: the database goes away as it takes
     that connection."""
     student = make_student(balance=100)
     goods = make_goods(points=30, stock=5)

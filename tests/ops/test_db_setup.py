@@ -4,8 +4,8 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
-from school_points import db_setup
-from school_points.extensions import db
+from school_points.platform import db_setup
+from school_points.platform.extensions import db
 from tests.conftest import PG_URL, requires_pg
 
 

@@ -1,10 +1,10 @@
 """One Idempotency-Key sent ten times at once has one effect, and every caller sees it."""
 from sqlalchemy import func, select
 
-from school_points import tokens
-from school_points.extensions import db
+from school_points.accounts.reconcile import find_differences
 from school_points.models import LedgerEntry, Redemption
-from school_points.reconcile import find_differences
+from school_points.people import tokens
+from school_points.platform.extensions import db
 from tests.conftest import balance_of, requires_pg, run_concurrently
 
 
@@ -31,7 +31,7 @@ def test_one_key_sent_ten_times_at_once_redeems_once(app, make_student, make_gua
 
 @requires_pg
 def test_one_key_sent_ten_times_at_once_adjusts_once(app, make_student):
-    from school_points.admins import create_admin
+    from school_points.people.admins import create_admin
 
     create_admin("boss", "boss-password")
     db.session.commit()

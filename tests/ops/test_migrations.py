@@ -9,8 +9,8 @@ from flask_migrate import upgrade
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from school_points.config import normalize_database_url
-from school_points.extensions import db
+from school_points.platform.config import normalize_database_url
+from school_points.platform.extensions import db
 from wsgi import create_app
 
 

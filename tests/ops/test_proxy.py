@@ -3,7 +3,7 @@ outermost trusted proxy saw; addresses a client writes into X-Forwarded-For itse
 import pytest
 from flask import Flask, request, url_for
 
-from school_points.config import ConfigError, load_config
+from school_points.platform.config import ConfigError, load_config
 from wsgi import trust_proxies
 
 

@@ -3,8 +3,8 @@ import time
 
 import pytest
 
-from school_points import ratelimit
-from school_points.errors import RateLimited
+from school_points.platform import ratelimit
+from school_points.platform.errors import RateLimited
 
 
 def test_attempts_past_the_limit_are_refused_with_a_retry_after(app):

@@ -5,8 +5,8 @@ from flask_migrate import downgrade, upgrade
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from school_points.config import normalize_database_url
-from school_points.extensions import db
+from school_points.platform.config import normalize_database_url
+from school_points.platform.extensions import db
 from tests.conftest import PG_URL, requires_pg
 from wsgi import create_app
 

@@ -8,15 +8,23 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import create_engine, func, select
 
-from school_points import ledger, redemption
-from school_points.actors import Actor
-from school_points.clock import isoformat, utcnow
-from school_points.errors import InsufficientPoints, LimitReached, UserDisabled
-from school_points.extensions import db
+from school_points.accounts import ledger
+from school_points.accounts.reconcile import find_differences
+from school_points.mall import redemption
 from school_points.models import (
-    AuditLog, Goods, LedgerEntry, LotUse, Notification, PointsAccount, PointsLot, Redemption,
+    AuditLog,
+    Goods,
+    LedgerEntry,
+    LotUse,
+    Notification,
+    PointsAccount,
+    PointsLot,
+    Redemption,
 )
-from school_points.reconcile import find_differences
+from school_points.platform.clock import isoformat, utcnow
+from school_points.platform.errors import InsufficientPoints, LimitReached, UserDisabled
+from school_points.platform.extensions import db
+from school_points.school.actors import Actor
 from tests.conftest import requires_pg, run_concurrently
 from tests.school_points.domain_helpers import account_of, entries, outcome
 
@@ -164,7 +172,7 @@ def test_enabled_notifications_are_delivered_only_after_the_commit(app, family, 
     engine = create_engine(db.engine.url)
     seen = []
 
-    from school_points.jobs import notify
+    from school_points.wechat import notify
 
     real_deliver = notify.deliver
 
@@ -251,7 +259,7 @@ def test_concurrent_redemptions_of_one_student_respect_the_limit(app, make_stude
 def _codes(monkeypatch, codes):
     """Make both paths draw pickup codes from `codes`, in order."""
     drawn = iter(codes)
-    for module in ("school_points.redemption", "school_points.redemption_pg"):
+    for module in ("school_points.mall.redemption", "school_points.mall.redemption_pg"):
         monkeypatch.setattr(f"{module}.new_pickup_code", lambda: next(drawn))
 
 
@@ -307,7 +315,7 @@ def test_goods_sold_out_while_the_call_waits_on_them_changes_nothing(app, make_s
 
     from sqlalchemy import text
 
-    from school_points.errors import OutOfStock
+    from school_points.platform.errors import OutOfStock
 
     student, goods = make_student(balance=100), make_goods(points=30, stock=1)
     student_id, goods_id = student.id, goods.id

@@ -3,9 +3,9 @@ from datetime import datetime, timezone
 
 import pytest
 
-from school_points import clock
-from school_points.extensions import db
-from school_points.settings import update_settings
+from school_points.platform import clock
+from school_points.platform.extensions import db
+from school_points.school.settings import update_settings
 
 
 @pytest.fixture

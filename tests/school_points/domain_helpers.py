@@ -1,9 +1,9 @@
 """Helpers shared by the domain tests (plain functions; fixtures live in conftest.py)."""
 from sqlalchemy import func, select
 
-from school_points.errors import DomainError
-from school_points.extensions import db
 from school_points.models import LedgerEntry, PointsAccount
+from school_points.platform.errors import DomainError
+from school_points.platform.extensions import db
 
 
 def outcome(fn, *args, **kwargs):

@@ -4,9 +4,10 @@ import time
 
 import pytest
 import xmltodict
-from school_points import clock
 from wechatpy.crypto import WeChatCrypto
 from wechatpy.utils import WeChatSigner
+
+from school_points.platform import clock
 
 TOKEN = "test-oa-token"
 AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"  # 43 characters, as WeChat issues them
@@ -67,7 +68,7 @@ class OfficialAccount:
 
 
 def now_timestamp():
-    """Seconds since the epoch by the app's clock (school_points.clock, which tests may move)."""
+    """Seconds since the epoch by the app's clock (school_points.platform.clock, which tests may move)."""
     return int(clock.utcnow().timestamp())
 
 

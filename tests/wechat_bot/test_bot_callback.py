@@ -5,10 +5,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from school_points.extensions import db
 from school_points.models import LedgerEntry, ProcessedWechatMessage, WechatUser
+from school_points.platform.extensions import db
 from tests.conftest import balance_of
-
 from tests.wechat_bot.officialaccount import TOKEN, OfficialAccount, sign, text_xml
 
 
@@ -104,7 +103,7 @@ def test_retried_message_has_one_effect_and_the_same_reply(oa, parent):
 
 
 def test_retried_message_has_one_effect_when_every_cache_is_gone(oa, parent, app):
-    from school_points.redis_conn import get_redis
+    from school_points.platform.redis_conn import get_redis
 
     oa.say("oa-parent-1", "打卡 练琴 30 分钟", msg_id=777002)
     db.session.execute(ProcessedWechatMessage.__table__.delete())

@@ -5,18 +5,18 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from school_points.clock import utcnow
-from school_points.extensions import db
-from school_points.jobs.queue import get_queue
-from school_points.jobs.sweep import sweep_checkins, sweep_outbox
 from school_points.models import GrowthRecord, LedgerEntry, Notification, ProcessedWechatMessage
-from school_points.redis_conn import get_redis
+from school_points.ops.sweep import sweep_checkins, sweep_outbox
+from school_points.platform.clock import utcnow
+from school_points.platform.extensions import db
+from school_points.platform.queue import get_queue
+from school_points.platform.redis_conn import get_redis
 from tests.conftest import balance_of, requires_pg, run_concurrently
 from tests.wechat_bot.officialaccount import OfficialAccount, image_xml, text_xml
 
 CUSTOM_SEND = "/cgi-bin/message/custom/send"
 ACK = "收到打卡！正在记录积分，稍后通知你结果。"
-DRAIN = "school_points.jobs.oa_checkins.drain_checkins"
+DRAIN = "school_points.points.oa_checkins.drain_checkins"
 
 
 @pytest.fixture
@@ -107,7 +107,7 @@ def test_sweep_re_enqueues_a_check_in_whose_job_redis_lost(oa, parent, deferred,
 
 
 def test_a_job_run_twice_awards_and_tells_once(oa, parent, deferred, run_worker):
-    from school_points.jobs.oa_checkins import award_checkin_message
+    from school_points.points.oa_checkins import award_checkin_message
 
     oa.say(parent[0], "打卡 练琴", msg_id=880005)
     run_worker()
@@ -195,7 +195,7 @@ def oa_text(openid, msg_id):
 
 
 def test_result_message_of_a_worker_that_died_mid_send_is_sent_by_the_sweep(app, parent, deferred, run_worker):
-    from school_points import delivery
+    from school_points.wechat import delivery
 
     notification = delivery.record_custom_message(parent[1].id, "打卡成功！王小明 +5 积分，当前积分 105。",
                                                   key="oa-reply:msg:1")
@@ -211,12 +211,13 @@ def test_result_message_of_a_worker_that_died_mid_send_is_sent_by_the_sweep(app,
 
 def test_a_check_in_sent_before_midnight_counts_for_that_day_when_the_job_runs_after(oa, parent, deferred,
                                                                                     run_worker):
-    from datetime import datetime, time as clock_time
+    from datetime import datetime
+    from datetime import time as clock_time
     from zoneinfo import ZoneInfo
 
     from sqlalchemy import update
 
-    from school_points.clock import local_today
+    from school_points.platform.clock import local_today
 
     openid, _, student = parent
     oa.say(openid, "打卡 睡前练琴", msg_id=880101)
@@ -262,7 +263,7 @@ def test_a_burst_of_check_ins_queues_one_drain_which_awards_each_once(oa, deferr
 
 def test_a_message_stored_once_the_drain_started_queues_the_next_drain(oa, parent, deferred, run_worker,
                                                                       make_student, make_user, make_guardian):
-    from school_points.jobs import oa_checkins
+    from school_points.points import oa_checkins
 
     other = families(make_student, make_user, make_guardian, 1)[0]
     oa.say(parent[0], "打卡 练琴", msg_id=881100)
@@ -282,7 +283,7 @@ def test_a_process_that_just_saw_a_drain_pending_skips_redis_and_that_drain_find
     import threading
     import time
 
-    from school_points.jobs import oa_checkins
+    from school_points.points import oa_checkins
 
     monkeypatch.setattr(oa_checkins, "WAKE_MEMO_SECONDS", 3.0)
     monkeypatch.setattr(oa_checkins, "LINGER_SECONDS", 3.5)
@@ -329,7 +330,7 @@ def test_a_process_that_just_saw_a_drain_pending_skips_redis_and_that_drain_find
 def test_a_check_in_that_fails_is_left_for_the_sweep_and_the_others_are_awarded(oa, deferred, run_worker,
                                                                               monkeypatch, make_student,
                                                                               make_user, make_guardian):
-    from school_points.jobs import oa_checkins
+    from school_points.points import oa_checkins
 
     openids = families(make_student, make_user, make_guardian, 3)
     for i, openid in enumerate(openids):
@@ -353,7 +354,7 @@ def test_a_check_in_that_fails_is_left_for_the_sweep_and_the_others_are_awarded(
 @requires_pg
 def test_concurrent_drains_share_the_messages_and_award_each_once(app, oa, deferred, make_student, make_user,
                                                                 make_guardian):
-    from school_points.jobs.oa_checkins import drain_checkins
+    from school_points.points.oa_checkins import drain_checkins
 
     openids = families(make_student, make_user, make_guardian, 12)
     for i, openid in enumerate(openids):
@@ -367,7 +368,7 @@ def test_concurrent_drains_share_the_messages_and_award_each_once(app, oa, defer
 
 def test_a_drain_waits_for_a_lull_in_arriving_messages_but_not_for_ever(app, deferred, monkeypatch):
     """On a virtual clock (the wait's `time` seam), so a busy machine cannot fake a lull."""
-    from school_points.jobs import oa_checkins
+    from school_points.points import oa_checkins
 
     monkeypatch.setattr(oa_checkins, "LULL_SECONDS", 0.05)
     monkeypatch.setattr(oa_checkins, "MAX_WAIT_SECONDS", 1.5)
@@ -396,7 +397,7 @@ def test_a_drain_waits_for_a_lull_in_arriving_messages_but_not_for_ever(app, def
 
 
 def test_the_lull_watch_sees_a_message_stored_by_another_connection(app, deferred):
-    from school_points.jobs import oa_checkins
+    from school_points.points import oa_checkins
 
     before = oa_checkins._newest_message_id()
     with app.app_context():
@@ -407,7 +408,7 @@ def test_the_lull_watch_sees_a_message_stored_by_another_connection(app, deferre
 
 
 def test_recording_a_retry_brings_back_the_first_answer(app, deferred):
-    from school_points.jobs import oa_checkins
+    from school_points.points import oa_checkins
 
     sent = oa_checkins.sent_of("练琴")
     first = oa_checkins.record_deferred("msg:881400", "oa-x", sent, "<xml>first</xml>")
@@ -426,7 +427,7 @@ def test_a_retry_that_waited_on_the_first_delivery_reads_its_answer_afresh(app, 
     import threading
     import time
 
-    from school_points.jobs import oa_checkins
+    from school_points.points import oa_checkins
 
     recorded, real = [], oa_checkins.record_deferred
     monkeypatch.setattr(oa_checkins, "record_deferred", lambda *a: recorded.append(real(*a)) or recorded[-1])

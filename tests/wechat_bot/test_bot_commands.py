@@ -1,10 +1,10 @@
 """Parents' text commands and photos in the official account (docs/WECHAT.md), answered in Chinese."""
 from sqlalchemy import select
 
-from school_points import ledger
-from school_points.actors import SYSTEM
-from school_points.extensions import db
+from school_points.accounts import ledger
 from school_points.models import GrowthRecord, Redemption, WechatUser
+from school_points.platform.extensions import db
+from school_points.school.actors import SYSTEM
 from tests.conftest import balance_of
 from tests.wechat_bot.officialaccount import image_xml
 
@@ -83,7 +83,7 @@ def test_photo_checks_in_and_the_image_is_fetched_by_a_job(oa, parent, fake_wech
     db.session.expire_all()
     record = db.session.scalars(select(GrowthRecord)).one()
     # Without Redis the job ran right after the commit; with Redis it waits in the queue.
-    from school_points.jobs.media import fetch_record_media
+    from school_points.media.wechat_media import fetch_record_media
     fetch_record_media(record.id)
     db.session.expire_all()
     assert len(record.media) == 1 and "/api/v1/uploads/" in record.media[0]
@@ -95,6 +95,17 @@ def test_bind_command_binds_and_sets_the_default(oa, make_student):
     assert "绑定成功！已绑定孩子：李雷" in oa.say("oa-new-parent", f"绑定 {student.bind_code.lower()}")
     user = db.session.scalars(select(WechatUser).where(WechatUser.oa_openid == "oa-new-parent")).one()
     assert user.default_student_id == student.id
+
+
+def test_a_referred_follower_binding_a_new_child_earns_both_families_their_points(oa, make_student, make_guardian):
+    """老带新 through the official account: follow via a parent's referral QR, then 绑定 a newly
+    enrolled child: the referrer's child gets 100 points and the new child 50 (SPEC §6.3)."""
+    old_student = make_student(name="老学员")
+    referrer = make_guardian(old_student)
+    oa.event("oa-newcomer", "subscribe", key=f"qrscene_ref_{referrer.referral_code}", Ticket="t")
+    new_student = make_student(name="新学员")
+    assert "绑定成功" in oa.say("oa-newcomer", f"绑定 {new_student.bind_code}")
+    assert (balance_of(old_student.id), balance_of(new_student.id)) == (100, 50)
 
 
 def test_bind_with_unknown_code_says_so(oa):
@@ -119,8 +130,8 @@ def test_switch_to_unknown_name_lists_the_students(oa, parent):
 
 
 def test_redemption_history_lists_recent_orders(oa, parent, make_goods):
-    from school_points import redemption
-    from school_points.actors import Actor
+    from school_points.mall import redemption
+    from school_points.school.actors import Actor
 
     goods = make_goods(name="铅笔", points=30)
     redemption.redeem(parent[2].id, goods.id, 1, key="k1", actor=Actor.user(parent[1].id))

@@ -3,11 +3,11 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from school_points.account_links import create_link, scene_for
-from school_points.clock import utcnow
-from school_points.extensions import db
 from school_points.models import Guardian, Notification, Referral, WechatUser
-from tests.conftest import requires_pg
+from school_points.people.account_links import create_link, scene_for
+from school_points.platform.clock import utcnow
+from school_points.platform.extensions import db
+from tests.conftest import balance_of, requires_pg
 
 
 def _user(openid):
@@ -54,6 +54,17 @@ def test_subscribe_with_bind_scene_binds_the_student(oa, make_student):
     user = _user("oa-binder")
     assert db.session.scalars(select(Guardian).where(Guardian.user_id == user.id)).one().student_id == student.id
     assert user.oa_subscribed is True
+
+
+def test_a_referred_follower_scanning_a_new_childs_bind_code_earns_both_families_their_points(
+        oa, make_student, make_guardian):
+    """老带新 by QR scenes: follow via a referral QR, then scan a newly enrolled child's bind QR."""
+    old_student = make_student(name="老学员")
+    referrer = make_guardian(old_student)
+    oa.event("oa-newcomer", "subscribe", key=f"qrscene_ref_{referrer.referral_code}", Ticket="t")
+    new_student = make_student(name="新学员")
+    assert "绑定" in oa.event("oa-newcomer", "SCAN", key=f"bind_{new_student.bind_code}", Ticket="t")
+    assert (balance_of(old_student.id), balance_of(new_student.id)) == (100, 50)
 
 
 def test_scan_with_unknown_bind_code_explains_and_still_follows(oa):
@@ -104,7 +115,7 @@ def test_view_event_needs_no_answer(oa):
 
 
 def test_new_follower_is_joined_to_the_mini_program_user_by_unionid(oa, make_user, fake_wechat):
-    from school_points.jobs.followers import sync_follower
+    from school_points.wechat.followers import sync_follower
 
     mp_user = make_user(mp_openid="mp-u1", unionid="union-1")
     fake_wechat.unionids["oa-u1"] = "union-1"
@@ -121,7 +132,7 @@ def test_the_follower_job_holds_no_transaction_open_while_wechat_answers(app, oa
 
     from sqlalchemy import text
 
-    from school_points.jobs.followers import sync_follower
+    from school_points.wechat.followers import sync_follower
     from tests.fakewechat import DELAY
 
     mp_user = make_user(mp_openid="mp-u9", unionid="union-9")
@@ -152,7 +163,7 @@ def test_the_follower_job_holds_no_transaction_open_while_wechat_answers(app, oa
 
 
 def test_follower_without_unionid_stays_as_is(oa, fake_wechat):
-    from school_points.jobs.followers import sync_follower
+    from school_points.wechat.followers import sync_follower
 
     oa.event("oa-u2", "subscribe")
     assert sync_follower("oa-u2") is None

@@ -9,9 +9,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from school_points import clock
-from school_points.extensions import db
 from school_points.models import GrowthRecord, LedgerEntry, ProcessedWechatMessage, WechatUser
+from school_points.platform import clock
+from school_points.platform.extensions import db
 from tests.conftest import balance_of
 from tests.wechat_bot.officialaccount import TOKEN, image_xml, now_timestamp, sign, text_xml
 
@@ -133,7 +133,7 @@ def test_url_verification_works_with_an_aes_key_configured(client, oa_safe):
 
 
 def test_freshness_settings_are_read_from_the_environment(monkeypatch, tmp_path):
-    from school_points.config import load_config
+    from school_points.platform.config import load_config
 
     monkeypatch.delenv("WECHAT_MAX_MESSAGE_AGE", raising=False)
     monkeypatch.delenv("WECHAT_OA_ALLOW_PLAINTEXT", raising=False)
@@ -147,7 +147,7 @@ def test_freshness_settings_are_read_from_the_environment(monkeypatch, tmp_path)
 
 @pytest.mark.parametrize("value", ["five minutes", "-1"])
 def test_an_unusable_max_age_stops_the_app_with_the_variable_named(monkeypatch, tmp_path, value):
-    from school_points.config import ConfigError, load_config
+    from school_points.platform.config import ConfigError, load_config
 
     monkeypatch.setenv("WECHAT_MAX_MESSAGE_AGE", value)
     with pytest.raises(ConfigError, match="WECHAT_MAX_MESSAGE_AGE"):

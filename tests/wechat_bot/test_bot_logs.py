@@ -12,7 +12,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from school_points.logsafe import SecretScrubber, log_id, scrub, scrub_handlers
+from school_points.platform.logsafe import SecretScrubber, log_id, scrub, scrub_handlers
 from tests.wechat_bot.officialaccount import (
     AES_KEY,
     TOKEN,

@@ -4,9 +4,9 @@ import io
 from PIL import Image
 from sqlalchemy import select
 
-from school_points.extensions import db
-from school_points.jobs.media import fetch_record_media
+from school_points.media.wechat_media import fetch_record_media
 from school_points.models import GrowthRecord, Upload
+from school_points.platform.extensions import db
 from tests.wechat_bot.officialaccount import image_xml
 
 

@@ -1,7 +1,7 @@
 """`flask wechat menu` creates the official account's menu with the mall entry."""
 import json
 
-from school_points.wechat_cli import wechat_cli
+from school_points.wechat.cli import wechat_cli
 
 
 def test_menu_is_created_with_the_mall_entry(app, fake_wechat):
@@ -16,10 +16,10 @@ def test_menu_is_created_with_the_mall_entry(app, fake_wechat):
 
 
 def test_menu_click_keys_are_all_handled():
-    from school_points.wechat_cli import build_menu
-    from wechat_bot.dispatch import CLICK_COMMANDS
-
     from flask import Flask
+
+    from school_points.wechat.cli import build_menu
+    from wechat_bot.dispatch import CLICK_COMMANDS
     app = Flask(__name__)
     with app.app_context():
         menu = build_menu()

@@ -1,15 +1,15 @@
 """The WeChat API clients: code2session, shared tokens, token-error retry, QR codes."""
 import pytest
 
-from school_points import wechat_clients
-from school_points.wechat_clients import InvalidCode, WechatNotConfigured, WechatUnavailable, call, oa_client
+from school_points.wechat import clients
+from school_points.wechat.clients import InvalidCode, WechatNotConfigured, WechatUnavailable, call, oa_client
 from tests.conftest import REDIS_URL, requires_redis
 from tests.fakewechat import HTTP
 
 
 def test_code2session_returns_openid_and_unionid(fake_wechat):
     fake_wechat.add_code("good", openid="mp-1", unionid="union-1")
-    session = wechat_clients.mp_code2session("good")
+    session = clients.mp_code2session("good")
     assert session == {"openid": "mp-1", "unionid": "union-1", "session_key": "fake-session-key"}
     call = fake_wechat.calls("/sns/jscode2session")[0]
     assert call.params["appid"] == "wx-mp-test" and "access_token" not in call.params
@@ -17,14 +17,14 @@ def test_code2session_returns_openid_and_unionid(fake_wechat):
 
 def test_code2session_omits_unionid_when_wechat_gives_none(fake_wechat):
     fake_wechat.add_code("good", openid="mp-1")
-    assert "unionid" not in wechat_clients.mp_code2session("good")
+    assert "unionid" not in clients.mp_code2session("good")
 
 
 @pytest.mark.parametrize("errcode", [40029, 40163, 40226])
 def test_code2session_bad_code_is_invalid_code(fake_wechat, errcode):
     fake_wechat.script("/sns/jscode2session", errcode)
     with pytest.raises(InvalidCode) as info:
-        wechat_clients.mp_code2session("whatever")
+        clients.mp_code2session("whatever")
     assert info.value.code == "invalid_code" and info.value.kind == "unauthorized"
 
 
@@ -32,7 +32,7 @@ def test_code2session_bad_code_is_invalid_code(fake_wechat, errcode):
 def test_code2session_wechat_failure_is_unavailable(fake_wechat, outcome):
     fake_wechat.script("/sns/jscode2session", outcome)
     with pytest.raises(WechatUnavailable) as info:
-        wechat_clients.mp_code2session("whatever")
+        clients.mp_code2session("whatever")
     assert info.value.code == "wechat_unavailable" and info.value.kind == "bad_gateway"
 
 
@@ -40,7 +40,7 @@ def test_code2session_unreachable_wechat_is_unavailable(app):
     app.config.update(WECHAT_MP_APP_ID="wx", WECHAT_MP_APP_SECRET="s", WECHAT_API_BASE_URL="http://127.0.0.1:9")
     try:
         with pytest.raises(WechatUnavailable) as info:
-            wechat_clients.mp_code2session("code")
+            clients.mp_code2session("code")
         assert info.value.code == "wechat_unavailable"
     finally:
         app.config.update(WECHAT_MP_APP_ID="", WECHAT_MP_APP_SECRET="")
@@ -49,7 +49,7 @@ def test_code2session_unreachable_wechat_is_unavailable(app):
 
 def test_empty_code_is_invalid_without_calling_wechat(fake_wechat):
     with pytest.raises(InvalidCode):
-        wechat_clients.mp_code2session("  ")
+        clients.mp_code2session("  ")
     assert fake_wechat.count("/sns/jscode2session") == 0
 
 
@@ -98,7 +98,7 @@ def test_all_api_urls_go_to_the_configured_base(fake_wechat):
 
 
 def test_qrcode_returns_image_url_ticket_and_expiry(fake_wechat):
-    qr = wechat_clients.oa_qrcode("ref_ABC", expire_seconds=600)
+    qr = clients.oa_qrcode("ref_ABC", expire_seconds=600)
     assert qr["ticket"] == "ticket-ref_ABC"
     assert qr["url"].endswith("ticket=ticket-ref_ABC") and qr["expires_at"] is not None
     body = fake_wechat.calls("/cgi-bin/qrcode/create")[0].json
@@ -107,9 +107,9 @@ def test_qrcode_returns_image_url_ticket_and_expiry(fake_wechat):
 
 @requires_redis
 def test_token_is_shared_through_redis_by_separate_clients(fake_wechat, app):
-    first = wechat_clients.SchoolWeChatClient("wx-oa-test", "s", base_url=fake_wechat.base_url,
+    first = clients.SchoolWeChatClient("wx-oa-test", "s", base_url=fake_wechat.base_url,
                                               redis_client=_redis())
-    second = wechat_clients.SchoolWeChatClient("wx-oa-test", "s", base_url=fake_wechat.base_url,
+    second = clients.SchoolWeChatClient("wx-oa-test", "s", base_url=fake_wechat.base_url,
                                                redis_client=_redis())
     assert first.access_token == second.access_token
     assert fake_wechat.count("/cgi-bin/stable_token") == 1
@@ -120,9 +120,9 @@ def test_concurrent_token_errors_refresh_once(fake_wechat, app):
     """Eight workers see 40001 at once: one refresh, not a storm that keeps invalidating tokens."""
     import threading
 
-    clients = [wechat_clients.SchoolWeChatClient("wx-oa-test", "s", base_url=fake_wechat.base_url,
+    oa_clients = [clients.SchoolWeChatClient("wx-oa-test", "s", base_url=fake_wechat.base_url,
                                                  redis_client=_redis()) for _ in range(8)]
-    clients[0].access_token
+    oa_clients[0].access_token
     fake_wechat.expire_tokens()
     barrier, errors = threading.Barrier(8), []
 
@@ -133,7 +133,7 @@ def test_concurrent_token_errors_refresh_once(fake_wechat, app):
         except Exception as exc:  # noqa: BLE001 - collected for the assertion
             errors.append(exc)
 
-    threads = [threading.Thread(target=work, args=(c,)) for c in clients]
+    threads = [threading.Thread(target=work, args=(c,)) for c in oa_clients]
     [t.start() for t in threads]
     [t.join(30) for t in threads]
     assert errors == []
@@ -152,7 +152,7 @@ def test_token_store_falls_back_to_a_local_token_when_redis_is_down(fake_wechat)
     from tests.jobs.conftest import free_port
 
     down = redis.Redis.from_url(f"redis://127.0.0.1:{free_port()}/0", socket_connect_timeout=0.2)
-    client = wechat_clients.SchoolWeChatClient("wx-oa-test", "s", base_url=fake_wechat.base_url, redis_client=down)
+    client = clients.SchoolWeChatClient("wx-oa-test", "s", base_url=fake_wechat.base_url, redis_client=down)
     assert client.access_token == client.access_token
     call(client, lambda c: c.menu.delete())
     assert fake_wechat.count("/cgi-bin/stable_token") == 1

@@ -1,1 +1,0 @@
-"""Background jobs: they take ids, run after commit, and commit their own work."""

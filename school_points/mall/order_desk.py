@@ -1,0 +1,38 @@
+"""Redemption orders as admins handle them: list within the campus scope, hand out, cancel.
+
+The order rules themselves (pending only, refund exactly once, notifications, the audit entry
+for staff actions) live in `redemption`; this module keeps the admin inside its campus scope.
+"""
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from school_points.mall import redemption
+from school_points.models import Redemption
+from school_points.school.scoping import get_in_scope
+
+
+def list_orders_query(scope, *, status=None, campus_id=None, student_id=None, goods_id=None):
+    """Orders inside the scope, filtered, with their students loaded up front."""
+    query = scope.filter(select(Redemption).options(selectinload(Redemption.student)), Redemption.campus_id,
+                         campus_id)
+    for column, value in (
+        (Redemption.status, status), (Redemption.student_id, student_id), (Redemption.goods_id, goods_id),
+    ):
+        if value is not None:
+            query = query.where(column == value)
+    return query
+
+
+def get_order(order_id, scope):
+    """An order inside the scope, or NotFound."""
+    return get_in_scope(Redemption, order_id, scope, message="订单不存在", code="order_not_found")
+
+
+def issue_order(order_id, *, scope, actor):
+    """Mark a pending order handed out by the admin (409 already_issued / order_not_pending)."""
+    return redemption.issue_by_admin(get_order(order_id, scope), actor=actor)
+
+
+def cancel_order(order_id, reason, *, scope, actor):
+    """Cancel a pending order: points come back and stock is restored, exactly once."""
+    return redemption.cancel(get_order(order_id, scope), actor=actor, reason=reason)

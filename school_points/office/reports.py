@@ -1,0 +1,85 @@
+"""The admin's summary report: points issued, spent and expired over school-local days, what is
+still outstanding (and what it would cost the school in yuan), and orders by status.
+
+Every figure is one aggregate query; nothing loops over rows.
+"""
+from decimal import Decimal
+
+from sqlalchemy import case, func, select
+
+from school_points.accounts.ledger import LIFETIME_KINDS
+from school_points.models import ORDER_STATUSES, LedgerEntry, PointsAccount, Redemption, Student
+from school_points.platform.clock import day_end, day_start
+from school_points.platform.extensions import db
+from school_points.school.settings import get_settings
+
+ISSUING_KINDS = sorted(LIFETIME_KINDS)
+
+
+def summary(first_day, last_day, *, campus_id=None):
+    """Figures for school-local days first_day..last_day (inclusive), for one campus or all."""
+    flows = _ledger_flows(first_day, last_day, campus_id)
+    outstanding = _outstanding(campus_id)
+    value_fen = outstanding * int(get_settings()["point_value_fen"])
+    return {
+        "from": first_day.isoformat(),
+        "to": last_day.isoformat(),
+        "campus_id": campus_id,
+        "issued": {"total": sum(flows["issued"].values()), "by_kind": flows["issued"]},
+        "spent": flows["spent"],
+        "refunded": flows["refunded"],
+        "expired": flows["expired"],
+        "reversed": flows["reversed"],
+        "adjusted_down": flows["adjusted_down"],
+        "outstanding": {
+            "points": outstanding,
+            "value_fen": value_fen,
+            "value_yuan": str((Decimal(value_fen) / 100).quantize(Decimal("0.01"))),
+        },
+        "orders": _orders(first_day, last_day, campus_id),
+    }
+
+
+def _ledger_flows(first_day, last_day, campus_id):
+    positive = case((LedgerEntry.delta > 0, LedgerEntry.delta), else_=0)
+    negative = case((LedgerEntry.delta < 0, -LedgerEntry.delta), else_=0)
+    query = (
+        select(LedgerEntry.kind, func.sum(positive), func.sum(negative))
+        .where(LedgerEntry.local_day >= first_day, LedgerEntry.local_day <= last_day)
+        .group_by(LedgerEntry.kind)
+    )
+    if campus_id is not None:
+        query = query.join(Student, Student.id == LedgerEntry.student_id).where(Student.campus_id == campus_id)
+    gained, lost = {}, {}
+    for kind, plus, minus in db.session.execute(query):
+        gained[kind], lost[kind] = int(plus or 0), int(minus or 0)
+    return {
+        "issued": {kind: gained.get(kind, 0) for kind in ISSUING_KINDS},
+        # What orders really cost: redemption debits less the refunds of cancelled orders.
+        "spent": lost.get("redemption", 0) - gained.get("redemption_refund", 0),
+        "refunded": gained.get("redemption_refund", 0),
+        "expired": lost.get("expiry", 0),
+        "reversed": lost.get("reversal", 0),
+        "adjusted_down": lost.get("adjustment", 0),
+    }
+
+
+def _outstanding(campus_id):
+    query = select(func.coalesce(func.sum(PointsAccount.balance), 0))
+    if campus_id is not None:
+        query = query.join(Student, Student.id == PointsAccount.student_id).where(Student.campus_id == campus_id)
+    return int(db.session.scalar(query))
+
+
+def _orders(first_day, last_day, campus_id):
+    query = (
+        select(Redemption.status, func.count(), func.coalesce(func.sum(Redemption.total_points), 0))
+        .where(Redemption.created_at >= day_start(first_day), Redemption.created_at < day_end(last_day))
+        .group_by(Redemption.status)
+    )
+    if campus_id is not None:
+        query = query.where(Redemption.campus_id == campus_id)
+    counts = {status: {"count": 0, "points": 0} for status in ORDER_STATUSES}
+    for status, count, points in db.session.execute(query):
+        counts[status] = {"count": int(count), "points": int(points)}
+    return counts

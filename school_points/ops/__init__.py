@@ -1,0 +1,2 @@
+"""Running the system: the `flask` commands, the RQ worker, the scheduler and its timetable,
+the periodic sweeps, and demo data."""

@@ -1,0 +1,103 @@
+"""The school's rules and settings (docs/PRODUCT.md): defaults, stored overrides, merge-patching."""
+import copy
+
+from flask import g
+
+from school_points.models import SchoolSetting
+from school_points.platform import work
+from school_points.platform.extensions import db
+
+NOTIFICATION_FIELD_DEFAULTS = {
+    "redeemed": {"student": "thing1", "goods": "thing2", "points": "number3", "balance": "number4", "time": "time5"},
+    "issued": {"student": "thing1", "goods": "thing2", "status": "phrase3", "time": "time4"},
+    "cancelled": {"student": "thing1", "goods": "thing2", "points": "number3", "remark": "thing4"},
+    "points_awarded": {"student": "thing1", "points": "number2", "balance": "number3", "remark": "thing4", "time": "time5"},
+    "expiring": {"student": "thing1", "points": "number2", "time": "time3", "remark": "thing4"},
+}
+
+DEFAULTS = {
+    "point_value_fen": 1,
+    "evaluation": {
+        "behaviors": [
+            {"id": 1, "name": "认真听讲", "points": 2},
+            {"id": 2, "name": "积极发言", "points": 2},
+            {"id": 3, "name": "完成作业", "points": 3},
+            {"id": 4, "name": "进步明显", "points": 5},
+        ],
+        "max_custom_points": 10,
+        "teacher_daily_budget": 300,
+    },
+    "checkin": {"points": 5, "daily_count": 1},
+    "like": {"points": 1, "daily_cap": 20},
+    "share": {"points": 0, "daily_cap": 3},
+    "referral": {"referrer_points": 100, "welcome_points": 50},
+    "signin": {"streak_points": [1, 1, 2, 2, 3, 3, 5]},
+    "birthday": {"points": 20},
+    "expiry": {"policy": "none", "months": 12, "remind_days": 7},
+    "mall": {"open": True, "poster_url": "", "notice": ""},
+    "notifications": {
+        kind: {"enabled": False, "template_id": "", "fields": dict(fields)}
+        for kind, fields in NOTIFICATION_FIELD_DEFAULTS.items()
+    },
+}
+
+
+def deep_merge(base, patch):
+    """Merge `patch` into a copy of `base` object by object; lists and scalars are replaced whole."""
+    merged = copy.deepcopy(base)
+    for key, value in patch.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def _row(lock=False):
+    query = db.select(SchoolSetting).where(SchoolSetting.id == 1)
+    if lock:
+        query = query.with_for_update()
+    return db.session.scalars(query).first()
+
+
+def get_settings():
+    """The effective settings document (defaults + stored overrides), cached per request."""
+    cached = g.get("_school_settings") if _has_g() else None
+    if cached is not None:
+        return cached
+    row = _row()
+    settings = deep_merge(DEFAULTS, row.data if row else {})
+    if _has_g():
+        g._school_settings = settings
+    return settings
+
+
+def update_settings(patch):
+    """Merge a (validated) patch into the stored settings; returns (old, new) documents."""
+    row = _row(lock=True)
+    if row is None:
+        row = SchoolSetting(id=1, data={})
+        db.session.add(row)
+    old = deep_merge(DEFAULTS, row.data or {})
+    new = deep_merge(old, patch)
+    row.data = new
+    db.session.flush()
+    if _has_g():
+        g._school_settings = new
+    return old, new
+
+
+def forget_cached_settings():
+    """Drop the per-request cache (after a rollback or in long-running jobs)."""
+    if _has_g():
+        g.pop("_school_settings", None)
+
+
+# abandon_work() drops what a refused request cached: its transaction may have changed the settings.
+work.after_rollback(forget_cached_settings)
+
+
+def _has_g():
+    from flask import has_app_context
+
+    return has_app_context()
