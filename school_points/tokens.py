@@ -7,7 +7,6 @@ bites at once in every process. Only the signature check is cached per process, 
 revocation.
 """
 import secrets
-import time
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 from typing import NamedTuple
@@ -17,7 +16,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import delete, select
 
 from .autocommit import own_transaction, session_in_transaction
-from .clock import utcnow
+from .clock import epoch_seconds, utcnow
 from .db_setup import insert_or_skip
 from .extensions import db
 from .models import RevokedToken
@@ -60,7 +59,7 @@ def claims(kind, token):
         return None
     subject, token_id, signed_at = signed
     ttl = _ttl(kind)
-    age = time.time() - signed_at
+    age = epoch_seconds() - signed_at
     if not -CLOCK_SKEW_SECONDS <= age <= ttl:
         return None
     expires_at = datetime.fromtimestamp(signed_at + ttl + CLOCK_SKEW_SECONDS, timezone.utc)

@@ -1,9 +1,15 @@
 """Fixtures: the app on a real database (PostgreSQL when TEST_DATABASE_URL is set, else SQLite),
 real Redis when TEST_REDIS_URL is set, and factories for the school's objects.
+
+Under pytest-xdist (scripts/test.sh runs `-n`), each worker has a database and a Redis db of its
+own, since every test empties them: worker gwN uses the PostgreSQL database named in
+TEST_DATABASE_URL suffixed with `_gwN` (created when missing), the Redis db N after the one in
+TEST_REDIS_URL, and a SQLite file in its own temporary directory.
 """
 import os
 import threading
 from datetime import date
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 import redis as redis_lib
@@ -18,10 +24,42 @@ from school_points.extensions import db
 from school_points.models import (
     Campus, Goods, Guardian, SchoolClass, Student, Teacher, WechatUser,
 )
+from tests.clock import virtual_clock  # noqa: F401 - fixture for every test
 from wsgi import create_app
 
-PG_URL = os.environ.get("TEST_DATABASE_URL")
-REDIS_URL = os.environ.get("TEST_REDIS_URL")
+# "gw0", "gw1", ... in a pytest-xdist worker; empty in a plain run.
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+# werkzeug's cheapest hash: the tests make and log in hundreds of admins, and scrypt costs ~0.1 s
+# each time (production refuses anything but scrypt: config.py, tests/ops/test_config.py).
+CHEAP_PASSWORD_HASH = "pbkdf2:sha256:1"
+
+
+def worker_database_url(url, worker=WORKER):
+    """The worker's own PostgreSQL database: the given one's name suffixed with the worker id."""
+    if not url or not worker or not url.startswith(("postgres", "postgresql")):
+        return url
+    parsed = make_url(normalize_database_url(url))
+    return parsed.set(database=f"{parsed.database}_{worker}").render_as_string(hide_password=False)
+
+
+def worker_redis_url(url, worker=WORKER):
+    """The worker's own Redis db: the given db number plus the worker's number (gw2 → +2)."""
+    if not url or not worker:
+        return url
+    parts = urlsplit(url)
+    number = int(parts.path.strip("/") or 0) + int(worker.removeprefix("gw"))
+    if number > 15:
+        raise pytest.UsageError(f"TEST_REDIS_URL {url}: worker {worker} would need Redis db {number}, past the "
+                                "16 a default Redis has; give a lower db number or fewer workers (-n)")
+    return urlunsplit(parts._replace(path=f"/{number}"))
+
+
+PG_URL = worker_database_url(os.environ.get("TEST_DATABASE_URL"))
+REDIS_URL = worker_redis_url(os.environ.get("TEST_REDIS_URL"))
+# Tests that read the environment (or start processes that do) see this worker's own services.
+for _name, _value in (("TEST_DATABASE_URL", PG_URL), ("TEST_REDIS_URL", REDIS_URL)):
+    if _value:
+        os.environ[_name] = _value
 
 requires_pg = pytest.mark.skipif(
     not (PG_URL or "").startswith(("postgres", "postgresql")), reason="needs PostgreSQL (TEST_DATABASE_URL)"
@@ -56,6 +94,7 @@ def _app(database_url, tmp_path_factory):
         "REDIS_URL": REDIS_URL,
         "UPLOAD_DIR": str(tmp_path_factory.mktemp("uploads")),
         "WECHAT_API_BASE_URL": "http://127.0.0.1:9",
+        "PASSWORD_HASH_METHOD": CHEAP_PASSWORD_HASH,
     })
     with app.app_context():
         db.drop_all()
@@ -98,6 +137,20 @@ def fresh_process_state():
     forget()
     yield
     forget()
+
+
+@pytest.fixture(autouse=True)
+def quick_drains(monkeypatch):
+    """Check-in drains linger and wait for lulls for a few milliseconds instead of about a second
+    (each drain a worker runs would otherwise sleep through LINGER_SECONDS). The order the module
+    requires holds: LINGER_SECONDS > WAKE_MEMO_SECONDS. Tests of those waits set their own values
+    or use the virtual clock."""
+    from school_points.jobs import oa_checkins
+
+    monkeypatch.setattr(oa_checkins, "LULL_SECONDS", 0.005)
+    monkeypatch.setattr(oa_checkins, "MAX_WAIT_SECONDS", 0.1)
+    monkeypatch.setattr(oa_checkins, "WAKE_MEMO_SECONDS", 0.02)
+    monkeypatch.setattr(oa_checkins, "LINGER_SECONDS", 0.04)
 
 
 @pytest.fixture

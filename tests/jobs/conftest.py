@@ -117,6 +117,9 @@ def run_worker(app):
 
         db.session.commit()  # release this session's transaction (SQLite: its write lock) first
         worker = make_worker(app, connection=get_redis())
+        # No command channel (RQ's pubsub thread, for `rq` stop/kill commands, which no burst here
+        # is sent): stopping that thread waits up to a second for its blocked read, on every burst.
+        worker.subscribe = lambda: None
         worker.work(burst=True)
         db.session.rollback()  # a fresh transaction sees what the jobs committed
         return worker
