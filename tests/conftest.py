@@ -38,7 +38,7 @@ def worker_database_url(url, worker=WORKER):
     """The worker's own PostgreSQL database: the given one's name suffixed with the worker id."""
     if not url or not worker or not url.startswith(("postgres", "postgresql")):
         return url
-    parsed = make_url(normalize_database_url(url))
+    parsed = make_url(url)  # the scheme as given: some tests hand the URL to psycopg itself
     return parsed.set(database=f"{parsed.database}_{worker}").render_as_string(hide_password=False)
 
 

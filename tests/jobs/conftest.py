@@ -69,19 +69,25 @@ class ThrowawayRedis:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def start(self):
+        """Start (again, on the same port); the server answering must be ours: under pytest-xdist
+        another worker may have been handed the same free port a moment before us."""
         self.process = subprocess.Popen(
             [shutil.which("redis-server"), "--port", str(self.port), "--bind", "127.0.0.1",
              "--save", "", "--appendonly", "no"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
         client = redis_lib.Redis.from_url(self.url)
-        for _ in range(100):
+        for _ in range(200):
+            if self.process.poll() is not None:
+                break  # ours exited (the port was taken)
             try:
-                if client.ping():
+                if client.info("server")["process_id"] == self.process.pid:
                     return self
             except redis_lib.ConnectionError:
-                time.sleep(0.05)
-        raise RuntimeError("throwaway redis-server did not start")
+                pass
+            time.sleep(0.05)
+        self.stop()
+        raise RuntimeError(f"throwaway redis-server did not start on port {self.port}")
 
     def stop(self):
         if self.process is not None:
@@ -95,7 +101,13 @@ def throwaway_redis(app):
     """The app pointed at a throwaway Redis (started); restored afterwards."""
     if shutil.which("redis-server") is None:
         pytest.skip("redis-server is not installed")
-    server = ThrowawayRedis().start()
+    for attempt in range(3):  # a port another worker took meanwhile: try another
+        try:
+            server = ThrowawayRedis().start()
+            break
+        except RuntimeError:
+            if attempt == 2:
+                raise
     saved = app.config["REDIS_URL"]
     app.config["REDIS_URL"] = server.url
     app.extensions.pop("redis", None)
