@@ -445,3 +445,27 @@ def test_a_retry_that_waited_on_the_first_delivery_reads_its_answer_afresh(app, 
         first.close()
     assert recorded == [(False, None)] and answers == ["<xml>the first answer</xml>"]
     assert len(get_queue()) == 0
+
+
+def test_a_drain_waits_for_a_lull_then_lingers_linger_seconds_on_the_clock_seam(oa, parent, deferred, virtual_clock,
+                                                                                monkeypatch):
+    """The drain's waits go through school_points.clock: with the real values (0.1 s lull, 1 s
+    linger) it spends 1.1 s of virtual time and none of the machine's."""
+    from school_points.jobs import oa_checkins
+
+    monkeypatch.setattr(oa_checkins, "LULL_SECONDS", 0.1)
+    monkeypatch.setattr(oa_checkins, "MAX_WAIT_SECONDS", 2.0)
+    monkeypatch.setattr(oa_checkins, "WAKE_MEMO_SECONDS", 0.5)
+    monkeypatch.setattr(oa_checkins, "LINGER_SECONDS", 1.0)
+    assert oa.say(parent[0], "打卡 练琴", msg_id=881600) == ACK
+    started = virtual_clock.now
+    assert oa_checkins.drain_checkins() == 1
+    assert 1.1 - 1e-9 <= virtual_clock.now - started < 1.2
+    assert checkin_entries() == 1
+
+
+def test_the_suites_quick_drains_keep_the_linger_longer_than_the_wake_memo():
+    """tests/conftest.py shortens the drain's waits for every test; the module's rule still holds."""
+    from school_points.jobs import oa_checkins
+
+    assert oa_checkins.LINGER_SECONDS < 0.1 and oa_checkins.LINGER_SECONDS > oa_checkins.WAKE_MEMO_SECONDS
