@@ -14,6 +14,10 @@ PG_URL=${TEST_PG_URL:-$(.venv/bin/python -m tests.services pg)}
 REDIS=${TEST_REDIS:-$(.venv/bin/python -m tests.services redis "$WORKERS")}
 require=${REQUIRE_SERVICES:-${CI:-}}
 parallel=(-n "$WORKERS")
+if ! .venv/bin/python -c "import xdist" 2>/dev/null; then
+  echo "== pytest-xdist is not installed (run make install): one process per run" >&2
+  parallel=()
+fi
 
 echo "== suite on the embedded default (SQLite, jobs in-process), $WORKERS workers"
 env -u TEST_DATABASE_URL -u TEST_REDIS_URL .venv/bin/pytest "${parallel[@]}" "$@"
