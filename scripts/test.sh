@@ -2,8 +2,8 @@
 # Run the whole suite on the embedded default (SQLite, no Redis), then again on PostgreSQL + Redis
 # when they answer (CI=true or REQUIRE_SERVICES=1 makes their absence a failure).
 # Each run is split over TEST_WORKERS pytest-xdist processes (default 2; 0 runs in one process),
-# each with a database and a Redis db of its own (tests/conftest.py). Unless TEST_PG_URL and
-# TEST_REDIS are given, the PostgreSQL database and the Redis dbs are named after this checkout
+# each with a database and a Redis of its own (tests/conftest.py). Unless TEST_PG_URL and
+# TEST_REDIS are given, the PostgreSQL database and the Redis db are named after this checkout
 # (tests/services.py), so two clones on one machine do not empty each other's.
 # Arguments go to pytest: scripts/test.sh -k redemption -x
 set -uo pipefail
@@ -27,7 +27,7 @@ services_up=1
 pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null || services_up=0
 (redis-cli -h 127.0.0.1 -p 6379 ping 2>/dev/null | grep -q PONG) || services_up=0
 if [ "$services_up" = 1 ]; then
-  echo "== suite on PostgreSQL ($PG_URL, one database per worker) + Redis ($REDIS and the next dbs)"
+  echo "== suite on PostgreSQL ($PG_URL, one database per worker) + Redis (one redis-server per worker; $REDIS without workers)"
   TEST_DATABASE_URL=$PG_URL TEST_REDIS_URL=$REDIS .venv/bin/pytest "${parallel[@]}" "$@"
   pg_rc=$?
 elif [ -n "$require" ] && [ "$require" != "0" ]; then

@@ -1,10 +1,11 @@
 """Fixtures: the app on a real database (PostgreSQL when TEST_DATABASE_URL is set, else SQLite),
 real Redis when TEST_REDIS_URL is set, and factories for the school's objects.
 
-Under pytest-xdist (scripts/test.sh runs `-n`), each worker has a database and a Redis db of its
+Under pytest-xdist (scripts/test.sh runs `-n`), each worker has a database and a Redis of its
 own, since every test empties them: worker gwN uses the PostgreSQL database named in
-TEST_DATABASE_URL suffixed with `_gwN` (created when missing), the Redis db N after the one in
-TEST_REDIS_URL, and a SQLite file in its own temporary directory.
+TEST_DATABASE_URL suffixed with `_gwN` (created when missing), a redis-server it starts itself
+when TEST_REDIS_URL is set (the db N after the given one when there is no redis-server binary),
+and a SQLite file in its own temporary directory.
 """
 import os
 import threading
@@ -24,6 +25,7 @@ from school_points.extensions import db
 from school_points.models import (
     Campus, Goods, Guardian, SchoolClass, Student, Teacher, WechatUser,
 )
+from tests import redis_server
 from tests.clock import virtual_clock  # noqa: F401 - fixture for every test
 from wsgi import create_app
 
@@ -43,7 +45,8 @@ def worker_database_url(url, worker=WORKER):
 
 
 def worker_redis_url(url, worker=WORKER):
-    """The worker's own Redis db: the given db number plus the worker's number (gw2 → +2)."""
+    """Without a redis-server binary, the worker's own Redis db: the given db number plus the
+    worker's number (gw2 → +2), which the person running the suite must keep free for it."""
     if not url or not worker:
         return url
     parts = urlsplit(url)
@@ -54,8 +57,28 @@ def worker_redis_url(url, worker=WORKER):
     return urlunsplit(parts._replace(path=f"/{number}"))
 
 
+def _worker_redis(url, worker=WORKER):
+    """A pytest-xdist worker's Redis: a redis-server of its own (stopped with the worker), so the
+    suite never needs more than the one db it is given, and no FLUSHDB or CONFIG SET of a test
+    reaches a Redis someone else uses; the db next to the given one without the binary."""
+    if not url or not worker:
+        return url
+    if not redis_server.available():
+        return worker_redis_url(url, worker)
+    server = redis_server.ThrowawayRedis.started()
+    _private_servers.append(server)
+    return server.url
+
+
+def pytest_unconfigure(config):
+    for server in _private_servers:
+        server.stop()
+
+
+_private_servers = []
+GIVEN_REDIS_URL = os.environ.get("TEST_REDIS_URL")
 PG_URL = worker_database_url(os.environ.get("TEST_DATABASE_URL"))
-REDIS_URL = worker_redis_url(os.environ.get("TEST_REDIS_URL"))
+REDIS_URL = _worker_redis(GIVEN_REDIS_URL)
 # Tests that read the environment (or start processes that do) see this worker's own services.
 for _name, _value in (("TEST_DATABASE_URL", PG_URL), ("TEST_REDIS_URL", REDIS_URL)):
     if _value:

@@ -4,11 +4,13 @@ clones on one machine never empty each other's tables or Redis.
     python -m tests.services pg             # postgresql://postgres@127.0.0.1:5432/school_points_test_<id>
     python -m tests.services redis WORKERS  # redis://127.0.0.1:6379/<first of WORKERS dbs of its own>
 
-<id> is a short hash of the checkout's absolute path. Redis has 16 dbs (0-15) and no names, so a
-checkout gets a block of consecutive dbs (one per pytest-xdist worker) out of 1-15, chosen by the
-same hash: two clones get the same block only by chance (1 in 7 with two workers). A key prefix
-would not do: the tests empty their db (FLUSHDB) and RQ's keys are not prefixed. Give TEST_REDIS
-(and TEST_PG_URL) explicitly to be certain.
+<id> is a short hash of the checkout's absolute path. pytest-xdist workers start a redis-server
+each (tests/conftest.py); the Redis URL here serves a one-process run (TEST_WORKERS=0), or the
+workers when no redis-server binary is installed. Redis has 16 dbs (0-15) and no names, so a
+checkout gets a block of consecutive dbs (one per worker) out of 1-15, chosen by the same hash:
+two clones get the same block only by chance (1 in 7 with two workers). A key prefix would not
+do: the tests empty their db (FLUSHDB) and RQ's keys are not prefixed. Give TEST_REDIS (and
+TEST_PG_URL) explicitly to be certain.
 """
 import hashlib
 import sys

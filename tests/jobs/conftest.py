@@ -1,17 +1,14 @@
 """Fixtures for background jobs: notifications to send, a real RQ worker, a Redis we may kill."""
 import shutil
-import socket
-import subprocess
-import time
 
 import pytest
-import redis as redis_lib
 
 from school_points.extensions import db
 from school_points.notifications import notify_student
 from school_points.settings import update_settings
 from school_points.worker import make_worker
 from tests.fakewechat import fake_wechat  # noqa: F401 - re-exported fixture
+from tests.redis_server import ThrowawayRedis, free_port  # noqa: F401 - free_port is used by other tests
 from tests.wechat_bot.officialaccount import oa_config  # noqa: F401 - re-exported fixture
 
 TEMPLATE = "TPL-REDEEMED"
@@ -51,63 +48,12 @@ def notify(app, monkeypatch):
     return make
 
 
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class ThrowawayRedis:
-    """A redis-server of our own on a free port, which a test may stop and start again."""
-
-    def __init__(self):
-        self.port = free_port()
-        self.process = None
-
-    @property
-    def url(self):
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self):
-        """Start (again, on the same port); the server answering must be ours: under pytest-xdist
-        another worker may have been handed the same free port a moment before us."""
-        self.process = subprocess.Popen(
-            [shutil.which("redis-server"), "--port", str(self.port), "--bind", "127.0.0.1",
-             "--save", "", "--appendonly", "no"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )
-        client = redis_lib.Redis.from_url(self.url)
-        for _ in range(200):
-            if self.process.poll() is not None:
-                break  # ours exited (the port was taken)
-            try:
-                if client.info("server")["process_id"] == self.process.pid:
-                    return self
-            except redis_lib.ConnectionError:
-                pass
-            time.sleep(0.05)
-        self.stop()
-        raise RuntimeError(f"throwaway redis-server did not start on port {self.port}")
-
-    def stop(self):
-        if self.process is not None:
-            self.process.kill()
-            self.process.wait(10)
-            self.process = None
-
-
 @pytest.fixture
 def throwaway_redis(app):
     """The app pointed at a throwaway Redis (started); restored afterwards."""
     if shutil.which("redis-server") is None:
         pytest.skip("redis-server is not installed")
-    for attempt in range(3):  # a port another worker took meanwhile: try another
-        try:
-            server = ThrowawayRedis().start()
-            break
-        except RuntimeError:
-            if attempt == 2:
-                raise
+    server = ThrowawayRedis.started()
     saved = app.config["REDIS_URL"]
     app.config["REDIS_URL"] = server.url
     app.extensions.pop("redis", None)

@@ -4,8 +4,9 @@ import pytest
 from sqlalchemy import text
 
 from school_points.extensions import db
-from tests import services
-from tests.conftest import PG_URL, REDIS_URL, WORKER, worker_database_url, worker_redis_url
+from school_points.redis_conn import get_redis
+from tests import conftest, redis_server, services
+from tests.conftest import GIVEN_REDIS_URL, PG_URL, REDIS_URL, WORKER, worker_database_url, worker_redis_url
 
 
 def test_each_worker_gets_its_own_postgres_database_and_redis_db():
@@ -33,4 +34,7 @@ def test_this_worker_uses_its_own_database(app):
     if WORKER and PG_URL:
         assert db.session.scalar(text("SELECT current_database()")).endswith(f"_{WORKER}")
     if WORKER and REDIS_URL:
-        assert app.config["REDIS_URL"] == REDIS_URL  # the worker's db, not the one given for the run
+        assert app.config["REDIS_URL"] == REDIS_URL
+        if redis_server.available():  # a redis-server of the worker's own, not the one given for the run
+            assert REDIS_URL != GIVEN_REDIS_URL
+            assert get_redis().info("server")["process_id"] in {s.process.pid for s in conftest._private_servers}
