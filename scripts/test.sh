@@ -13,6 +13,10 @@ WORKERS=${TEST_WORKERS:-2}
 PG_URL=${TEST_PG_URL:-$(.venv/bin/python -m tests.services pg)}
 REDIS=${TEST_REDIS:-$(.venv/bin/python -m tests.services redis "$WORKERS")}
 require=${REQUIRE_SERVICES:-${CI:-}}
+# Keep compiled modules (and pytest's rewritten tests) under .pycache/ in this checkout, even where
+# the environment says not to write bytecode: otherwise every xdist worker of every run compiles
+# every module again (~4 s CPU each, measured); nothing is written next to the sources or the venv.
+export PYTHONDONTWRITEBYTECODE= PYTHONPYCACHEPREFIX="$PWD/.pycache"
 parallel=(-n "$WORKERS")
 if ! .venv/bin/python -c "import xdist" 2>/dev/null; then
   echo "== pytest-xdist is not installed (run make install): one process per run" >&2
