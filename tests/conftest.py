@@ -1,13 +1,20 @@
 """Fixtures: the app on a real database (PostgreSQL when TEST_DATABASE_URL is set, else SQLite),
 real Redis when TEST_REDIS_URL is set, and factories for the school's objects.
+
+Under pytest-xdist (scripts/test.sh runs `-n`), each worker has a database and a Redis of its
+own, since every test empties them: worker gwN uses the PostgreSQL database named in
+TEST_DATABASE_URL suffixed with `_gwN` (created when missing), a redis-server it starts itself
+when TEST_REDIS_URL is set (the db N after the given one when there is no redis-server binary),
+and a SQLite file in its own temporary directory.
 """
 import os
 import threading
 from datetime import date
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 import redis as redis_lib
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import make_url
 
 from school_points.accounts import ledger
@@ -24,10 +31,64 @@ from school_points.platform.codes import new_code
 from school_points.platform.config import normalize_database_url
 from school_points.platform.extensions import db
 from school_points.school.actors import SYSTEM
+from tests import redis_server
+from tests.clock import virtual_clock  # noqa: F401 - fixture for every test
 from wsgi import create_app
 
-PG_URL = os.environ.get("TEST_DATABASE_URL")
-REDIS_URL = os.environ.get("TEST_REDIS_URL")
+# "gw0", "gw1", ... in a pytest-xdist worker; empty in a plain run.
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+# werkzeug's cheapest hash: the tests make and log in hundreds of admins, and scrypt costs ~0.1 s
+# each time (production refuses anything but scrypt: config.py, tests/ops/test_config.py).
+CHEAP_PASSWORD_HASH = "pbkdf2:sha256:1"
+
+
+def worker_database_url(url, worker=WORKER):
+    """The worker's own PostgreSQL database: the given one's name suffixed with the worker id."""
+    if not url or not worker or not url.startswith(("postgres", "postgresql")):
+        return url
+    parsed = make_url(url)  # the scheme as given: some tests hand the URL to psycopg itself
+    return parsed.set(database=f"{parsed.database}_{worker}").render_as_string(hide_password=False)
+
+
+def worker_redis_url(url, worker=WORKER):
+    """Without a redis-server binary, the worker's own Redis db: the given db number plus the
+    worker's number (gw2 → +2), which the person running the suite must keep free for it."""
+    if not url or not worker:
+        return url
+    parts = urlsplit(url)
+    number = int(parts.path.strip("/") or 0) + int(worker.removeprefix("gw"))
+    if number > 15:
+        raise pytest.UsageError(f"TEST_REDIS_URL {url}: worker {worker} would need Redis db {number}, past the "
+                                "16 a default Redis has; give a lower db number or fewer workers (-n)")
+    return urlunsplit(parts._replace(path=f"/{number}"))
+
+
+def _worker_redis(url, worker=WORKER):
+    """A pytest-xdist worker's Redis: a redis-server of its own (stopped with the worker), so the
+    suite never needs more than the one db it is given, and no FLUSHDB or CONFIG SET of a test
+    reaches a Redis someone else uses; the db next to the given one without the binary."""
+    if not url or not worker:
+        return url
+    if not redis_server.available():
+        return worker_redis_url(url, worker)
+    server = redis_server.ThrowawayRedis.started()
+    _private_servers.append(server)
+    return server.url
+
+
+def pytest_unconfigure(config):
+    for server in _private_servers:
+        server.stop()
+
+
+_private_servers = []
+GIVEN_REDIS_URL = os.environ.get("TEST_REDIS_URL")
+PG_URL = worker_database_url(os.environ.get("TEST_DATABASE_URL"))
+REDIS_URL = _worker_redis(GIVEN_REDIS_URL)
+# Tests that read the environment (or start processes that do) see this worker's own services.
+for _name, _value in (("TEST_DATABASE_URL", PG_URL), ("TEST_REDIS_URL", REDIS_URL)):
+    if _value:
+        os.environ[_name] = _value
 
 requires_pg = pytest.mark.skipif(
     not (PG_URL or "").startswith(("postgres", "postgresql")), reason="needs PostgreSQL (TEST_DATABASE_URL)"
@@ -42,6 +103,9 @@ def _ensure_pg_database(url):
         exists = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": url.database}).scalar()
         if not exists:
             conn.execute(text(f'CREATE DATABASE "{url.database}"'))
+        # A test database need not survive a crash: commits return without waiting for the WAL
+        # flush (visibility and locking are unchanged). Only this database, for every connection.
+        conn.execute(text(f'ALTER DATABASE "{url.database}" SET synchronous_commit TO off'))
     admin_engine.dispose()
 
 
@@ -62,8 +126,13 @@ def _app(database_url, tmp_path_factory):
         "REDIS_URL": REDIS_URL,
         "UPLOAD_DIR": str(tmp_path_factory.mktemp("uploads")),
         "WECHAT_API_BASE_URL": "http://127.0.0.1:9",
+        "PASSWORD_HASH_METHOD": CHEAP_PASSWORD_HASH,
     })
     with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            # A test database need not survive a crash: no fsync per commit (tests commit a lot).
+            event.listen(db.engine, "connect", lambda dbapi, _: dbapi.execute("PRAGMA synchronous=OFF"))
+            db.engine.dispose()
         db.drop_all()
         db.create_all()
     return app
@@ -104,6 +173,20 @@ def fresh_process_state():
     forget()
     yield
     forget()
+
+
+@pytest.fixture(autouse=True)
+def quick_drains(monkeypatch):
+    """Check-in drains linger and wait for lulls for a few milliseconds instead of about a second
+    (each drain a worker runs would otherwise sleep through LINGER_SECONDS). The order the module
+    requires holds: LINGER_SECONDS > WAKE_MEMO_SECONDS. Tests of those waits set their own values
+    or use the virtual clock."""
+    from school_points.points import oa_checkins
+
+    monkeypatch.setattr(oa_checkins, "LULL_SECONDS", 0.005)
+    monkeypatch.setattr(oa_checkins, "MAX_WAIT_SECONDS", 0.1)
+    monkeypatch.setattr(oa_checkins, "WAKE_MEMO_SECONDS", 0.02)
+    monkeypatch.setattr(oa_checkins, "LINGER_SECONDS", 0.04)
 
 
 @pytest.fixture

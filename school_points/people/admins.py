@@ -1,4 +1,7 @@
 """Admin accounts: hashed passwords, super or campus scope."""
+from functools import cache
+
+from flask import current_app
 from sqlalchemy import select
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -6,8 +9,16 @@ from school_points.models import Admin, Campus
 from school_points.platform.errors import DomainError, NotFound, ValidationFailed
 from school_points.platform.extensions import db
 
-# A fixed hash to compare against when the username is unknown, so timing does not reveal it.
-_DUMMY_HASH = generate_password_hash("not-a-real-password")
+def _hash_method():
+    """werkzeug's method for new hashes: scrypt, unless a test app chose a cheap one (config.py)."""
+    return current_app.config["PASSWORD_HASH_METHOD"]
+
+
+@cache
+def _dummy_hash(method):
+    """A fixed hash to compare against when the username is unknown, so timing does not reveal it
+    (made with the method real hashes are made with, so it costs the same to check)."""
+    return generate_password_hash("not-a-real-password", method=method)
 
 
 def create_admin(username, password, *, campus_id=None):
@@ -23,7 +34,7 @@ def create_admin(username, password, *, campus_id=None):
         raise DomainError("用户名已存在", code="username_taken")
     admin = Admin(
         username=username,
-        password_hash=generate_password_hash(password),
+        password_hash=generate_password_hash(password, method=_hash_method()),
         role="campus" if campus_id is not None else "super",
         campus_id=campus_id,
     )
@@ -36,7 +47,7 @@ def authenticate(username, password):
     """The active admin with these credentials, or None."""
     admin = db.session.scalars(select(Admin).where(Admin.username == (username or ""))).first()
     if admin is None:
-        check_password_hash(_DUMMY_HASH, password or "")
+        check_password_hash(_dummy_hash(_hash_method()), password or "")
         return None
     if not admin.active or not check_password_hash(admin.password_hash, password or ""):
         return None

@@ -7,7 +7,6 @@ bites at once in every process. Only the signature check is cached per process, 
 revocation.
 """
 import secrets
-import time
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 from typing import NamedTuple
@@ -18,7 +17,7 @@ from sqlalchemy import delete, select
 
 from school_points.models import RevokedToken
 from school_points.platform.autocommit import own_transaction, session_in_transaction
-from school_points.platform.clock import utcnow
+from school_points.platform.clock import epoch_seconds, utcnow
 from school_points.platform.db_setup import insert_or_skip
 from school_points.platform.extensions import db
 
@@ -60,7 +59,7 @@ def claims(kind, token):
         return None
     subject, token_id, signed_at = signed
     ttl = _ttl(kind)
-    age = time.time() - signed_at
+    age = epoch_seconds() - signed_at
     if not -CLOCK_SKEW_SECONDS <= age <= ttl:
         return None
     expires_at = datetime.fromtimestamp(signed_at + ttl + CLOCK_SKEW_SECONDS, timezone.utc)

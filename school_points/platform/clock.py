@@ -1,4 +1,10 @@
-"""Time in the school's timezone: every day boundary goes through here."""
+"""Time in the school's timezone: every day boundary goes through here.
+
+Also the process's clocks (`monotonic`, `epoch_seconds`, `sleep`) for code that waits or measures
+durations: they go through `_source`, which tests replace with a virtual clock (tests/clock.py), so
+a test of a window, a linger or an expiry advances time instead of sleeping through it.
+"""
+import time as _time
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import date, datetime, time, timedelta, timezone
@@ -10,6 +16,33 @@ from flask import current_app
 def utcnow():
     """The current instant, timezone-aware (UTC)."""
     return datetime.now(timezone.utc)
+
+
+class SystemClock:
+    """The real clocks."""
+
+    monotonic = staticmethod(_time.monotonic)
+    time = staticmethod(_time.time)
+    sleep = staticmethod(_time.sleep)
+
+
+# Read on every call, never bound at import: a test swaps it (tests/clock.py) and swaps it back.
+_source = SystemClock()
+
+
+def monotonic() -> float:
+    """Seconds on a clock that never goes back (for durations and deadlines)."""
+    return _source.monotonic()
+
+
+def epoch_seconds() -> float:
+    """Seconds since the Unix epoch (wall time, as signed into tokens)."""
+    return _source.time()
+
+
+def sleep(seconds: float) -> None:
+    """Wait `seconds` (a virtual clock in tests just moves on)."""
+    _source.sleep(seconds)
 
 
 def school_tz():

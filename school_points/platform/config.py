@@ -8,6 +8,10 @@ class ConfigError(RuntimeError):
     """The environment does not describe a runnable deployment."""
 
 
+# The method of every admin password hash made in production (werkzeug's own default).
+STRONG_PASSWORD_HASH = "scrypt"
+
+
 def normalize_database_url(url):
     """Accept postgres:// and postgresql:// URLs and use the psycopg 3 driver for both."""
     if url.startswith("postgres://"):
@@ -116,6 +120,10 @@ def load_config(instance_path, overrides=None):
         # The worker and the scheduler reconnect to a Redis that went away with exponential backoff,
         # waiting at most this long between attempts (SPEC §9.1: they ride out the outage).
         "REDIS_RETRY_MAX_SECONDS": float(env.get("REDIS_RETRY_MAX_SECONDS", 30)),
+        # werkzeug's method for new admin password hashes. Not read from the environment: only a
+        # test app passes a cheap one (its fixtures make and log in hundreds of admins), and an app
+        # with APP_ENV=production refuses anything but this default (below).
+        "PASSWORD_HASH_METHOD": STRONG_PASSWORD_HASH,
         # No pool_pre_ping: db_setup pings only connections that sat idle (one round trip fewer per request).
         "SQLALCHEMY_ENGINE_OPTIONS": {},
         "JSON_AS_ASCII": False,
@@ -125,6 +133,8 @@ def load_config(instance_path, overrides=None):
             pool_size=int(env.get("DB_POOL_SIZE", 10)), max_overflow=int(env.get("DB_MAX_OVERFLOW", 20))
         )
     config.update(overrides or {})
+    if app_env == "production" and config["PASSWORD_HASH_METHOD"] != STRONG_PASSWORD_HASH:
+        raise ConfigError(f"PASSWORD_HASH_METHOD must be {STRONG_PASSWORD_HASH!r} when APP_ENV=production")
     return config
 
 

@@ -6,11 +6,11 @@ attempt (INCR, then EXPIRE NX) instead of at clock-aligned boundaries, so a burs
 never be split in two by a boundary and get twice the allowance.
 """
 import threading
-import time
 
 import redis
 from flask import current_app
 
+from school_points.platform import clock
 from school_points.platform.errors import RateLimited
 from school_points.platform.redis_conn import get_redis
 
@@ -79,7 +79,7 @@ def _hit_redis(key, window_seconds):
 
 
 def _hit_memory(key, window_seconds):
-    now = time.monotonic()
+    now = clock.monotonic()
     with _memory_lock:
         if len(_memory) > 10000:
             for stale in [k for k, (_, ends) in _memory.items() if ends <= now]:

@@ -24,7 +24,6 @@ before the memo ran out. Only the durations matter, so this holds across process
 """
 import functools
 import logging
-import time
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -37,7 +36,7 @@ from school_points.media.wechat_media import fetch_record_media, media_placehold
 from school_points.models import ProcessedWechatMessage
 from school_points.people import oa_users
 from school_points.platform.autocommit import own_transaction, session_in_transaction
-from school_points.platform.clock import acting_at, utcnow
+from school_points.platform.clock import acting_at, monotonic, sleep, utcnow
 from school_points.platform.db_setup import insert_or_skip
 from school_points.platform.errors import DomainError
 from school_points.platform.extensions import db
@@ -169,7 +168,7 @@ def wake_drainer(*, trust_memo=True):
     if client is None:
         enqueue(drain_checkins)
         return "queued"
-    asked = time.monotonic()  # the flag is seen (or set) after this moment
+    asked = monotonic()  # the flag is seen (or set) after this moment
     if trust_memo and asked - _drain_pending_since < WAKE_MEMO_SECONDS:
         return "pending"  # the drain this process saw pending lingers long enough to find the message
     try:
@@ -183,7 +182,7 @@ def wake_drainer(*, trust_memo=True):
     return woken
 
 
-# When this process last saw a drain pending (time.monotonic(); see WAKE_MEMO_SECONDS).
+# When this process last saw a drain pending (clock.monotonic(); see WAKE_MEMO_SECONDS).
 _drain_pending_since = float("-inf")
 
 
@@ -214,16 +213,16 @@ def drain_checkins():
             client.delete(DRAIN_FLAG)
         except redis.RedisError as exc:
             log.warning("check-in drain flag not cleared: %s", exc)
-        linger_until = time.monotonic() + LINGER_SECONDS  # the flag is cleared by now
-    deadline, done, failed, caught_up = time.monotonic() + DRAIN_SECONDS, 0, [], False
-    while time.monotonic() < deadline:
-        looked = time.monotonic()
+        linger_until = monotonic() + LINGER_SECONDS  # the flag is cleared by now
+    deadline, done, failed, caught_up = monotonic() + DRAIN_SECONDS, 0, [], False
+    while monotonic() < deadline:
+        looked = monotonic()
         key = _next_owed(failed)
         if key is None:
             if looked >= linger_until:
                 return done
             caught_up = True
-            time.sleep(max(0.0, min(LULL_SECONDS, linger_until - time.monotonic())))
+            sleep(max(0.0, min(LULL_SECONDS, linger_until - monotonic())))
             continue
         if caught_up:  # found while lingering: perhaps the next burst; its answers go first again
             db.session.rollback()  # not holding the row meanwhile
@@ -251,10 +250,10 @@ def _wait_for_a_lull():
     awards, told later by message anyway, go after them instead of taking the same CPU. The newest
     stored message's id (the primary key's last entry) tells whether any arrived meanwhile.
     """
-    deadline = time.monotonic() + MAX_WAIT_SECONDS
+    deadline = monotonic() + MAX_WAIT_SECONDS
     seen = _newest_message_id()
-    while time.monotonic() < deadline:
-        time.sleep(LULL_SECONDS)
+    while monotonic() < deadline:
+        sleep(LULL_SECONDS)
         newest = _newest_message_id()
         if newest == seen:
             return

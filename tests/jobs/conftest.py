@@ -1,17 +1,14 @@
 """Fixtures for background jobs: notifications to send, a real RQ worker, a Redis we may kill."""
 import shutil
-import socket
-import subprocess
-import time
 
 import pytest
-import redis as redis_lib
 
 from school_points.ops.worker import make_worker
 from school_points.platform.extensions import db
 from school_points.school.settings import update_settings
 from school_points.wechat.notifications import notify_student
 from tests.fakewechat import fake_wechat  # noqa: F401 - re-exported fixture
+from tests.redis_server import ThrowawayRedis, free_port  # noqa: F401 - free_port is used by other tests
 from tests.wechat_bot.officialaccount import oa_config  # noqa: F401 - re-exported fixture
 
 TEMPLATE = "TPL-REDEEMED"
@@ -51,51 +48,12 @@ def notify(app, monkeypatch):
     return make
 
 
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class ThrowawayRedis:
-    """A redis-server of our own on a free port, which a test may stop and start again."""
-
-    def __init__(self):
-        self.port = free_port()
-        self.process = None
-
-    @property
-    def url(self):
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self):
-        self.process = subprocess.Popen(
-            [shutil.which("redis-server"), "--port", str(self.port), "--bind", "127.0.0.1",
-             "--save", "", "--appendonly", "no"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )
-        client = redis_lib.Redis.from_url(self.url)
-        for _ in range(100):
-            try:
-                if client.ping():
-                    return self
-            except redis_lib.ConnectionError:
-                time.sleep(0.05)
-        raise RuntimeError("throwaway redis-server did not start")
-
-    def stop(self):
-        if self.process is not None:
-            self.process.kill()
-            self.process.wait(10)
-            self.process = None
-
-
 @pytest.fixture
 def throwaway_redis(app):
     """The app pointed at a throwaway Redis (started); restored afterwards."""
     if shutil.which("redis-server") is None:
         pytest.skip("redis-server is not installed")
-    server = ThrowawayRedis().start()
+    server = ThrowawayRedis.started()
     saved = app.config["REDIS_URL"]
     app.config["REDIS_URL"] = server.url
     app.extensions.pop("redis", None)
@@ -117,6 +75,9 @@ def run_worker(app):
 
         db.session.commit()  # release this session's transaction (SQLite: its write lock) first
         worker = make_worker(app, connection=get_redis())
+        # No command channel (RQ's pubsub thread, for `rq` stop/kill commands, which no burst here
+        # is sent): stopping that thread waits up to a second for its blocked read, on every burst.
+        worker.subscribe = lambda: None
         worker.work(burst=True)
         db.session.rollback()  # a fresh transaction sees what the jobs committed
         return worker

@@ -71,3 +71,48 @@ def test_upload_quota_is_settable(tmp_path, monkeypatch):
     monkeypatch.setenv("UPLOAD_DAILY_BYTES", "1000")
     config = load_config(tmp_path)
     assert (config["UPLOAD_DAILY_FILES"], config["UPLOAD_DAILY_BYTES"]) == (7, 1000)
+
+
+def production_env(monkeypatch):
+    monkeypatch.setenv("APP_ENV", "production")
+    monkeypatch.setenv("SECRET_KEY", "s" * 32)
+    monkeypatch.setenv("PUBLIC_BASE_URL", "https://points.school.example")
+
+
+def test_production_hashes_admin_passwords_with_scrypt_and_the_environment_cannot_weaken_it(tmp_path, monkeypatch):
+    production_env(monkeypatch)
+    monkeypatch.setenv("PASSWORD_HASH_METHOD", "pbkdf2:sha256:1")  # not an environment setting: ignored
+    assert load_config(tmp_path)["PASSWORD_HASH_METHOD"] == "scrypt"
+    from wsgi import create_app
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/prod.db", "REDIS_URL": None})
+    with app.app_context():
+        from school_points.people.admins import authenticate, create_admin
+        from school_points.platform.extensions import db
+
+        db.create_all()
+        admin = create_admin("boss", "correct-horse-9")
+        assert admin.password_hash.startswith("scrypt:")
+        assert authenticate("boss", "correct-horse-9") is admin and authenticate("boss", "wrong-horse-9") is None
+        db.session.remove()
+
+
+def test_production_refuses_a_cheap_password_hash_even_from_code(tmp_path, monkeypatch):
+    production_env(monkeypatch)
+    with pytest.raises(ConfigError, match="PASSWORD_HASH_METHOD must be 'scrypt' when APP_ENV=production"):
+        load_config(tmp_path, {"PASSWORD_HASH_METHOD": "pbkdf2:sha256:1"})
+
+
+def test_test_apps_hash_cheaply_and_unknown_usernames_cost_the_same_cheap_check(app, monkeypatch):
+    """The suite's speed: hundreds of admins made and logged in without scrypt's ~0.1 s each."""
+    from werkzeug import security
+
+    from school_points.people import admins
+
+    methods = []
+    real = security._hash_internal
+    monkeypatch.setattr(security, "_hash_internal", lambda method, *a: methods.append(method) or real(method, *a))
+    admin = admins.create_admin("boss", "correct-horse-9")
+    assert admin.password_hash.startswith("pbkdf2:sha256:1$")
+    assert admins.authenticate("nobody", "correct-horse-9") is None
+    assert methods and all(m == "pbkdf2:sha256:1" for m in methods)

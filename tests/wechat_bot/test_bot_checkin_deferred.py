@@ -276,12 +276,12 @@ def test_a_message_stored_once_the_drain_started_queues_the_next_drain(oa, paren
 
 
 def test_a_process_that_just_saw_a_drain_pending_skips_redis_and_that_drain_finds_its_message(
-        app, oa, parent, deferred, monkeypatch, make_student, make_user, make_guardian):
+        app, oa, parent, deferred, monkeypatch, virtual_clock, make_student, make_user, make_guardian):
     """The drain clears the flag and starts awarding; a message stored right after, in a process
     that saw the drain pending a moment ago, asks Redis nothing and queues nothing; the drain,
-    lingering, finds and awards it."""
+    lingering, finds and awards it. On the virtual clock, with the drain held in its linger until
+    the message is stored: the order is forced, not hoped for from a machine's timing."""
     import threading
-    import time
 
     from school_points.points import oa_checkins
 
@@ -289,12 +289,13 @@ def test_a_process_that_just_saw_a_drain_pending_skips_redis_and_that_drain_find
     monkeypatch.setattr(oa_checkins, "LINGER_SECONDS", 3.5)
     lulls, real_lull = [], oa_checkins._wait_for_a_lull
     monkeypatch.setattr(oa_checkins, "_wait_for_a_lull", lambda: lulls.append(1) or real_lull())
-    caught_up, real_next_owed = threading.Event(), oa_checkins._next_owed
+    caught_up, stored, real_next_owed = threading.Event(), threading.Event(), oa_checkins._next_owed
 
     def next_owed(skip):
         key = real_next_owed(skip)
-        if key is None:
-            caught_up.set()  # it has awarded what was owed and looked again: it lingers
+        if key is None and not caught_up.is_set():
+            caught_up.set()  # it has awarded what was owed and looked again: it lingers...
+            stored.wait(30)  # ...until the second message is stored (virtual time stands still)
         return key
 
     monkeypatch.setattr(oa_checkins, "_next_owed", next_owed)
@@ -310,19 +311,19 @@ def test_a_process_that_just_saw_a_drain_pending_skips_redis_and_that_drain_find
 
     worker = threading.Thread(target=drain)
     worker.start()
-    deadline = time.monotonic() + 5
-    while get_redis().get(flag) is not None and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert get_redis().get(flag) is None  # the drain started: a message now is after it cleared the flag
-    assert caught_up.wait(5) and checkin_entries() == 1
-    client, keys_set = get_redis(), []
-    real_set = client.set
-    monkeypatch.setattr(client, "set", lambda key, *a, **k: keys_set.append(key) or real_set(key, *a, **k))
-    assert oa.say(other, "打卡 练琴", msg_id=881151) == ACK
-    assert flag not in keys_set and get_redis().get(flag) is None  # Redis was not asked
-    assert len(get_queue()) == 1  # nor a second drain queued
-    worker.join(15)
-    assert done == [2]
+    try:
+        assert caught_up.wait(30) and checkin_entries() == 1
+        assert get_redis().get(flag) is None  # the drain started: a message now is after it cleared the flag
+        client, keys_set = get_redis(), []
+        real_set = client.set
+        monkeypatch.setattr(client, "set", lambda key, *a, **k: keys_set.append(key) or real_set(key, *a, **k))
+        assert oa.say(other, "打卡 练琴", msg_id=881151) == ACK
+        assert flag not in keys_set and get_redis().get(flag) is None  # Redis was not asked
+        assert len(get_queue()) == 1  # nor a second drain queued
+    finally:
+        stored.set()
+        worker.join(30)
+    assert not worker.is_alive() and done == [2]
     assert len(lulls) == 2  # the second message, found while lingering, waited for a lull of its own
     assert checkin_entries() == 2 and sorted(o for o, _ in told(deferred)) == sorted([parent[0], other])
 
@@ -367,29 +368,23 @@ def test_concurrent_drains_share_the_messages_and_award_each_once(app, oa, defer
 
 
 def test_a_drain_waits_for_a_lull_in_arriving_messages_but_not_for_ever(app, deferred, monkeypatch):
-    """On a virtual clock (the wait's `time` seam), so a busy machine cannot fake a lull."""
+    """On a virtual clock (school_points.platform.clock's seam), so a busy machine cannot fake a lull."""
+    from school_points.platform import clock as clock_seam
     from school_points.points import oa_checkins
+    from tests.clock import VirtualClock
 
     monkeypatch.setattr(oa_checkins, "LULL_SECONDS", 0.05)
     monkeypatch.setattr(oa_checkins, "MAX_WAIT_SECONDS", 1.5)
 
-    class VirtualTime:
-        now = 0.0
-
-        def monotonic(self):
-            return self.now
-
-        def sleep(self, seconds):
-            self.now += seconds
-
     def waited_while_arriving(seconds):
         """How long the drain's wait lasts while a message is stored every 10 ms for `seconds`."""
-        clock = VirtualTime()
-        monkeypatch.setattr(oa_checkins, "time", clock)
+        clock = VirtualClock()
+        monkeypatch.setattr(clock_seam, "_source", clock)
+        start = clock.now
         # The newest stored id grows by one every 10 ms while the stream lasts.
-        monkeypatch.setattr(oa_checkins, "_newest_message_id", lambda: int(min(clock.now, seconds) * 100))
+        monkeypatch.setattr(oa_checkins, "_newest_message_id", lambda: int(min(clock.now - start, seconds) * 100))
         oa_checkins._wait_for_a_lull()
-        return clock.now
+        return clock.now - start
 
     assert waited_while_arriving(0) < 0.1  # nothing arriving: on after one look
     assert 0.4 <= waited_while_arriving(0.4) < 0.5  # until the burst was over, not until the cap
@@ -451,3 +446,27 @@ def test_a_retry_that_waited_on_the_first_delivery_reads_its_answer_afresh(app, 
         first.close()
     assert recorded == [(False, None)] and answers == ["<xml>the first answer</xml>"]
     assert len(get_queue()) == 0
+
+
+def test_a_drain_waits_for_a_lull_then_lingers_linger_seconds_on_the_clock_seam(oa, parent, deferred, virtual_clock,
+                                                                                monkeypatch):
+    """The drain's waits go through school_points.platform.clock: with the real values (0.1 s lull, 1 s
+    linger) it spends 1.1 s of virtual time and none of the machine's."""
+    from school_points.points import oa_checkins
+
+    monkeypatch.setattr(oa_checkins, "LULL_SECONDS", 0.1)
+    monkeypatch.setattr(oa_checkins, "MAX_WAIT_SECONDS", 2.0)
+    monkeypatch.setattr(oa_checkins, "WAKE_MEMO_SECONDS", 0.5)
+    monkeypatch.setattr(oa_checkins, "LINGER_SECONDS", 1.0)
+    assert oa.say(parent[0], "打卡 练琴", msg_id=881600) == ACK
+    started = virtual_clock.now
+    assert oa_checkins.drain_checkins() == 1
+    assert 1.1 - 1e-9 <= virtual_clock.now - started < 1.2
+    assert checkin_entries() == 1
+
+
+def test_the_suites_quick_drains_keep_the_linger_longer_than_the_wake_memo():
+    """tests/conftest.py shortens the drain's waits for every test; the module's rule still holds."""
+    from school_points.points import oa_checkins
+
+    assert oa_checkins.LINGER_SECONDS < 0.1 and oa_checkins.LINGER_SECONDS > oa_checkins.WAKE_MEMO_SECONDS

@@ -147,12 +147,15 @@ def _redis():
 
 
 def test_token_store_falls_back_to_a_local_token_when_redis_is_down(fake_wechat):
+    import socket
+
     import redis
 
-    from tests.jobs.conftest import free_port
-
-    down = redis.Redis.from_url(f"redis://127.0.0.1:{free_port()}/0", socket_connect_timeout=0.2)
-    client = clients.SchoolWeChatClient("wx-oa-test", "s", base_url=fake_wechat.base_url, redis_client=down)
-    assert client.access_token == client.access_token
-    call(client, lambda c: c.menu.delete())
+    with socket.socket() as held:  # bound, never listening: refused, and no parallel test's server can take it
+        held.bind(("127.0.0.1", 0))
+        down = redis.Redis.from_url(f"redis://127.0.0.1:{held.getsockname()[1]}/0", socket_connect_timeout=0.2)
+        client = clients.SchoolWeChatClient("wx-oa-test", "s", base_url=fake_wechat.base_url,
+                                                   redis_client=down)
+        assert client.access_token == client.access_token
+        call(client, lambda c: c.menu.delete())
     assert fake_wechat.count("/cgi-bin/stable_token") == 1
