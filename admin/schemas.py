@@ -6,7 +6,6 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from school_points.models import ORDER_STATUSES
 from school_points.platform.clock import isoformat, local_today
 from school_points.school.settings import NOTIFICATION_FIELD_DEFAULTS
-
 from webkit.fields import (
     Bool,
     Date,

@@ -12,7 +12,18 @@ from webkit.responses import respond
 
 from . import bp
 from .kit import api, filters, listing
-from .schemas import OBJECT, CampusFilter, CampusIn, CampusOut, CampusPage, ClassIn, ClassOut, ClassPage, ClassPatch, SettingsIn
+from .schemas import (
+    OBJECT,
+    CampusFilter,
+    CampusIn,
+    CampusOut,
+    CampusPage,
+    ClassIn,
+    ClassOut,
+    ClassPage,
+    ClassPatch,
+    SettingsIn,
+)
 
 SUPER = ["super_admin_required"]
 

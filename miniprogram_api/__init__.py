@@ -24,7 +24,6 @@ from . import (  # noqa: E402,F401  (routes)
     teacher,
     uploads,
 )
-
 from .kit import DOCUMENT  # noqa: E402
 
 docs_bp = DOCUMENT.blueprint("miniprogram_docs")

@@ -2,7 +2,17 @@
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from school_points.platform.clock import isoformat
-from webkit.fields import Int, List, PageQuery, Str, id_field, int_range, length, one_of, query_id
+from webkit.fields import (
+    Int,
+    List,
+    PageQuery,
+    Str,
+    id_field,
+    int_range,
+    length,
+    one_of,
+    query_id,
+)
 from webkit.fields import StrictSchema as In
 
 

@@ -52,7 +52,8 @@ def render_docs(spec, *, json_url, css_url):
             })
     tags = list(dict.fromkeys(op["tag"] for op in ops))
     return render_template_string(
-        TEMPLATE, spec=spec, json_url=json_url, css_url=css_url, ops=ops, tags=tags, schemas=sorted(spec["components"]["schemas"].items()),
+        TEMPLATE, spec=spec, json_url=json_url, css_url=css_url, ops=ops, tags=tags,
+        schemas=sorted(spec["components"]["schemas"].items()),
         type_of=_type_of, link=_link, describe=_describe,
     )
 

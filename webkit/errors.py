@@ -68,7 +68,8 @@ def register_error_handlers(app):
     def _invalid(exc):
         # A schema loaded outside webkit.api.load (which raises ValidationFailed itself): the same 422.
         messages = exc.normalized_messages()
-        return _domain_error(ValidationFailed(details=messages if isinstance(messages, dict) else {"_schema": messages}))
+        details = messages if isinstance(messages, dict) else {"_schema": messages}
+        return _domain_error(ValidationFailed(details=details))
 
     @app.errorhandler(HTTPException)
     def _http_error(exc):

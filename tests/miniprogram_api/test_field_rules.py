@@ -24,7 +24,7 @@ def test_control_characters_are_refused_and_nothing_is_written(family):
 
 
 def test_missing_and_unknown_fields_speak_the_shared_messages(family):
-    mp, student = family()
+    mp, _ = family()
     response = mp.post("/redemptions", json={"goods_id": 1, "colour": "red"})
     assert response.status_code == 422
     assert response.json["error"]["details"] == {"student_id": ["缺少必填字段"], "colour": ["不支持的字段"]}
