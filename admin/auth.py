@@ -1,21 +1,20 @@
-"""Admin login and logout, the bearer-token guard on every other admin route, and the 422 handler."""
-from flask import Response, g, request
-from marshmallow import ValidationError
+"""Admin login and logout, and the bearer-token guard on every other admin route."""
+from flask import Response, current_app, g, request
 
 from school_points.models import Admin
 from school_points.people import tokens
 from school_points.people.admins import authenticate
 from school_points.platform import ratelimit
 from school_points.platform.extensions import db
-from school_points.platform.work import abandon_work
 from school_points.school.actors import Actor
 from school_points.school.scoping import scope_of
-from webkit.bodies import json_body
-from webkit.errors import ApiError, error_response
+from webkit.api import dump, load_body
+from webkit.errors import ApiError
 from webkit.responses import respond
 
 from . import bp
-from .schemas import AdminOut, LoginIn
+from .kit import api
+from .schemas import AdminOut, LoginIn, LoginOut
 
 # Only WRONG passwords count, per username + address and per address, so a flood from
 # one address never locks the same username out from another address.
@@ -42,19 +41,14 @@ def no_store(response):
     return response
 
 
-@bp.errorhandler(ValidationError)
-def _invalid(exc):
-    """marshmallow's verdict as the documented 422, naming the fields."""
-    abandon_work()
-    details = exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}
-    return error_response(422, "validation_error", "参数不正确", details)
-
-
 @bp.before_request
 def _require_admin():
-    """Every admin route but login and logout needs a valid, unexpired, not logged-out admin token."""
+    """Every admin route needs a valid, unexpired, not logged-out admin token, unless its @api
+    declaration says otherwise (login: none; logout: checks the token itself). A route without a
+    declaration is guarded too."""
     g.client_address = client_address()
-    if request.endpoint in ("admin.login", "admin.logout"):
+    declared = getattr(current_app.view_functions.get(request.endpoint), "api_doc", {"auth": "admin"})
+    if declared["auth"] != "admin":
         return
     token = bearer_token()
     if token is None:
@@ -70,8 +64,12 @@ def _require_admin():
 
 
 @bp.post("/auth/login")
+@api("登录：用户名和密码换取管理员 token", auth=None, body=LoginIn, out=LoginOut, tags=["登录"],
+     errors={401: ["invalid_credentials"], 429: ["rate_limited"]},
+     description="密码错误次数受限：同一用户名+地址 15 分钟 5 次，同一地址 50 次；超过后 429（含 Retry-After）。"
+                 "应答带 Cache-Control: no-store。")
 def login():
-    data = LoginIn().load(json_body())
+    data = load_body(LoginIn)
     address = g.client_address
     per_user = f"{data['username'].lower()}|{address}"
     # Counted before the password check, so a burst of parallel guesses cannot all slip under the
@@ -89,10 +87,12 @@ def login():
     ratelimit.forgive("admin_login_addr", address)
     ratelimit.reset("admin_login_user_addr", per_user)
     token, ttl = tokens.issue("admin", admin.id)
-    return no_store(respond({"token": token, "expires_in": ttl, "admin": AdminOut().dump(admin)}))
+    return no_store(respond({"token": token, "expires_in": ttl, "admin": dump(AdminOut, admin)}))
 
 
 @bp.post("/auth/logout")
+@api("退出登录：当前 token 立即失效（所有服务器进程）", auth="claims", status=204, tags=["登录"],
+     description="幂等：已退出的 token 再次退出仍是 204；只有不是有效管理员 token 时才是 401。")
 def logout():
     """End the presented admin token at once, in every process. Idempotent: 204 again for a token
     already logged out; 401 only for something that is not a genuine, unexpired admin token."""

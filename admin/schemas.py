@@ -6,22 +6,24 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from school_points.models import ORDER_STATUSES
 from school_points.platform.clock import isoformat, local_today
 from school_points.school.settings import NOTIFICATION_FIELD_DEFAULTS
-
-from .fields import (
+from webkit.fields import (
+    Bool,
     Date,
     Dict,
+    Int,
     List,
     Nested,
-    QueryInt,
+    PageQuery,
     Str,
-    StrictBool,
-    StrictInt,
     StrictSchema,
     id_field,
     id_list,
     int_range,
     length,
     one_of,
+    optional,
+    page_of,
+    query_id,
 )
 
 POINTS_MAX = 1_000_000
@@ -42,57 +44,57 @@ def unique_ids(items):
 class BehaviorIn(StrictSchema):
     id = id_field(required=True)
     name = Str(required=True, validate=length(1, 32))
-    points = StrictInt(required=True, validate=int_range(1, 1000))
+    points = Int(required=True, validate=int_range(1, 1000))
 
 
 class EvaluationSettings(StrictSchema):
     behaviors = List(Nested(BehaviorIn), validate=[length(0, 50), unique_ids])
-    max_custom_points = StrictInt(validate=int_range(0, 1000))
-    teacher_daily_budget = StrictInt(validate=int_range(0, 100_000))
+    max_custom_points = Int(validate=int_range(0, 1000))
+    teacher_daily_budget = Int(validate=int_range(0, 100_000))
 
 
 class CheckinSettings(StrictSchema):
-    points = StrictInt(validate=int_range(0, 1000))
-    daily_count = StrictInt(validate=int_range(0, 20))
+    points = Int(validate=int_range(0, 1000))
+    daily_count = Int(validate=int_range(0, 20))
 
 
 class LikeSettings(StrictSchema):
-    points = StrictInt(validate=int_range(0, 100))
-    daily_cap = StrictInt(validate=int_range(0, 10_000))
+    points = Int(validate=int_range(0, 100))
+    daily_cap = Int(validate=int_range(0, 10_000))
 
 
 class ShareSettings(StrictSchema):
-    points = StrictInt(validate=int_range(0, 100))
-    daily_cap = StrictInt(validate=int_range(0, 100))
+    points = Int(validate=int_range(0, 100))
+    daily_cap = Int(validate=int_range(0, 100))
 
 
 class ReferralSettings(StrictSchema):
-    referrer_points = StrictInt(validate=int_range(0, 100_000))
-    welcome_points = StrictInt(validate=int_range(0, 100_000))
+    referrer_points = Int(validate=int_range(0, 100_000))
+    welcome_points = Int(validate=int_range(0, 100_000))
 
 
 class SigninSettings(StrictSchema):
-    streak_points = List(StrictInt(validate=int_range(0, 1000)), validate=length(1, 31))
+    streak_points = List(Int(validate=int_range(0, 1000)), validate=length(1, 31))
 
 
 class BirthdaySettings(StrictSchema):
-    points = StrictInt(validate=int_range(0, 100_000))
+    points = Int(validate=int_range(0, 100_000))
 
 
 class ExpirySettings(StrictSchema):
     policy = Str(validate=one_of(("none", "rolling", "year_end")))
-    months = StrictInt(validate=int_range(1, 120))
-    remind_days = StrictInt(validate=int_range(0, 365))
+    months = Int(validate=int_range(1, 120))
+    remind_days = Int(validate=int_range(0, 365))
 
 
 class MallSettings(StrictSchema):
-    open = StrictBool()
+    open = Bool()
     poster_url = Str(validate=[length(0, 512), URL])
     notice = Str(validate=length(0, 500))
 
 
 class NotificationSettings(StrictSchema):
-    enabled = StrictBool()
+    enabled = Bool()
     template_id = Str(validate=length(0, 128))
     # `fields` would shadow Schema.fields, hence the attribute name.
     field_map = Dict(keys=Str(validate=one_of(VALUE_NAMES)), values=Str(validate=[length(0, 35), TEMPLATE_KEYWORD]),
@@ -107,7 +109,7 @@ NotificationsSettings = StrictSchema.from_dict(
 class SettingsIn(StrictSchema):
     """The settings document; every key optional (a PATCH), every value checked."""
 
-    point_value_fen = StrictInt(validate=int_range(1, 10_000))
+    point_value_fen = Int(validate=int_range(1, 10_000))
     evaluation = Nested(EvaluationSettings)
     checkin = Nested(CheckinSettings)
     like = Nested(LikeSettings)
@@ -150,12 +152,15 @@ class StudentIn(StrictSchema):
     birthday = Date(allow_none=True, validate=not_in_future)
 
 
-class StudentPatch(StudentIn):
+class StudentChange(StudentIn):
     status = Str(validate=one_of(("active", "archived")))
 
 
+StudentPatch = optional(StudentChange, "StudentPatch")
+
+
 class AdjustmentIn(StrictSchema):
-    delta = StrictInt(required=True, validate=int_range(-POINTS_MAX, POINTS_MAX))
+    delta = Int(required=True, validate=int_range(-POINTS_MAX, POINTS_MAX))
     reason = Str(required=True, validate=length(1, 255))
 
     @validates_schema
@@ -170,21 +175,28 @@ class TeacherIn(StrictSchema):
     class_ids = id_list()
 
 
-class TeacherPatch(TeacherIn):
-    active = StrictBool()
+class TeacherChange(TeacherIn):
+    active = Bool()
+
+
+TeacherPatch = optional(TeacherChange, "TeacherPatch")
 
 
 class GoodsIn(StrictSchema):
     name = Str(required=True, validate=length(1, 64))
     description = Str(validate=length(0, 2000))
     image_url = Str(validate=[length(0, 512), URL])
-    points = StrictInt(required=True, validate=int_range(1, POINTS_MAX))
-    stock = StrictInt(validate=int_range(0, POINTS_MAX))
-    limit_per_student = StrictInt(allow_none=True, validate=int_range(1, 10_000))
+    points = Int(required=True, validate=int_range(1, POINTS_MAX))
+    stock = Int(validate=int_range(0, POINTS_MAX))
+    limit_per_student = Int(allow_none=True, validate=int_range(1, 10_000))
     campus_id = id_field(allow_none=True)
-    on_shelf = StrictBool()
-    sort = StrictInt(validate=int_range(-POINTS_MAX, POINTS_MAX))
+    on_shelf = Bool()
+    sort = Int(validate=int_range(-POINTS_MAX, POINTS_MAX))
     verify_code = Str(required=True, validate=validate.Regexp(r"^[A-Za-z0-9]{4,32}$", error="必须是 4 到 32 位字母或数字"))
+
+
+ClassPatch = optional(ClassIn, "ClassPatch")
+GoodsPatch = optional(GoodsIn, "GoodsPatch")
 
 
 class EmptyIn(StrictSchema):
@@ -197,18 +209,14 @@ class CancelIn(StrictSchema):
 
 # ------------------------------------------------------------------ query strings
 
-def query_id():
-    return QueryInt(validate=int_range(1, 2**31 - 1))
-
-
-class StudentQuery(StrictSchema):
+class StudentQuery(PageQuery):
     q = Str(validate=length(0, 64))
     campus_id = query_id()
     class_id = query_id()
     status = Str(validate=one_of(("active", "archived")))
 
 
-class CampusFilter(StrictSchema):
+class CampusFilter(PageQuery):
     campus_id = query_id()
 
 
@@ -216,7 +224,7 @@ class GoodsQuery(CampusFilter):
     on_shelf = Str(validate=one_of(("true", "false")))
 
 
-class RedemptionQuery(StrictSchema):
+class RedemptionQuery(PageQuery):
     status = Str(validate=one_of(ORDER_STATUSES))
     campus_id = query_id()
     student_id = query_id()
@@ -242,7 +250,7 @@ class ReportQuery(StrictSchema):
                 raise ValidationError("时间范围不能超过 10 年", "from")
 
 
-class AuditQuery(StrictSchema):
+class AuditQuery(PageQuery):
     action = Str(validate=length(1, 48))
     target_type = Str(validate=length(1, 24))
     target_id = Str(validate=length(1, 64))
@@ -368,3 +376,37 @@ class AuditLogOut(Schema):
 
 def _who(kind, row_id):
     return None if kind is None else {"type": kind, "id": row_id}
+
+
+class LoginOut(Schema):
+    token = fields.String(required=True)
+    expires_in = fields.Integer(required=True, metadata={"description": "seconds"})
+    admin = fields.Nested(AdminOut, required=True)
+
+
+class BindCodeOut(Schema):
+    student_id = fields.Integer(required=True)
+    bind_code = fields.String(required=True)
+
+
+class AdjustmentOut(Schema):
+    entry = fields.Nested(LedgerEntryOut, required=True)
+    balance = fields.Integer(required=True)
+
+
+class DeletedOut(Schema):
+    id = fields.Integer(required=True)
+    deleted = fields.Boolean(required=True)
+
+
+# Documents that are objects of their own shape (docs/ADMIN_API.md: settings, summary).
+OBJECT = {"type": "object"}
+
+CampusPage = page_of(CampusOut, "CampusPage")
+ClassPage = page_of(ClassOut, "ClassPage")
+StudentPage = page_of(StudentOut, "StudentPage")
+LedgerEntryPage = page_of(LedgerEntryOut, "LedgerEntryPage")
+TeacherPage = page_of(TeacherOut, "TeacherPage")
+GoodsPage = page_of(GoodsOut, "GoodsPage")
+RedemptionPage = page_of(RedemptionOut, "RedemptionPage")
+AuditLogPage = page_of(AuditLogOut, "AuditLogPage")

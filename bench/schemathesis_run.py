@@ -1,11 +1,13 @@
-"""Property-based run of the mini-program API against its own OpenAPI document (schemathesis).
+"""Property-based run of both JSON APIs against their own OpenAPI documents (schemathesis).
 
-    .venv/bin/python bench/schemathesis_run.py [--max-time 120] [--database-url URL]
+    .venv/bin/python bench/schemathesis_run.py [--max-time 90] [--api miniprogram|admin|both] [--database-url URL]
 
 Creates a throw-away database (SQLite in a temp dir unless --database-url names a PostgreSQL one),
-seeds a school with a guardian and a teacher, starts gunicorn on a free local port, and runs
-schemathesis with a guardian's token. Fails (non-zero exit) on any 5xx, undocumented status,
-wrong content type or response that does not match its schema. Bounded by --max-time.
+seeds a school with a guardian, a teacher and a super admin, starts gunicorn on a free local port,
+and runs schemathesis against /api/openapi.json with the guardian's token, then against
+/api/admin/openapi.json with the admin's token. Fails (non-zero exit) on any 5xx, undocumented
+status, wrong content type or response that does not match its schema. Each run is bounded by
+--max-time seconds.
 """
 import argparse
 import os
@@ -17,6 +19,7 @@ from pathlib import Path
 from servers import free_port, wait_for_url
 
 ROOT = Path(__file__).resolve().parent.parent
+DOCUMENTS = {"miniprogram": "/api/openapi.json", "admin": "/api/admin/openapi.json"}
 CHECKS = "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance"
 
 
@@ -31,7 +34,7 @@ def main():
                               env={**env, "PYTHONPATH": str(ROOT)}, stdout=subprocess.DEVNULL)
     env.update(WECHAT_API_BASE_URL=f"http://127.0.0.1:{wechat_port}", WECHAT_MP_APP_ID="wx-mp-st",
                WECHAT_MP_APP_SECRET="st", WECHAT_OA_APP_ID="wx-oa-st", WECHAT_OA_APP_SECRET="st")
-    token = _seed(env)
+    tokens = _seed(env)
     port = free_port()
     # --limit-request-line 0: let the app, not gunicorn's 4 KB request-line guard (a 414 in front of
     # the app), judge the very long query strings schemathesis generates.
@@ -42,15 +45,20 @@ def main():
     )
     try:
         wait_for_url(f"http://127.0.0.1:{port}/healthz")
-        command = [
-            str(ROOT / ".venv/bin/schemathesis"), "run", f"http://127.0.0.1:{port}/api/openapi.json",
-            "--url", f"http://127.0.0.1:{port}", "-H", f"Authorization: Bearer {token}",
-            "--checks", CHECKS, "--max-time", str(args.max_time), "--workers", "1",
-            "--phases", "examples,coverage,fuzzing", "--max-examples", str(args.max_examples),
-            "--suppress-health-check", "all", "--request-timeout", "20",
-        ]
-        print("+", " ".join(command), flush=True)
-        code = subprocess.call(command, cwd=workdir, env={**env, "PYTHONPATH": str(ROOT)})
+        code = 0
+        for name in ("miniprogram", "admin") if args.api == "both" else (args.api,):
+            command = [
+                str(ROOT / ".venv/bin/schemathesis"), "run", f"http://127.0.0.1:{port}{DOCUMENTS[name]}",
+                "--url", f"http://127.0.0.1:{port}", "-H", f"Authorization: Bearer {tokens[name]}",
+                "--checks", CHECKS, "--max-time", str(args.max_time), "--workers", "1",
+                "--phases", "examples,coverage,fuzzing", "--max-examples", str(args.max_examples),
+                "--suppress-health-check", "all", "--request-timeout", "20",
+                # Logging out would end the run's own token, and every later request would only
+                # meet 401s; logout is covered by the tests (tests/*/test_auth.py).
+                "--exclude-path-regex", "/auth/logout$",
+            ]
+            print("+", " ".join(command), flush=True)
+            code = subprocess.call(command, cwd=workdir, env={**env, "PYTHONPATH": str(ROOT)}) or code
     finally:
         for process in (server, wechat):
             process.terminate()
@@ -64,7 +72,8 @@ def main():
 
 def _parse():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--max-time", type=int, default=120)
+    parser.add_argument("--max-time", type=int, default=90, help="seconds per document")
+    parser.add_argument("--api", choices=("miniprogram", "admin", "both"), default="both")
     parser.add_argument("--max-examples", type=int, default=30)
     parser.add_argument("--database-url", default=None)
     return parser.parse_args()
@@ -74,6 +83,7 @@ SEED = """
 from wsgi import create_app
 from school_points.accounts import ledger
 from school_points.people import tokens
+from school_points.people.admins import create_admin
 from school_points.school.actors import SYSTEM
 from school_points.platform.extensions import db
 from school_points.models import Campus, Goods, Guardian, SchoolClass, Student, Teacher, WechatUser
@@ -93,14 +103,18 @@ with app.app_context():
     db.session.add(Goods(name="铅笔", points=5, stock=1000, stock_received=1000, verify_code="8888"))
     ledger.credit(ledger.lock(student.id), 100000, "adjustment", key="st-seed", actor=SYSTEM)
     db.session.commit()
-    print(tokens.issue("user", parent.id)[0])
+    # A super admin, so the admin run reaches every route (PATCH /settings, POST /campuses).
+    admin = create_admin("st-admin", "schemathesis-only-9")
+    db.session.commit()
+    print(tokens.issue("user", parent.id)[0], tokens.issue("admin", admin.id)[0])
 """
 
 
 def _seed(env):
     out = subprocess.run([str(ROOT / ".venv/bin/python"), "-c", SEED], cwd=ROOT, env=env, check=True,
                          capture_output=True, text=True)
-    return out.stdout.strip().splitlines()[-1]
+    user_token, admin_token = out.stdout.strip().splitlines()[-1].split()
+    return {"miniprogram": user_token, "admin": admin_token}
 
 
 if __name__ == "__main__":

@@ -2,11 +2,9 @@
 from flask import Blueprint
 
 from school_points.platform.errors import NotFound
+from webkit.fields import MAX_ID as MAX_PATH_ID
 
 bp = Blueprint("miniprogram_api", __name__)
-docs_bp = Blueprint("miniprogram_docs", __name__)
-
-MAX_PATH_ID = 2**31 - 1
 
 
 @bp.url_value_preprocessor
@@ -21,9 +19,11 @@ from . import (  # noqa: E402,F401  (routes)
     account,
     growth,
     mall,
-    openapi,  # noqa: E402,F401  (docs_bp routes)
     ping,
     points,
     teacher,
     uploads,
 )
+from .kit import DOCUMENT  # noqa: E402
+
+docs_bp = DOCUMENT.blueprint("miniprogram_docs")

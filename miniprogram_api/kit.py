@@ -1,80 +1,44 @@
-"""The one decorator every mini-program view wears: authentication, idempotency and its API doc.
-
-Keeping behaviour and documentation in one declaration is what lets the OpenAPI document list
-exactly the statuses a route can answer.
-"""
+"""The mini-program's `@api` (webkit.api with this adapter's authentication), its OpenAPI document
+and the idempotency key handed to services."""
 import hashlib
 import uuid
-from functools import lru_cache, wraps
 
 from flask import g, request
-from marshmallow import ValidationError
 
-from school_points.platform.errors import ValidationFailed
-from webkit import bodies, idempotency
+from webkit.api import declaration, dump, load_body, load_query  # noqa: F401  (the views' imports)
+from webkit.openapi import ApiDocument
 
 from .auth import authenticate
 
-
-def api(summary, *, auth="user", body=None, query=None, out=None, status=200, errors=None,
-        idempotent=False, tags=(), description="", content_type="application/json"):
-    """Declare a view: who may call it (None, 'user', 'teacher', or 'token': see auth.authenticate),
-    what it takes and answers.
-
-    `errors` maps extra statuses to their error codes, e.g. {409: ["out_of_stock"]}; statuses
-    that follow from the declaration (401, 400/413/422 for bodies, 404 for ids, ...) are added.
-    """
-
-    def decorate(view):
-        inner = idempotency.idempotent(view) if idempotent else view
-
-        @wraps(view)
-        def wrapper(*args, **kwargs):
-            if auth:
-                authenticate(auth)
-            return inner(*args, **kwargs)
-
-        wrapper.api_doc = {
-            "summary": summary, "auth": auth, "body": body, "query": query, "out": out, "status": status,
-            "errors": dict(errors or {}), "idempotent": idempotent, "tags": list(tags),
-            "description": description, "content_type": content_type,
-        }
-        return wrapper
-
-    return decorate
+_declare = declaration(authenticate)
 
 
-def load_body(schema_class):
-    """The request's JSON body validated by `schema_class`: 400 malformed, 422 invalid fields."""
-    return _load(schema_class, bodies.json_body())
+def api(summary, *, auth="user", **kwargs):
+    """Declare a view (webkit.api); `auth` is None, 'user', 'teacher', 'token' or 'claims' (see
+    auth.authenticate), 'user' unless said otherwise."""
+    return _declare(summary, auth=auth, **kwargs)
 
 
-def load_query(schema_class):
-    """The query string validated by `schema_class` (422 names the bad parameters)."""
-    raw = {}
-    for key in request.args:
-        values = request.args.getlist(key)
-        raw[key] = values[0] if len(values) == 1 else values
-    return _load(schema_class, raw)
+def _auth_errors(auth):
+    if auth == "teacher":
+        return {401: ["unauthorized"], 403: ["not_a_teacher"]}
+    return {401: ["unauthorized"]}
 
 
-def _load(schema_class, data):
-    try:
-        return _schema(schema_class).load(data)
-    except ValidationError as exc:
-        raise ValidationFailed(details=exc.normalized_messages()) from None
+def _owned_ids(rule, doc):
+    """Bodies and queries that name a student, goods or order answer 404 for one the caller cannot reach."""
+    fields = set()
+    for schema in (doc["body"], doc["query"]):
+        if schema is not None:
+            fields.update(schema().fields)
+    return {404: ["not_found"]} if fields & {"student_id", "goods_id", "student_ids"} else {}
 
 
-def dump(schema_class, obj, many=False):
-    """Serialise with an output schema."""
-    return _schema(schema_class, many).dump(obj)
-
-
-@lru_cache(maxsize=None)
-def _schema(schema_class, many=False):
-    """One instance per schema class: building one costs more than using it, and load/dump keep no
-    state on the instance (marshmallow's maintainers: an instance may be used many times)."""
-    return schema_class(many=many)
+DOCUMENT = ApiDocument(
+    "miniprogram_api", title="School Points 小程序 API", auth_errors=_auth_errors, implied_errors=_owned_ids,
+    description="校园积分小程序接口（docs/MINIPROGRAM_API.md）。除登录外都需要 `Authorization: Bearer <token>`。"
+                "错误统一为 `{\"error\": {\"code\", \"message\", \"details\"}}`。",
+)
 
 
 def request_key():

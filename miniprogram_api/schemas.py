@@ -1,41 +1,19 @@
 """Marshmallow schemas of the mini-program API: what comes in, what goes out, and the OpenAPI source."""
-from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from school_points.platform.clock import isoformat
-
-MAX_ID = 2**31 - 1
-COMMON = {"required": "缺少必填字段", "null": "不能为 null", "validator_failed": "值无效"}
-
-
-class Int(fields.Integer):
-    default_error_messages = {**COMMON, "invalid": "必须是整数", "too_large": "数值过大"}
-
-
-class Str(fields.String):
-    default_error_messages = {**COMMON, "invalid": "必须是字符串", "invalid_utf8": "不是合法的 UTF-8 文本"}
-
-
-class List(fields.List):
-    default_error_messages = {**COMMON, "invalid": "必须是数组"}
-
-
-def Range(low, high):  # noqa: N802 - reads like the marshmallow validator it wraps
-    return validate.Range(low, high, error=f"必须在 {low} 到 {high} 之间")
-
-
-def Length(low=None, high=None):  # noqa: N802
-    if low is None:
-        return validate.Length(max=high, error=f"最多 {high} 个")
-    return validate.Length(low, high, error=f"长度必须在 {low} 到 {high} 之间")
-
-
-def OneOf(choices):  # noqa: N802
-    return validate.OneOf(choices, error="必须是 " + " / ".join(choices) + " 之一")
-
-
-def Id(strict=True, **kw):  # noqa: N802
-    """A row id: JSON bodies must send a number, query strings send digits."""
-    return Int(strict=strict, validate=Range(1, MAX_ID), **kw)
+from webkit.fields import (
+    Int,
+    List,
+    PageQuery,
+    Str,
+    id_field,
+    int_range,
+    length,
+    one_of,
+    query_id,
+)
+from webkit.fields import StrictSchema as In
 
 
 class LocalDateTime(fields.DateTime):
@@ -45,40 +23,14 @@ class LocalDateTime(fields.DateTime):
         return isoformat(value)
 
 
-class In(Schema):
-    """Request bodies and query strings: unknown fields are refused with 422."""
-
-    error_messages = {"unknown": "未知字段", "type": "必须是 JSON 对象"}
-
-    class Meta:
-        unknown = RAISE
-
-
-# ---------------------------------------------------------------- errors and lists
-
-
-class ErrorBody(Schema):
-    code = fields.String(required=True, metadata={"description": "snake_case error code"})
-    message = fields.String(required=True, metadata={"description": "中文说明"})
-    details = fields.Dict(required=True)
-
-
-class ErrorOut(Schema):
-    error = fields.Nested(ErrorBody, required=True)
-
-
-class PageQuery(In):
-    limit = Int(load_default=20, validate=Range(1, 100))
-    cursor = Str(load_default=None, validate=Length(high=200))
-
-
 # ---------------------------------------------------------------- auth and me
 
 
 class LoginIn(In):
-    code = Str(required=True, validate=Length(1, 128), metadata={"description": "wx.login() 的 code"})
-    ref = Str(load_default=None, allow_none=True, validate=Length(high=32),
-                        metadata={"description": "分享路径中的推荐码 ref"})
+    # Kept exactly as sent: it is WeChat's (or a dev:<name>) credential, not text to tidy.
+    code = Str(required=True, strip=False, validate=length(1, 128), metadata={"description": "wx.login() 的 code"})
+    ref = Str(load_default=None, allow_none=True, validate=length(high=32),
+              metadata={"description": "分享路径中的推荐码 ref"})
 
 
 class UserOut(Schema):
@@ -128,8 +80,8 @@ class MeOut(Schema):
 
 
 class BindIn(In):
-    bind_code = Str(required=True, validate=Length(1, 16))
-    relation = Str(load_default="家长", validate=Length(1, 16))
+    bind_code = Str(required=True, validate=length(1, 16))
+    relation = Str(load_default="家长", validate=length(1, 16))
 
 
 class UnbindOut(Schema):
@@ -138,7 +90,7 @@ class UnbindOut(Schema):
 
 
 class DefaultStudentIn(In):
-    student_id = Id(required=True)
+    student_id = id_field(required=True)
 
 
 class DefaultStudentOut(Schema):
@@ -146,7 +98,7 @@ class DefaultStudentOut(Schema):
 
 
 class InviteIn(In):
-    invite_code = Str(required=True, validate=Length(1, 16))
+    invite_code = Str(required=True, validate=length(1, 16))
 
 
 class OaLinkOut(Schema):
@@ -175,7 +127,7 @@ class UploadOut(Schema):
 
 
 class StudentQuery(In):
-    student_id = Id(strict=False, required=True)
+    student_id = query_id(required=True)
 
 
 class ExpiringOut(Schema):
@@ -215,7 +167,7 @@ class SigninOut(Schema):
 
 
 class MallQuery(In):
-    student_id = Id(strict=False, load_default=None)
+    student_id = query_id(load_default=None)
 
 
 class GoodsOut(Schema):
@@ -237,9 +189,9 @@ class MallOut(Schema):
 
 
 class RedeemIn(In):
-    student_id = Id(required=True)
-    goods_id = Id(required=True)
-    quantity = Int(strict=True, load_default=1, validate=Range(1, 99))
+    student_id = id_field(required=True)
+    goods_id = id_field(required=True)
+    quantity = Int(load_default=1, validate=int_range(1, 99))
 
 
 class RedemptionOut(Schema):
@@ -268,26 +220,25 @@ class RedemptionPage(Schema):
 
 
 class RedemptionQuery(PageQuery):
-    student_id = Id(strict=False, load_default=None)
-    status = Str(load_default=None, validate=OneOf(["pending", "issued", "cancelled"]))
+    student_id = query_id(load_default=None)
+    status = Str(load_default=None, validate=one_of(["pending", "issued", "cancelled"]))
 
 
 class CancelIn(In):
-    reason = Str(load_default="", validate=Length(high=200))
+    reason = Str(load_default="", validate=length(high=200))
 
 
 class VerifyCodeIn(In):
-    verify_code = Str(required=True, validate=Length(1, 32))
+    verify_code = Str(required=True, validate=length(1, 32))
 
 
 # ---------------------------------------------------------------- growth records
 
 
 class GrowthIn(In):
-    student_id = Id(required=True)
-    content = Str(load_default="", validate=Length(high=2000))
-    media = List(Str(validate=Length(1, 512)), load_default=list,
-                        validate=Length(high=9))
+    student_id = id_field(required=True)
+    content = Str(load_default="", validate=length(high=2000))
+    media = List(Str(validate=length(1, 512)), load_default=list, validate=length(high=9))
 
     @validates_schema
     def _not_empty(self, data, **kwargs):
@@ -317,7 +268,7 @@ class GrowthPage(Schema):
 
 
 class GrowthQuery(PageQuery):
-    student_id = Id(strict=False, required=True)
+    student_id = query_id(required=True)
 
 
 class DeletedOut(Schema):
@@ -369,10 +320,10 @@ class BehaviorsOut(Schema):
 
 
 class EvaluationIn(In):
-    student_ids = List(Id(), required=True, validate=Length(1, 200))
-    behavior_id = Id(load_default=None)
-    points = Int(strict=True, load_default=None, validate=Range(1, 1000))
-    comment = Str(load_default="", validate=Length(high=200))
+    student_ids = List(id_field(), required=True, validate=length(1, 200))
+    behavior_id = id_field(load_default=None)
+    points = Int(load_default=None, validate=int_range(1, 1000))
+    comment = Str(load_default="", validate=length(high=200))
 
     @validates_schema
     def _behavior_or_points(self, data, **kwargs):
@@ -392,11 +343,11 @@ class EvaluationOut(Schema):
 
 
 class PickupIn(In):
-    pickup_code = Str(required=True, validate=Length(1, 32))
+    pickup_code = Str(required=True, validate=length(1, 32))
 
 
 class TeacherRedemptionQuery(PageQuery):
-    status = Str(load_default="pending", validate=OneOf(["pending", "issued", "cancelled"]))
+    status = Str(load_default="pending", validate=one_of(["pending", "issued", "cancelled"]))
 
 
 class PingOut(Schema):

@@ -5,10 +5,11 @@ import sqlite3
 
 import psycopg
 from flask import current_app, jsonify, request
+from marshmallow import ValidationError
 from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException
 
-from school_points.platform.errors import DomainError, Unavailable
+from school_points.platform.errors import DomainError, Unavailable, ValidationFailed
 from school_points.platform.extensions import db
 from school_points.platform.work import abandon_work
 
@@ -62,6 +63,13 @@ def register_error_handlers(app):
         if status == 429 and "retry_after" in exc.details:
             response.headers["Retry-After"] = str(exc.details["retry_after"])
         return response
+
+    @app.errorhandler(ValidationError)
+    def _invalid(exc):
+        # A schema loaded outside webkit.api.load (which raises ValidationFailed itself): the same 422.
+        messages = exc.normalized_messages()
+        details = messages if isinstance(messages, dict) else {"_schema": messages}
+        return _domain_error(ValidationFailed(details=details))
 
     @app.errorhandler(HTTPException)
     def _http_error(exc):

@@ -82,3 +82,21 @@ def test_cursors_beyond_any_id_are_handled(api, make_student):
     assert len(history.json["items"]) == 1
     assert api.get("/students", cursor=encode_cursor(2**63)).status_code == 422
     assert api.get("/students", cursor=encode_cursor(2**70)).status_code == 422
+
+
+def test_missing_and_unknown_fields_speak_the_shared_messages(api, campus):
+    """The admin API and the mini-program name a missing or unknown field in the same words
+    (webkit.fields); before, the admin API said "必填" where the mini-program said "缺少必填字段"."""
+    response = api.post("/campuses", {"colour": "red"})
+    assert response.status_code == 422
+    assert response.json["error"] == {"code": "validation_error", "message": "参数不正确",
+                                      "details": {"name": ["缺少必填字段"], "colour": ["不支持的字段"]}}
+
+
+def test_unknown_list_parameters_are_422_on_every_list(api, make_student):
+    """Every list takes exactly what its document lists: a typo in a filter is named, not ignored."""
+    student = make_student()
+    for path in ("/campuses", f"/students/{student.id}/points/history"):
+        response = api.get(path, colour="red")
+        assert response.status_code == 422, path
+        assert response.json["error"]["details"] == {"colour": ["不支持的字段"]}

@@ -1,23 +1,18 @@
 """Readable API docs rendered on the server from the OpenAPI document: one HTML page, no scripts, no CDN.
 
-Its stylesheet is a static file served next to it (/api/docs.css), not an inline <style>: HTML
-responses carry a Content-Security-Policy that allows styles and scripts from this origin only
-(webkit/security_headers.py).
+Its stylesheet is a static file served next to it (`docs.css`, webkit/static/), not an inline
+<style>: HTML responses carry a Content-Security-Policy that allows styles and scripts from this
+origin only (webkit/security_headers.py).
 """
-from pathlib import Path
-
-from flask import render_template_string, send_from_directory
-
-from . import docs_bp
-
-STATIC_DIR = Path(__file__).parent / "static"
+from flask import render_template_string
+from markupsafe import Markup, escape
 
 TEMPLATE = """<!doctype html>
 <html lang="zh-CN"><head><meta charset="utf-8"><title>{{ spec.info.title }}</title>
-<link rel="stylesheet" href="{{ url_for('miniprogram_docs.docs_css') }}"></head><body>
+<link rel="stylesheet" href="{{ css_url }}"></head><body>
 <h1>{{ spec.info.title }} <small class="muted">v{{ spec.info.version }}</small></h1>
 <p>{{ spec.info.description }}</p>
-<p>机器可读文档：<a href="openapi.json"><code>/api/openapi.json</code></a>（OpenAPI {{ spec.openapi }}）</p>
+<p>机器可读文档：<a href="{{ json_url }}"><code>{{ json_url }}</code></a>（OpenAPI {{ spec.openapi }}）</p>
 <nav>{% for tag in tags %}<a href="#tag-{{ loop.index }}">{{ tag }}</a>{% endfor %}<a href="#schemas">数据结构</a></nav>
 {% for tag in tags %}<h2 id="tag-{{ loop.index }}">{{ tag }}</h2>
 {% for op in ops if op.tag == tag %}<div class="op" id="{{ op.id }}">
@@ -41,14 +36,8 @@ TEMPLATE = """<!doctype html>
 </body></html>"""
 
 
-@docs_bp.get("/docs.css")
-def docs_css():
-    """The docs page's stylesheet."""
-    return send_from_directory(STATIC_DIR, "docs.css", mimetype="text/css", max_age=3600)
-
-
-def render_docs(spec):
-    """The HTML page for an OpenAPI document."""
+def render_docs(spec, *, json_url, css_url):
+    """The HTML page for an OpenAPI document served at `json_url`."""
     ops = []
     for path, operations in spec["paths"].items():
         for method, op in operations.items():
@@ -63,7 +52,8 @@ def render_docs(spec):
             })
     tags = list(dict.fromkeys(op["tag"] for op in ops))
     return render_template_string(
-        TEMPLATE, spec=spec, ops=ops, tags=tags, schemas=sorted(spec["components"]["schemas"].items()),
+        TEMPLATE, spec=spec, json_url=json_url, css_url=css_url, ops=ops, tags=tags,
+        schemas=sorted(spec["components"]["schemas"].items()),
         type_of=_type_of, link=_link, describe=_describe,
     )
 
@@ -82,8 +72,6 @@ def _type_of(schema):
 
 
 def _link(schema):
-    from markupsafe import Markup, escape
-
     name = _type_of(schema)
     target = schema.get("items", schema) if isinstance(schema, dict) else {}
     if isinstance(target, dict) and "$ref" in target:
