@@ -45,7 +45,7 @@ def get_goods(goods_id, scope, *, lock=False):
 def create_goods(data, *, scope, actor):
     """Put new goods in the mall; the verify code is required, stock counts as received."""
     if not data.get("verify_code"):
-        raise ValidationFailed(details={"verify_code": ["必填"]})
+        raise ValidationFailed(details={"verify_code": ["缺少必填字段"]})
     goods = Goods(campus_id=campus_for_write(scope, data.get("campus_id"), allow_all=True))
     for field in EDITABLE:
         if field in data:

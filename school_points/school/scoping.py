@@ -77,7 +77,7 @@ def campus_for_write(scope, campus_id, *, field="campus_id", allow_all=False):
             return None
         if not scope.is_super:
             return scope.campus_id
-        raise ValidationFailed(details={field: ["必填"]})
+        raise ValidationFailed(details={field: ["缺少必填字段"]})
     if not scope.allows(campus_id) or not 0 < campus_id <= MAX_ID or db.session.get(Campus, campus_id) is None:
         raise ValidationFailed("校区不存在", details={field: ["校区不存在"]})
     return campus_id
