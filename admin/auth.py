@@ -7,7 +7,6 @@ from school_points.people import tokens
 from school_points.people.admins import authenticate
 from school_points.platform import ratelimit
 from school_points.platform.extensions import db
-from school_points.platform.work import abandon_work
 from school_points.school.actors import Actor
 from school_points.school.scoping import scope_of
 from webkit.bodies import json_body
@@ -45,7 +44,7 @@ def no_store(response):
 @bp.errorhandler(ValidationError)
 def _invalid(exc):
     """marshmallow's verdict as the documented 422, naming the fields."""
-    abandon_work()
+    db.session.rollback()
     details = exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}
     return error_response(422, "validation_error", "参数不正确", details)
 

@@ -26,7 +26,7 @@ sys.path[:0] = [str(ROOT), str(Path(__file__).resolve().parent)]
 import loadgen  # noqa: E402
 from servers import CpuMeter, expand, free_port, procfile, wait_for_url  # noqa: E402
 
-DB_NAME = "sp_bench_mp"
+DB_NAME = os.environ.get("BENCH_API_DB", "sp_bench_mp")  # another name: two checkouts benchmark side by side
 
 
 def main():
