@@ -11,7 +11,6 @@ from werkzeug.exceptions import HTTPException
 
 from school_points.platform.errors import DomainError, Unavailable, ValidationFailed
 from school_points.platform.extensions import db
-from school_points.platform.work import abandon_work
 
 STATUS_BY_KIND = {
     "conflict": 409,
@@ -57,7 +56,7 @@ def register_error_handlers(app):
 
     @app.errorhandler(DomainError)
     def _domain_error(exc):
-        abandon_work()
+        db.session.rollback()
         status = getattr(exc, "status", None) or STATUS_BY_KIND.get(exc.kind, 409)
         response = error_response(status, exc.code, exc.message, exc.details)
         if status == 429 and "retry_after" in exc.details:
@@ -164,6 +163,6 @@ def _lost_outside_sqlalchemy(exc):
 def _forget_broken_connections():
     """End the request's transaction without letting a dead connection raise a second error."""
     try:
-        abandon_work()
+        db.session.rollback()
     except Exception:  # noqa: BLE001 - the connection is already gone; the session must still reset
         db.session.close()

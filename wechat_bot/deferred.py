@@ -11,6 +11,7 @@ Without Redis, or while it is down, `defer` declines and the check-in is done in
 from flask import current_app
 
 from school_points.media.wechat_media import fetch_record_media
+from school_points.platform import uow
 from school_points.platform.autocommit import session_in_transaction
 from school_points.platform.extensions import db
 from school_points.platform.queue import enqueue
@@ -43,9 +44,10 @@ def _award_now(message, key, acknowledgement):
     current_app.logger.warning("check-in %s not queued: awarded in the request", loggable_key(key))
     redis_failed("enqueue failed")  # answer the next messages in the request without trying Redis
     told = oa_checkins.award_in_request(key, lambda text: text_reply(message, text))
+    if told is not None and told.photo_record_id is not None:
+        # fails softly too: the media sweep fetches it
+        uow.after_commit(db.session, enqueue, fetch_record_media, told.photo_record_id)
     db.session.commit()
     if told is None:  # a job or a retry got there first
         return stored_reply(key) or acknowledgement
-    if told.photo_record_id is not None:
-        enqueue(fetch_record_media, told.photo_record_id)  # fails softly too: the media sweep fetches it
     return text_reply(message, told.text)  # the stored reply says the same

@@ -3,7 +3,9 @@
 WeChat retries a message (same MsgId) or event (same sender, CreateTime and event) when we are
 slow. Three layers make the effect happen once (check-ins acknowledged at once and awarded by a
 job use the same record and keys: wechat_bot/deferred.py):
-1. Redis remembers each answered message's reply for a while (fast path, optional).
+1. Redis remembers each answered message's reply for a while (fast path, optional), once the
+   handling transaction has committed (a unit-of-work effect: a reply is never cached for work
+   that rolled back).
 2. `ProcessedWechatMessage` is inserted first in the handling transaction, unique on the dedupe
    key: a concurrent retry waits on that index and then replays the stored reply.
 3. The services' ledger idempotency keys are derived from the same key, the last line if both
@@ -18,13 +20,12 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from school_points.models import ProcessedWechatMessage
+from school_points.platform import uow
 from school_points.platform.errors import DomainError
 from school_points.platform.extensions import db
 from school_points.platform.logsafe import log_id
 from school_points.platform.queue import enqueue
 from school_points.platform.redis_conn import get_redis
-from school_points.platform.work import abandon_work
-from school_points.wechat.notifications import dispatch_after_commit
 
 log = logging.getLogger(__name__)
 
@@ -66,9 +67,7 @@ def handle_once(message, handler, *, defer=None):
     cached = _recall(key)
     if cached is not None:
         return cached
-    reply = _process(message, key, handler)
-    _remember(key, reply)
-    return reply
+    return _process(message, key, handler)
 
 
 def redis_usable():
@@ -95,17 +94,17 @@ def _process(message, key, handler):
         db.session.flush()
     except IntegrityError:
         db.session.rollback()
-        return _stored_reply(key) or ""
+        return _stored_and_remembered(key) or ""
     try:
         outcome = handler(message, key)
     except DomainError as exc:
-        abandon_work()
+        db.session.rollback()  # drops what the handler registered to run after a commit
         return _store_refusal(key, message, exc)
     record.reply = outcome.reply_xml
-    db.session.commit()
-    dispatch_after_commit()
+    uow.after_commit(db.session, _remember, key, outcome.reply_xml)
     for job in outcome.jobs:
-        enqueue(job[0], *job[1:])
+        uow.after_commit(db.session, enqueue, job[0], *job[1:])
+    db.session.commit()
     return outcome.reply_xml
 
 
@@ -117,10 +116,19 @@ def _store_refusal(key, message, exc):
     try:
         with db.session.begin_nested():
             db.session.add(ProcessedWechatMessage(dedupe_key=key, reply=reply))
+        uow.after_commit(db.session, _remember, key, reply)
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
-        return _stored_reply(key) or reply
+        return _stored_and_remembered(key) or reply
+    return reply
+
+
+def _stored_and_remembered(key):
+    """The reply a concurrent handling of the same message committed, cached for the next retries."""
+    reply = _stored_reply(key)
+    if reply is not None:
+        _remember(key, reply)
     return reply
 
 

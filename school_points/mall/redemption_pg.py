@@ -40,7 +40,7 @@ from school_points.platform.errors import (
 )
 from school_points.platform.extensions import db
 from school_points.school.audit import client_address
-from school_points.wechat.notifications import remember_pending
+from school_points.wechat.notifications import deliver_after_commit, deliver_committed
 
 MAX_INT = 2**31 - 1
 PICKUP_CODE_TRIES = 5
@@ -241,7 +241,8 @@ def redeem(student_id, goods_id, quantity, order_key, *, actor, guardian_id=None
         "now": now, "local_day": local_today(now), "time_text": isoformat(now),
         "client_address": client_address(),  # for the audit entry of a staff redemption, as audit.record keeps
     }
-    call = _call_alone if standalone and not session_in_transaction() else _call_in_session
+    alone = standalone and not session_in_transaction()
+    call = _call_alone if alone else _call_in_session
     for _ in range(PICKUP_CODE_TRIES):  # a code already in use is astronomically rare: try a new one
         result = call({**params, "pickup_code": new_pickup_code()})
         if "retry" not in result:
@@ -254,9 +255,12 @@ def redeem(student_id, goods_id, quantity, order_key, *, actor, guardian_id=None
         return db.session.get(Redemption, result["replay"])
     _expire_stale(PointsAccount, student_id)
     _expire_stale(Goods, goods_id)
-    remember_pending(result["pending_notifications"])
+    if not alone:
+        deliver_after_commit(result["pending_notifications"])  # written in the caller's transaction
     order = _attach_order(result["order"], student_id, goods_id, quantity, order_key, actor, now)
     set_committed_value(order, "student", _attach_student(result["student"]))  # also keeps it in the session
+    if alone:  # the server committed the order and its notifications as the call returned
+        deliver_committed(result["pending_notifications"])
     return order
 
 

@@ -3,6 +3,8 @@ from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData
 
+from school_points.platform import uow  # noqa: F401 - installs the unit of work's session events
+
 # Stable constraint names so Alembic migrations are reviewable and portable.
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",

@@ -9,7 +9,7 @@ from school_points.platform.clock import local_today
 from school_points.platform.extensions import db
 from school_points.school.actors import SYSTEM
 from school_points.school.settings import get_settings
-from school_points.wechat.notifications import dispatch_after_commit, notify_student
+from school_points.wechat.notifications import notify_student
 
 BATCH = 200
 
@@ -29,7 +29,6 @@ def award_birthdays(today=None):
     for start in range(0, len(ids), BATCH):
         awarded += _award_batch(ids[start:start + BATCH], points, today.year)
         db.session.commit()
-        dispatch_after_commit()
     return awarded
 
 

@@ -12,7 +12,7 @@ from school_points.models import PointsLot
 from school_points.platform.clock import isoformat, utcnow
 from school_points.platform.extensions import db
 from school_points.school.settings import get_settings
-from school_points.wechat.notifications import dispatch_after_commit, notify_student
+from school_points.wechat.notifications import notify_student
 
 
 def expire_due(now=None):
@@ -65,7 +65,6 @@ def remind_expiring(now=None):
     for student_id, expires_at in groups:
         reminders += _remind_group(student_id, expires_at, now)
         db.session.commit()
-        dispatch_after_commit()
     return reminders
 
 

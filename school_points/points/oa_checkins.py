@@ -35,6 +35,7 @@ from sqlalchemy import func, select
 from school_points.media.wechat_media import fetch_record_media, media_placeholder
 from school_points.models import ProcessedWechatMessage
 from school_points.people import oa_users
+from school_points.platform import uow
 from school_points.platform.autocommit import own_transaction, session_in_transaction
 from school_points.platform.clock import acting_at, monotonic, sleep, utcnow
 from school_points.platform.db_setup import insert_or_skip
@@ -43,7 +44,6 @@ from school_points.platform.extensions import db
 from school_points.platform.queue import enqueue
 from school_points.platform.redis_conn import get_redis
 from school_points.points import growth
-from school_points.school.settings import forget_cached_settings
 from school_points.wechat import delivery
 from school_points.wechat.notify import deliver_claimed
 
@@ -291,7 +291,6 @@ def award_checkin_message(key):
     retries a send that failed for a transient reason, and a worker's startup sweep sends one this
     job never started (a send it started and never finished is not repeated: delivery.py).
     """
-    forget_cached_settings()
     message = _owed(key)
     if message is None:
         db.session.rollback()
@@ -304,10 +303,10 @@ def award_checkin_message(key):
     result = delivery.record_custom_message(told.user.id, told.text, key=f"oa-reply:{key}")
     notification_id, token = result.id, result.claim_token
     message.done_at = utcnow()  # still locked by this transaction (re-locked after a refusal)
-    db.session.commit()
     if photo_record_id is not None:
-        enqueue(fetch_record_media, photo_record_id)
-    deliver_claimed(notification_id, delivery.custom_route(openid), token)
+        uow.after_commit(db.session, enqueue, fetch_record_media, photo_record_id)
+    uow.after_commit(db.session, deliver_claimed, notification_id, delivery.custom_route(openid), token)
+    db.session.commit()
     return told.text
 
 
@@ -356,7 +355,6 @@ def _check_in_or_refusal(message, key):
             return check_in(openid, sent, key=key)
     except DomainError as exc:
         db.session.rollback()
-        forget_cached_settings()
         if _owed(key) is None:
             return None
         user, _ = oa_users.find_or_create_oa_user(openid)

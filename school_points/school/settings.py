@@ -1,10 +1,8 @@
 """The school's rules and settings (docs/PRODUCT.md): defaults, stored overrides, merge-patching."""
 import copy
 
-from flask import g
-
 from school_points.models import SchoolSetting
-from school_points.platform import work
+from school_points.platform import uow
 from school_points.platform.extensions import db
 
 NOTIFICATION_FIELD_DEFAULTS = {
@@ -42,6 +40,9 @@ DEFAULTS = {
 }
 
 
+_CACHE_KEY = "school_settings"
+
+
 def deep_merge(base, patch):
     """Merge `patch` into a copy of `base` object by object; lists and scalars are replaced whole."""
     merged = copy.deepcopy(base)
@@ -61,14 +62,15 @@ def _row(lock=False):
 
 
 def get_settings():
-    """The effective settings document (defaults + stored overrides), cached per request."""
-    cached = g.get("_school_settings") if _has_g() else None
+    """The effective settings document (defaults + stored overrides), read once per transaction
+    (the unit of work's transaction cache: a job's or command's next transaction reads them afresh)."""
+    cache = uow.transaction_cache(db.session)
+    cached = cache.get(_CACHE_KEY)
     if cached is not None:
         return cached
     row = _row()
     settings = deep_merge(DEFAULTS, row.data if row else {})
-    if _has_g():
-        g._school_settings = settings
+    uow.transaction_cache(db.session)[_CACHE_KEY] = settings  # after the query, which began the transaction
     return settings
 
 
@@ -82,22 +84,5 @@ def update_settings(patch):
     new = deep_merge(old, patch)
     row.data = new
     db.session.flush()
-    if _has_g():
-        g._school_settings = new
+    uow.transaction_cache(db.session)[_CACHE_KEY] = new
     return old, new
-
-
-def forget_cached_settings():
-    """Drop the per-request cache (after a rollback or in long-running jobs)."""
-    if _has_g():
-        g.pop("_school_settings", None)
-
-
-# abandon_work() drops what a refused request cached: its transaction may have changed the settings.
-work.after_rollback(forget_cached_settings)
-
-
-def _has_g():
-    from flask import has_app_context
-
-    return has_app_context()

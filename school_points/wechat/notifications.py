@@ -1,11 +1,10 @@
 """Notifications, outbox side (docs/WECHAT.md): a domain operation records them in its own transaction;
-after the commit, `dispatch_after_commit` enqueues one delivery job per record.
+after the commit, the unit of work enqueues one delivery job per record (`deliver_after_commit`).
 """
-from flask import g, has_app_context
 from sqlalchemy import select
 
 from school_points.models import NOTIFICATION_KINDS, Guardian, Notification, Student
-from school_points.platform import work
+from school_points.platform import uow
 from school_points.platform.clock import isoformat, utcnow
 from school_points.platform.extensions import db
 from school_points.school.settings import get_settings
@@ -61,36 +60,24 @@ def notify_students(kind, items, *, page=""):
         db.session.add(record)
         created.append(record)
     db.session.flush()
-    if has_app_context():
-        g.setdefault("outbox_ids", []).extend(r.id for r in created if r.status == "pending")
+    deliver_after_commit([r.id for r in created if r.status == "pending"])
     return created
 
 
-def remember_pending(notification_ids):
-    """Have `dispatch_after_commit` deliver records written outside `notify_students` (by SQL)."""
-    if has_app_context() and notification_ids:
-        g.setdefault("outbox_ids", []).extend(notification_ids)
+def deliver_after_commit(notification_ids):
+    """Deliver records written in the session's transaction (by `notify_students`, or by SQL) once
+    it commits: one batch of delivery jobs per transaction; nothing if it rolls back."""
+    uow.collect_after_commit(db.session, _enqueue_delivery, notification_ids)
 
 
-def dispatch_after_commit():
-    """Enqueue delivery of the notifications this request or job recorded; call after commit."""
-    if not has_app_context():
-        return
-    ids = g.pop("outbox_ids", [])
-    if not ids:
-        return
+def deliver_committed(notification_ids):
+    """Deliver records a statement already committed on its own (`autocommit.own_transaction`)."""
+    if notification_ids:
+        uow.run_now(_enqueue_delivery, list(notification_ids))
+
+
+def _enqueue_delivery(notification_ids):
     from school_points.platform.queue import enqueue_each
     from school_points.wechat.notify import deliver  # here: the jobs import this module
 
-    enqueue_each(deliver, ids)
-
-
-def forget_pending():
-    """Drop recorded ids after a rollback: those records no longer exist."""
-    if has_app_context():
-        g.pop("outbox_ids", None)
-
-
-# commit_work() delivers what this request or job recorded; abandon_work() forgets it.
-work.after_commit(dispatch_after_commit)
-work.after_rollback(forget_pending)
+    enqueue_each(deliver, notification_ids)

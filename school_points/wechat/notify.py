@@ -3,7 +3,6 @@ import logging
 
 from school_points.models import Notification
 from school_points.platform.extensions import db
-from school_points.school.settings import forget_cached_settings
 from school_points.wechat import delivery
 from school_points.wechat.clients import WechatUnavailable
 
@@ -17,7 +16,6 @@ def deliver(notification_id):
     and a second worker given the same id takes the claim over or does nothing; an interrupted
     send that cannot be repeated safely is settled as failed instead (delivery.py's rule).
     """
-    forget_cached_settings()
     token = delivery.new_claim_token()
     if not delivery.claim(notification_id, token):
         settled = delivery.settle_interrupted(notification_id)

@@ -12,7 +12,7 @@ from school_points.platform.clock import local_today, utcnow
 from school_points.platform.extensions import db
 from school_points.platform.queue import enqueue, get_queue
 from school_points.platform.redis_conn import get_redis
-from school_points.wechat.notifications import dispatch_after_commit, notify_student
+from school_points.wechat.notifications import notify_student
 from tests.wechat_bot.officialaccount import OfficialAccount, image_xml
 
 TEMPLATE_SEND = "/cgi-bin/message/template/send"
@@ -20,8 +20,7 @@ TEMPLATE_SEND = "/cgi-bin/message/template/send"
 
 def _notify(student, key):
     notify_student("redeemed", student.id, {"goods": "铅笔", "points": 30}, key=key)
-    db.session.commit()
-    dispatch_after_commit()
+    db.session.commit()  # the unit of work enqueues the delivery
 
 
 def test_notification_is_delivered_by_a_real_worker(throwaway_redis, fake_wechat, notifications_on, follower,

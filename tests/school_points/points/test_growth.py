@@ -223,9 +223,7 @@ def test_official_account_check_in_costs_eight_statements(app, follower):
     entry; balance; record's entry id. (It was 12 before the lean path, the bot's own two aside.)"""
     from sqlalchemy import event
 
-    from school_points.school.settings import forget_cached_settings
-
-    forget_cached_settings()
+    db.session.commit()  # a new transaction reads the settings afresh (the unit of work's cache)
     statements = []
 
     def listener(conn, cursor, sql, *args):
