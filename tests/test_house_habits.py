@@ -25,3 +25,29 @@ def test_pyproject_lists_the_same_runtime_pins_as_requirements_txt():
 
 def test_pyproject_dev_extra_lists_the_same_pins_as_requirements_dev_txt():
     assert sorted(project()["optional-dependencies"]["dev"]) == sorted(pins("requirements-dev.txt"))
+
+
+def all_subclasses(cls):
+    for sub in cls.__subclasses__():
+        yield sub
+        yield from all_subclasses(sub)
+
+
+def test_every_domain_error_kind_is_listed_and_has_an_http_status(app):
+    """A new error kind that no adapter maps would answer a generic 409 instead of its status; a kind
+    missing from KINDS means the list a newcomer reads is wrong. Every module is imported first, so
+    every error class is seen."""
+    import importlib
+    import pkgutil
+
+    import school_points
+    from school_points.platform.errors import KINDS, DomainError
+    from webkit.errors import STATUS_BY_KIND
+
+    for package in (school_points, *map(importlib.import_module, ("webkit", "admin", "miniprogram_api",
+                                                                  "wechat_bot"))):
+        for module in pkgutil.walk_packages(package.__path__, package.__name__ + "."):
+            importlib.import_module(module.name)
+    used = {error.__name__: error.kind for error in (DomainError, *all_subclasses(DomainError))}
+    assert {name: kind for name, kind in used.items() if kind not in KINDS} == {}
+    assert sorted(KINDS - STATUS_BY_KIND.keys()) == []

@@ -20,10 +20,8 @@ def register(app):
 
     app.cli.add_command(worker_command)
     app.cli.add_command(scheduler_command)
-    try:
-        from school_points.wechat.cli import wechat_cli
-    except ImportError:  # the WeChat commands arrive with the official-account module
-        return
+    from school_points.wechat.cli import wechat_cli
+
     app.cli.add_command(wechat_cli)
 
 
