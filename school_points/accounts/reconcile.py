@@ -6,7 +6,7 @@ from school_points.models import Goods, LedgerEntry, PointsAccount, PointsLot, R
 from school_points.platform.extensions import db
 
 
-def find_differences():
+def find_differences() -> list[str]:
     """Human-readable lines, one per difference; empty when everything agrees."""
     return _balances() + _lots() + _stock()
 

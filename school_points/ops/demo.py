@@ -37,7 +37,7 @@ class DemoRefused(RuntimeError):
     """The demo school must not be created here."""
 
 
-def seed_demo():
+def seed_demo() -> list[str]:
     """Create the demo school once; returns lines to print (URLs of interest, logins, codes).
 
     Refused under APP_ENV=production before anything is read or written: the demo admin's password

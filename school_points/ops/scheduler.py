@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 TIMETABLE = "school_points.ops.timetable"
 
 
-def run_scheduler(connection, timetable=TIMETABLE, *, retry_cap=30.0, sleep=time.sleep):
+def run_scheduler(connection, timetable=TIMETABLE, *, retry_cap=30.0, sleep=time.sleep) -> None:
     """Enqueue the timetable's jobs when due, until SIGTERM or SIGINT; never exits on a Redis error."""
     scheduler = CronScheduler(connection=connection)
     scheduler.load_config_from_file(timetable)
@@ -68,7 +68,7 @@ def _raise_stop(signum, frame):
 @click.option("--timetable", default=TIMETABLE, show_default=True,
               help="Module that registers the periodic jobs with rq.cron.register.")
 @with_appcontext
-def scheduler_command(timetable):
+def scheduler_command(timetable) -> None:
     """Run the scheduler: enqueue the periodic jobs (sweeps, expiry, reminders, birthdays)."""
     connection = get_redis()
     if connection is None:

@@ -28,13 +28,13 @@ _SEPARATOR_DOTS = "·•・‧"
 _SPACES = re.compile(r"\s+")
 
 
-def is_han(ch):
+def is_han(ch) -> bool:
     """A CJK ideograph (the basic block, extension A and the compatibility block) or 〇."""
     return ("\u4e00" <= ch <= "\u9fff" or "\u3400" <= ch <= "\u4dbf" or "\uf900" <= ch <= "\ufaff"
             or ch == "\u3007")
 
 
-def given_name(full_name):
+def given_name(full_name) -> str:
     """The part of a full name a shared record may show (see the module's rule)."""
     # NFKC turns full-width letters and the ideographic space into their plain forms.
     name = _SPACES.sub(" ", unicodedata.normalize("NFKC", full_name or "")).strip()

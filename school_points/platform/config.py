@@ -1,6 +1,7 @@
 """Configuration read from the environment (README.md)."""
 import os
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 
@@ -8,7 +9,7 @@ class ConfigError(RuntimeError):
     """The environment does not describe a runnable deployment."""
 
 
-def normalize_database_url(url):
+def normalize_database_url(url) -> str:
     """Accept postgres:// and postgresql:// URLs and use the psycopg 3 driver for both."""
     if url.startswith("postgres://"):
         url = "postgresql://" + url[len("postgres://"):]
@@ -17,7 +18,7 @@ def normalize_database_url(url):
     return url
 
 
-def as_flag(value):
+def as_flag(value) -> bool:
     """A yes/no setting: "1", "true", "yes", "on" (any case) or True mean yes; anything else no."""
     if isinstance(value, bool):
         return value
@@ -36,7 +37,7 @@ def _seconds(env, name, default):
     return value
 
 
-def parse_rate(name, value):
+def parse_rate(name, value) -> tuple[int, int]:
     """A rate limit written "LIMIT/SECONDS" (e.g. "120/60") as (limit, window_seconds)."""
     limit, _, window = str(value).partition("/")
     try:
@@ -58,7 +59,7 @@ def _proxy_count(value):
     return count
 
 
-def load_config(instance_path, overrides=None):
+def load_config(instance_path, overrides=None) -> dict[str, Any]:
     """Build the Flask config mapping from the environment plus explicit overrides."""
     env = dict(os.environ)
     env.update({k: v for k, v in (overrides or {}).items() if isinstance(v, str)})

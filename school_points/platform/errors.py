@@ -16,7 +16,7 @@ class DomainError(Exception):
     message = "操作失败"
     kind = "conflict"
 
-    def __init__(self, message=None, *, code=None, details=None):
+    def __init__(self, message=None, *, code=None, details=None) -> None:
         super().__init__(message or self.message)
         self.message = message or self.message
         if code:

@@ -6,7 +6,7 @@ from school_points.platform.extensions import db
 from school_points.platform.redis_conn import get_redis, redis_ok
 
 
-def readiness():
+def readiness() -> dict[str, str]:
     """{'status', 'database', 'redis'}: status is 'ok' unless the database is unreachable."""
     try:
         db.session.execute(text("SELECT 1"))

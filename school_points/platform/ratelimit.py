@@ -18,7 +18,7 @@ _memory = {}
 _memory_lock = threading.Lock()
 
 
-def hit(name, subject, *, limit, window_seconds):
+def hit(name, subject, *, limit, window_seconds) -> None:
     """Count one attempt; raise RateLimited when it is past `limit` attempts in the window."""
     key = f"rl:{name}:{subject}"
     counted = _hit_redis(key, window_seconds)
@@ -29,7 +29,7 @@ def hit(name, subject, *, limit, window_seconds):
         raise RateLimited(details={"retry_after": max(1, retry_after)})
 
 
-def reset(name, subject):
+def reset(name, subject) -> None:
     """Forget a subject's attempts (after a success that should clear earlier failures)."""
     key = f"rl:{name}:{subject}"
     client = get_redis()
@@ -46,7 +46,7 @@ def reset(name, subject):
 _FORGIVE = "if redis.call('EXISTS', KEYS[1]) == 1 then return redis.call('DECR', KEYS[1]) end return 0"
 
 
-def forgive(name, subject):
+def forgive(name, subject) -> None:
     """Take back one attempt counted by `hit` (an attempt that turned out not to count, such as a
     login with the right password), leaving the window's end where it was."""
     key = f"rl:{name}:{subject}"

@@ -17,7 +17,7 @@ MAX_STUDENTS_PER_EVALUATION = 200
 MAX_COMMENT_LENGTH = 200
 
 
-def evaluate(teacher, student_ids, *, behavior_id=None, points=None, comment="", key):
+def evaluate(teacher, student_ids, *, behavior_id=None, points=None, comment="", key) -> list[LedgerEntry]:
     """Award the same points to many students in one transaction, within the teacher's daily budget."""
     rules = get_settings()["evaluation"]
     ids = _clean_student_ids(student_ids)
@@ -48,7 +48,7 @@ def evaluate(teacher, student_ids, *, behavior_id=None, points=None, comment="",
     return entries
 
 
-def teacher_budget_left(teacher, today=None):
+def teacher_budget_left(teacher, today=None) -> int:
     """Points the teacher may still award today."""
     budget = int(get_settings()["evaluation"]["teacher_daily_budget"])
     return max(0, budget - _awarded_today(teacher.id, today or local_today()))

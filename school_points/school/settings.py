@@ -1,5 +1,6 @@
 """The school's rules and settings (docs/PRODUCT.md): defaults, stored overrides, merge-patching."""
 import copy
+from typing import Any
 
 from flask import g
 
@@ -42,7 +43,7 @@ DEFAULTS = {
 }
 
 
-def deep_merge(base, patch):
+def deep_merge(base, patch) -> dict[str, Any]:
     """Merge `patch` into a copy of `base` object by object; lists and scalars are replaced whole."""
     merged = copy.deepcopy(base)
     for key, value in patch.items():
@@ -60,7 +61,7 @@ def _row(lock=False):
     return db.session.scalars(query).first()
 
 
-def get_settings():
+def get_settings() -> dict[str, Any]:
     """The effective settings document (defaults + stored overrides), cached per request."""
     cached = g.get("_school_settings") if _has_g() else None
     if cached is not None:
@@ -72,7 +73,7 @@ def get_settings():
     return settings
 
 
-def update_settings(patch):
+def update_settings(patch) -> tuple[dict[str, Any], dict[str, Any]]:
     """Merge a (validated) patch into the stored settings; returns (old, new) documents."""
     row = _row(lock=True)
     if row is None:
@@ -87,7 +88,7 @@ def update_settings(patch):
     return old, new
 
 
-def forget_cached_settings():
+def forget_cached_settings() -> None:
     """Drop the per-request cache (after a rollback or in long-running jobs)."""
     if _has_g():
         g.pop("_school_settings", None)

@@ -11,7 +11,7 @@ from school_points.platform.extensions import db
 from school_points.school.settings import get_settings
 
 
-def notify_student(kind, student_id, values, *, key, page=""):
+def notify_student(kind, student_id, values, *, key, page="") -> list[Notification]:
     """Record a `kind` notification for every guardian of a student; returns the new records.
 
     `values` uses our own names (student, goods, points, balance, time, status, remark); the
@@ -21,7 +21,7 @@ def notify_student(kind, student_id, values, *, key, page=""):
     return notify_students(kind, [(student_id, values, key)], page=page)
 
 
-def notify_students(kind, items, *, page=""):
+def notify_students(kind, items, *, page="") -> list[Notification]:
     """Record notifications for many students at once: items are (student_id, values, key).
 
     A fixed number of queries however many students (a class-wide evaluation notifies 40 families).
@@ -66,13 +66,13 @@ def notify_students(kind, items, *, page=""):
     return created
 
 
-def remember_pending(notification_ids):
+def remember_pending(notification_ids) -> None:
     """Have `dispatch_after_commit` deliver records written outside `notify_students` (by SQL)."""
     if has_app_context() and notification_ids:
         g.setdefault("outbox_ids", []).extend(notification_ids)
 
 
-def dispatch_after_commit():
+def dispatch_after_commit() -> None:
     """Enqueue delivery of the notifications this request or job recorded; call after commit."""
     if not has_app_context():
         return
@@ -85,7 +85,7 @@ def dispatch_after_commit():
     enqueue_each(deliver, ids)
 
 
-def forget_pending():
+def forget_pending() -> None:
     """Drop recorded ids after a rollback: those records no longer exist."""
     if has_app_context():
         g.pop("outbox_ids", None)
