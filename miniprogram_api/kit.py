@@ -5,7 +5,7 @@ exactly the statuses a route can answer.
 """
 import hashlib
 import uuid
-from functools import lru_cache, wraps
+from functools import cache, wraps
 
 from flask import g, request
 from marshmallow import ValidationError
@@ -70,7 +70,7 @@ def dump(schema_class, obj, many=False):
     return _schema(schema_class, many).dump(obj)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _schema(schema_class, many=False):
     """One instance per schema class: building one costs more than using it, and load/dump keep no
     state on the instance (marshmallow's maintainers: an instance may be used many times)."""

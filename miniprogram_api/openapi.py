@@ -44,7 +44,8 @@ def build_spec(app):
     spec = APISpec(
         title="School Points 小程序 API", version="1.0.0", openapi_version="3.0.3",
         plugins=[MarshmallowPlugin()],
-        info={"description": "校园积分小程序接口（docs/MINIPROGRAM_API.md）。除登录外都需要 `Authorization: Bearer <token>`。"
+        info={"description": "校园积分小程序接口（docs/MINIPROGRAM_API.md）。"
+                             "除登录外都需要 `Authorization: Bearer <token>`。"
                              "错误统一为 `{\"error\": {\"code\", \"message\", \"details\"}}`。"},
     )
     spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})

@@ -89,9 +89,8 @@ def credit(account, points, kind, *, key, ref=None, actor=SYSTEM, note="") -> Le
     if counts_as_earning(kind, points):
         expires_at = expiry_for_new_points()
         if expires_at is not None:
-            db.session.add(
-                PointsLot(student_id=account.student_id, entry=entry, points=points, remaining=points, expires_at=expires_at)
-            )
+            db.session.add(PointsLot(student_id=account.student_id, entry=entry, points=points, remaining=points,
+                                     expires_at=expires_at))
     return entry
 
 

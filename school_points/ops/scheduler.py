@@ -7,6 +7,7 @@ does what `start()` does, and on a Redis error logs one line, waits with capped 
 backoff (REDIS_RETRY_MAX_SECONDS) and tries again. A job whose enqueue failed was not marked as
 run, so it is enqueued once when Redis is back; the scheduler re-registers itself in the new Redis.
 """
+import contextlib
 import logging
 import signal
 import time
@@ -54,10 +55,9 @@ def run_scheduler(connection, timetable=TIMETABLE, *, retry_cap=30.0, sleep=time
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-        try:
+        # Redis is away, or came back empty: its registry entry is gone or expires by itself.
+        with contextlib.suppress(redis.RedisError, SchedulerNotFound):
             scheduler.register_death()
-        except (redis.RedisError, SchedulerNotFound):
-            pass  # Redis is away, or came back empty: its registry entry is gone or expires by itself
 
 
 def _raise_stop(signum, frame):

@@ -8,7 +8,7 @@ revocation.
 """
 import secrets
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import lru_cache
 from typing import NamedTuple
 
@@ -63,7 +63,7 @@ def claims(kind, token) -> Claims | None:
     age = time.time() - signed_at
     if not -CLOCK_SKEW_SECONDS <= age <= ttl:
         return None
-    expires_at = datetime.fromtimestamp(signed_at + ttl + CLOCK_SKEW_SECONDS, timezone.utc)
+    expires_at = datetime.fromtimestamp(signed_at + ttl + CLOCK_SKEW_SECONDS, UTC)
     return Claims(subject, token_id, expires_at)
 
 

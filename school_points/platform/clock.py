@@ -2,7 +2,7 @@
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
@@ -10,7 +10,7 @@ from flask import current_app
 
 def utcnow() -> datetime:
     """The current instant, timezone-aware (UTC)."""
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def school_tz() -> ZoneInfo:
@@ -48,7 +48,7 @@ def local_day_of(instant) -> date:
 
 def day_start(day: date) -> datetime:
     """The first instant of a school-local day, as an aware UTC datetime."""
-    return datetime.combine(day, time.min, tzinfo=school_tz()).astimezone(timezone.utc)
+    return datetime.combine(day, time.min, tzinfo=school_tz()).astimezone(UTC)
 
 
 def day_end(day: date) -> datetime:
@@ -59,7 +59,7 @@ def day_end(day: date) -> datetime:
 def as_aware(value) -> datetime | None:
     """Treat naive datetimes read back from SQLite as UTC."""
     if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=timezone.utc)
+        return value.replace(tzinfo=UTC)
     return value
 
 

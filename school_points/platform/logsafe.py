@@ -18,7 +18,7 @@ from flask import current_app, has_app_context
 # mini-program login's code.
 SECRET_PARAMS = ("signature", "msg_signature", "nonce", "openid", "echostr", "access_token", "token",
                  "secret", "appsecret", "js_code", "code", "encrypt")
-_SECRET_QUERY = re.compile(r"(?i)([?&](?:%s)=)[^&\s\"'#]*" % "|".join(SECRET_PARAMS))
+_SECRET_QUERY = re.compile(r"(?i)([?&](?:{})=)[^&\s\"'#]*".format("|".join(SECRET_PARAMS)))
 REDACTED = "[redacted]"
 
 

@@ -5,6 +5,7 @@ failure falls back to memory rather than failing the request. The window starts 
 attempt (INCR, then EXPIRE NX) instead of at clock-aligned boundaries, so a burst of attempts can
 never be split in two by a boundary and get twice the allowance.
 """
+import contextlib
 import threading
 import time
 
@@ -34,10 +35,8 @@ def reset(name, subject) -> None:
     key = f"rl:{name}:{subject}"
     client = get_redis()
     if client is not None:
-        try:
+        with contextlib.suppress(redis.RedisError):
             client.delete(key)
-        except redis.RedisError:
-            pass
     with _memory_lock:
         _memory.pop(key, None)
 
@@ -52,10 +51,8 @@ def forgive(name, subject) -> None:
     key = f"rl:{name}:{subject}"
     client = get_redis()
     if client is not None:
-        try:
+        with contextlib.suppress(redis.RedisError):
             client.eval(_FORGIVE, 1, key)
-        except redis.RedisError:
-            pass
     with _memory_lock:
         if key in _memory:
             count, ends = _memory[key]

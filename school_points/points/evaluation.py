@@ -42,8 +42,9 @@ def evaluate(teacher, student_ids, *, behavior_id=None, points=None, comment="",
     audit.record(actor, "evaluate", "student", ",".join(map(str, ids))[:64], campus_id=teacher.campus_id,
                  changes={"student_ids": ids, "points": points, "reason": reason, "comment": comment})
     notify_students("points_awarded", [
-        (sid, {"points": points, "balance": entry.balance_after, "remark": note}, f"points_awarded:{entry.idempotency_key}")
-        for sid, entry in zip(ids, entries)
+        (sid, {"points": points, "balance": entry.balance_after, "remark": note},
+         f"points_awarded:{entry.idempotency_key}")
+        for sid, entry in zip(ids, entries, strict=True)
     ])
     return entries
 

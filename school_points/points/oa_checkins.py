@@ -22,6 +22,7 @@ t, and keeps looking for owed check-ins until LINGER_SECONDS after clearing it; 
 starts after t + LINGER_SECONDS > t + WAKE_MEMO_SECONDS, so it finds every message committed
 before the memo ran out. Only the durations matter, so this holds across processes and hosts.
 """
+import contextlib
 import functools
 import logging
 import time
@@ -190,10 +191,8 @@ _drain_pending_since = float("-inf")
 def _queue_drain():
     job = enqueue(drain_checkins, retry=Retry(max=JOB_RETRIES), job_timeout=DRAIN_JOB_TIMEOUT)
     if job is None:  # Redis refused the job after taking the flag: let the next message try again
-        try:
+        with contextlib.suppress(redis.RedisError):  # the flag expires by itself
             get_redis().delete(DRAIN_FLAG)
-        except redis.RedisError:
-            pass  # the flag expires by itself
     return job
 
 

@@ -55,5 +55,5 @@ def menu_command(mall_page, dry_run) -> None:
         clients.call(clients.oa_client(), lambda client: client.menu.create(menu))
     except DomainError as exc:
         raise click.ClickException(f"菜单创建失败：{exc.message} {exc.details or ''}".strip()) from None
-    click.echo("official-account menu created (积分商城 → %s)" % (mall_page if menu["button"][1]["type"] == "miniprogram"
-                                                            else menu["button"][1]["url"]))
+    mall_target = mall_page if menu["button"][1]["type"] == "miniprogram" else menu["button"][1]["url"]
+    click.echo(f"official-account menu created (积分商城 → {mall_target})")
