@@ -1,6 +1,6 @@
 # Every target uses .venv; no need to activate it. Operator commands other than these:
 #   .venv/bin/flask --app wsgi <command>   (or `. .venv/bin/activate` once, then `flask --app wsgi <command>`)
-.PHONY: run test install install-runtime migrate seed-demo points-check worker shell routes
+.PHONY: run test lint install install-runtime migrate seed-demo points-check worker shell routes
 
 install:          ## runtime + test tools into .venv (after pulling changes to requirements*.txt)
 	scripts/bootstrap.sh dev
@@ -10,6 +10,8 @@ run:              ## runtime requirements, migrate, demo school, serve on :$(POR
 	scripts/run-dev.sh
 test:             ## the whole suite: SQLite, then PostgreSQL + Redis when they answer
 	scripts/test.sh
+lint:             ## ruff with pyproject.toml's rules (the suite runs it as well)
+	.venv/bin/ruff check .
 
 migrate:          ## flask db upgrade on DATABASE_URL (default: the SQLite file under instance/)
 	.venv/bin/flask --app wsgi db upgrade

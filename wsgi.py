@@ -65,8 +65,7 @@ def register_blueprints(app):
     app.register_blueprint(admin.docs_bp, url_prefix="/api/admin")
     app.register_blueprint(miniprogram_api.bp, url_prefix="/api/v1")
     app.register_blueprint(wechat_bot.bp, url_prefix="/wechat")
-    if hasattr(miniprogram_api, "docs_bp"):
-        app.register_blueprint(miniprogram_api.docs_bp, url_prefix="/api")
+    app.register_blueprint(miniprogram_api.docs_bp, url_prefix="/api")
 
     @app.get("/healthz")
     def healthz():

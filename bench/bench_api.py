@@ -91,7 +91,7 @@ def _start_gunicorn(env, port, workers, threads):
     """The Procfile's `web` command as deployed (gthread workers, access log), on a free port."""
     results = ROOT / "bench" / "results"  # git-ignored
     results.mkdir(exist_ok=True)
-    log = open(results / "gunicorn-bench.log", "w")
+    log = open(results / "gunicorn-bench.log", "w")  # noqa: SIM115 - the server writes to it until it is stopped
     command = procfile("web")
     env = {**env, "PORT": str(port), "PATH": f"{ROOT / '.venv/bin'}:{env.get('PATH', '')}"}
     if workers:
@@ -141,7 +141,7 @@ def bench_redemption(port, fixture, args):
     jobs = [("POST", "/api/v1/redemptions", {"student_id": sid, "goods_id": fixture["bulk_goods"]}, token)
             for sid, token in clients]
     spread = [("POST", "/api/v1/redemptions", {"student_id": sid, "goods_id": goods_id}, token)
-              for (sid, token), goods_id in zip(clients, fixture["own_goods"])]
+              for (sid, token), goods_id in zip(clients, fixture["own_goods"], strict=False)]
     meter = args.meter
     ping_runs = [_measured(meter, port, pings, duration=args.seconds)]
     redeem_runs = []
@@ -149,8 +149,8 @@ def bench_redemption(port, fixture, args):
         redeem_runs.append(_measured(meter, port, jobs, duration=args.seconds))
         ping_runs.append(_measured(meter, port, pings, duration=args.seconds))
     own = _measured(meter, port, spread, duration=args.seconds)
-    ratios = [r.throughput / max(a.throughput, b.throughput)
-              for r, a, b in zip(redeem_runs, ping_runs, ping_runs[1:])]
+    ratios = [r.throughput / max(a.throughput, b.throughput)  # each redeem run against the pings around it
+              for r, a, b in zip(redeem_runs, ping_runs, ping_runs[1:], strict=True)]
     ping_cpu = statistics.median(sum(r.cpu.values()) for r in ping_runs)
     redeem_cpu = statistics.median(sum(r.cpu.values()) for r in redeem_runs)
     rows = []
@@ -210,7 +210,7 @@ def bench_history(app, port, fixture, big_rows):
     first = [("GET", f"/api/v1/students/{sid}/points/history?limit=20", None, token) for sid, token in (small, big)]
     (small_first, big_first), bodies = _interleaved(port, first, 200)
     middle = [("GET", path + f"&cursor={_middle_cursor(body, n)}", None, token)
-              for (_, path, _, token), body, n in zip(first, bodies, (10_000, big_rows))]
+              for (_, path, _, token), body, n in zip(first, bodies, (10_000, big_rows), strict=True)]
     (small_mid, big_mid), _ = _interleaved(port, middle, 200)
     rows = [("10 thousand", small_first, small_mid), (f"{big_rows:,}", big_first, big_mid)]
     table = ["| ledger rows of the student | first page p50 | p99 | page in the middle p50 | p99 |",

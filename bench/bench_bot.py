@@ -87,7 +87,7 @@ def start_gunicorn(port, env):
     """The Procfile's `web` command (WEB_CONCURRENCY / WEB_THREADS from `env`), access log to a file."""
     results = ROOT / "bench" / "results"  # git-ignored
     results.mkdir(exist_ok=True)
-    log = open(results / "gunicorn-bench-bot.log", "w")
+    log = open(results / "gunicorn-bench-bot.log", "w")  # noqa: SIM115 - the server writes to it until it is stopped
     process = spawn(["sh", "-c", "exec " + procfile("web")], procfile_env(env, port), log)
     wait_for_url(f"http://127.0.0.1:{port}/healthz")
     return process
@@ -259,7 +259,7 @@ async def _burst(port, requests_):
     await asyncio.gather(*(_send(port, request, i, outcomes) for i, request in enumerate(raw)))
     wall = time.perf_counter() - started
     latencies, failures = [], []
-    for (status, payload, elapsed), checkin in zip(outcomes, expect_checkin):
+    for (status, payload, elapsed), checkin in zip(outcomes, expect_checkin, strict=True):
         if status == 200 and (not checkin or "打卡".encode() in payload or b"<Encrypt>" in payload):
             latencies.append(elapsed)
         else:
@@ -286,7 +286,7 @@ async def _send(port, request, i, outcomes):
                        if line.lower().startswith(b"content-length:")), 0)
         payload = await asyncio.wait_for(reader.readexactly(length), 30)
         outcomes[i] = (status, payload, (time.perf_counter() - started) * 1000)
-    except (OSError, ValueError, asyncio.TimeoutError, asyncio.IncompleteReadError) as exc:
+    except (TimeoutError, OSError, ValueError, asyncio.IncompleteReadError) as exc:
         outcomes[i] = ("error", str(exc).encode(), None)
     finally:
         if writer is not None:

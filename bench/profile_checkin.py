@@ -56,11 +56,11 @@ def main():
         measured = [("POST", *m) for m in messages[50:]]
         mode = "safe" if args.safe_mode else "plaintext"
         print(f"{count} requests each, in-process CPU (wall) per request, {mode} mode")
-        print("GET /healthz          %.3f ms (%.3f ms)" % run(app, [("GET", "/healthz", None)] * count))
-        print("GET /readyz           %.3f ms (%.3f ms)" % run(app, [("GET", "/readyz", None)] * count))
+        print("GET /healthz          {:.3f} ms ({:.3f} ms)".format(*run(app, [("GET", "/healthz", None)] * count)))
+        print("GET /readyz           {:.3f} ms ({:.3f} ms)".format(*run(app, [("GET", "/readyz", None)] * count)))
         profiler = cProfile.Profile(time.process_time) if args.cprofile else None
-        print("POST /wechat check-in %.3f ms (%.3f ms)" % run(app, measured, profiler))
-        print("the same, retried    %.3f ms (%.3f ms)" % run(app, measured))
+        print("POST /wechat check-in {:.3f} ms ({:.3f} ms)".format(*run(app, measured, profiler)))
+        print("the same, retried    {:.3f} ms ({:.3f} ms)".format(*run(app, measured)))
         if profiler is not None:
             pstats.Stats(profiler).sort_stats(os.environ.get("PROFILE_SORT", "cumulative")).print_stats(
                 int(os.environ.get("PROFILE_LINES", 40)))
@@ -82,7 +82,7 @@ def run(app, requests, profiler=None):
         profiler.enable()
     for environ in environs:
         statuses = []
-        body = b"".join(app(environ, lambda status, headers, exc_info=None: statuses.append(status)))
+        body = b"".join(app(environ, lambda status, headers, exc_info=None, seen=statuses: seen.append(status)))
         if not statuses[0].startswith("200"):
             raise SystemExit(f"{environ['PATH_INFO']}: {statuses[0]} {body[:200]!r}")
     if profiler is not None:

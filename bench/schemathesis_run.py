@@ -41,7 +41,7 @@ def main():
     server = subprocess.Popen(
         [str(ROOT / ".venv/bin/gunicorn"), "-w", "2", "-b", f"127.0.0.1:{port}", "--timeout", "60",
          "--limit-request-line", "0", "wsgi:create_app()"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=open(workdir / "gunicorn.log", "w"),
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=open(workdir / "gunicorn.log", "w"),  # noqa: SIM115 - the server's for its lifetime
     )
     try:
         wait_for_url(f"http://127.0.0.1:{port}/healthz")

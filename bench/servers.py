@@ -71,7 +71,7 @@ class CpuMeter:
         self.own = name
 
     def sample(self):
-        used = {name: 0.0 for name in (*self.groups, *self.commands, "postgres")}
+        used = dict.fromkeys((*self.groups, *self.commands, "postgres"), 0.0)
         if self.own:
             times = os.times()
             used[self.own] = times.user + times.system + times.children_user + times.children_system

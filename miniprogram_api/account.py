@@ -29,7 +29,8 @@ def _limit(name, subject, setting, default):
      description="新用户自动创建；`ref` 为分享路径里的推荐码，仅对学校此前不认识的人记为推荐。session_key 不会返回。"
                  "\n\n本地开发登录：仅当 `APP_ENV=development` 且未设置 `WECHAT_MP_APP_ID` 时，"
                  "`code` 写作 `dev:<name>`（name 为 1–32 位字母、数字、`_` 或 `-`）即以本地用户 `dev-<name>` 登录，"
-                 "首次使用时创建，同名即同一用户；不询问微信。其他环境中这种 code 与任何无效 code 一样返回 401 `invalid_code`。")
+                 "首次使用时创建，同名即同一用户；不询问微信。"
+                 "其他环境中这种 code 与任何无效 code 一样返回 401 `invalid_code`。")
 def login():
     # Per address as the outermost trusted proxy saw it: behind the school's nginx each parent has
     # their own allowance, and a school NAT's parents' meeting fits in the default 120/60.
@@ -105,7 +106,8 @@ def become_teacher():
 @bp.post("/me/oa-link")
 @api("获取关联公众号的一次性二维码场景 link_<token>", out=schemas.OaLinkOut, status=201, tags=["账号"],
      errors={429: ["rate_limited"], 502: ["wechat_unavailable"], 503: ["wechat_not_configured"]},
-     description="用户用微信扫描 qr_url（或在公众号内扫码）后，公众号 openid 与本用户合并。10 分钟内有效，只能使用一次。")
+     description="用户用微信扫描 qr_url（或在公众号内扫码）后，公众号 openid 与本用户合并。"
+                 "10 分钟内有效，只能使用一次。")
 def oa_link():
     _limit("mp_oa_link", g.user.id, "MP_OA_LINK_RATE_LIMIT", (10, 3600))
     link = account_links.create_link(g.user)

@@ -170,8 +170,8 @@ def _rewrite_from_school_points(indent, names_text):
     return "\n".join(f"{indent}from {pkg} import {', '.join(items)}" for pkg, items in by_package.items())
 
 
-_FROM = re.compile(r"^(?P<indent>[ \t]*)from (?P<module>school_points(?:\.[\w.]+)?) import (?P<names>[^(\n]+?)(?P<tail>[ \t]*#.*)?$",
-                   re.M)
+_FROM = re.compile(r"^(?P<indent>[ \t]*)from (?P<module>school_points(?:\.[\w.]+)?) import "
+                   r"(?P<names>[^(\n]+?)(?P<tail>[ \t]*#.*)?$", re.M)
 _FROM_PAREN = re.compile(r"^(?P<indent>[ \t]*)from (?P<module>school_points\.[\w.]+) import \(", re.M)
 _IMPORT = re.compile(r"^(?P<indent>[ \t]*)import school_points\.(?P<module>[\w.]+)", re.M)
 

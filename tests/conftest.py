@@ -250,7 +250,8 @@ def make_student(app, campus):
         db.session.flush()
         account = ledger.lock(student.id)
         if balance:
-            ledger.credit(account, balance, "adjustment", key=f"test-seed:{student.id}", actor=SYSTEM, note="测试初始积分")
+            ledger.credit(account, balance, "adjustment", key=f"test-seed:{student.id}", actor=SYSTEM,
+                          note="测试初始积分")
         db.session.commit()
         return student
     return make
@@ -305,7 +306,8 @@ def make_guardian(app, make_user):
 
 @pytest.fixture
 def make_goods(app):
-    def make(name="铅笔", points=30, stock=10, limit_per_student=None, campus_id=None, on_shelf=True, verify_code="8888"):
+    def make(name="铅笔", points=30, stock=10, limit_per_student=None, campus_id=None, on_shelf=True,
+             verify_code="8888"):
         goods = Goods(
             name=name, points=points, stock=stock, stock_received=stock, limit_per_student=limit_per_student,
             campus_id=campus_id, on_shelf=on_shelf, verify_code=verify_code,

@@ -1,4 +1,5 @@
 """Text commands and menu clicks of the official account (docs/WECHAT.md): thin calls into the domain."""
+import contextlib
 import json
 import logging
 import threading
@@ -175,7 +176,5 @@ def _cache_get(client, key):
 def _cache_set(client, key, value, seconds):
     if client is None:
         return
-    try:
+    with contextlib.suppress(redis.RedisError):
         client.set(key, json.dumps(value), ex=seconds)
-    except redis.RedisError:
-        pass

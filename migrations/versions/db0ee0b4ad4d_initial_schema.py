@@ -1,7 +1,7 @@
 """initial schema
 
 Revision ID: db0ee0b4ad4d
-Revises: 
+Revises:
 Create Date: 2026-12-01 13:55:50.833913
 
 """

@@ -5,6 +5,8 @@ transaction (row lock on PostgreSQL; SQLite serialises writers with BEGIN IMMEDI
 made under the lock (caps, balance, limits) cannot be raced. Callers commit.
 """
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
 from dateutil.relativedelta import relativedelta
 from sqlalchemy import func, select
@@ -24,17 +26,17 @@ LIFETIME_KINDS = EARNING_KINDS | frozenset({"adjustment"})
 ALL_KINDS = LIFETIME_KINDS | frozenset({"redemption", "redemption_refund", "reversal", "expiry"})
 
 
-def counts_as_earning(kind, delta):
+def counts_as_earning(kind, delta) -> bool:
     """Earning kinds (and positive manual adjustments) grow lifetime points."""
     return delta > 0 and kind in LIFETIME_KINDS
 
 
-def lock(student_id):
+def lock(student_id) -> PointsAccount:
     """Lock one student's points account for this transaction, creating it if missing."""
     return lock_many([student_id])[student_id]
 
 
-def lock_many(student_ids):
+def lock_many(student_ids) -> dict[int, PointsAccount]:
     """Lock several accounts in ascending student id order (the one lock order everywhere)."""
     ids = sorted(set(student_ids))
     if not ids:
@@ -58,13 +60,13 @@ def _select_for_update(ids):
     return {account.student_id: account for account in db.session.scalars(query)}
 
 
-def ensure_accounts(student_ids):
+def ensure_accounts(student_ids) -> None:
     """Create zero accounts for students that have none (safe under concurrency)."""
     rows = [{"student_id": sid, "balance": 0, "lifetime": 0, "updated_at": utcnow()} for sid in student_ids]
     db.session.execute(insert_or_skip(PointsAccount.__table__, ["student_id"]).values(rows))
 
 
-def find_entry(key):
+def find_entry(key) -> LedgerEntry | None:
     """The ledger entry written under an idempotency key, if any."""
     return db.session.scalars(select(LedgerEntry).where(LedgerEntry.idempotency_key == key)).first()
 
@@ -76,24 +78,23 @@ class Ref:
     type: str
     id: object
 
-    def as_columns(self):
+    def as_columns(self) -> dict[str, str | None]:
         return {"ref_type": self.type, "ref_id": None if self.id is None else str(self.id)}
 
 
-def credit(account, points, kind, *, key, ref=None, actor=SYSTEM, note=""):
+def credit(account, points, kind, *, key, ref=None, actor=SYSTEM, note="") -> LedgerEntry:
     """Add points to a locked account; earning kinds open an expiring lot under an expiry policy."""
     _require_positive(points)
     entry = _post(account, points, kind, key=key, ref=ref, actor=actor, note=note)
     if counts_as_earning(kind, points):
         expires_at = expiry_for_new_points()
         if expires_at is not None:
-            db.session.add(
-                PointsLot(student_id=account.student_id, entry=entry, points=points, remaining=points, expires_at=expires_at)
-            )
+            db.session.add(PointsLot(student_id=account.student_id, entry=entry, points=points, remaining=points,
+                                     expires_at=expires_at))
     return entry
 
 
-def debit(account, points, kind, *, key, ref=None, actor=SYSTEM, note="", prefer_lot=None):
+def debit(account, points, kind, *, key, ref=None, actor=SYSTEM, note="", prefer_lot=None) -> LedgerEntry:
     """Take points from a locked account, oldest-expiring first; raises InsufficientPoints."""
     _require_positive(points)
     if account.balance < points:
@@ -103,7 +104,7 @@ def debit(account, points, kind, *, key, ref=None, actor=SYSTEM, note="", prefer
     return entry
 
 
-def refund(account, spent_entry, kind, *, key, ref=None, actor=SYSTEM, note=""):
+def refund(account, spent_entry, kind, *, key, ref=None, actor=SYSTEM, note="") -> LedgerEntry:
     """Give back exactly what `spent_entry` took, into the same lots it took them from."""
     points = -spent_entry.delta
     entry = _post(account, points, kind, key=key, ref=ref, actor=actor, note=note)
@@ -114,7 +115,7 @@ def refund(account, spent_entry, kind, *, key, ref=None, actor=SYSTEM, note=""):
     return entry
 
 
-def reverse(account, earned_entry, *, key, actor=SYSTEM, note=""):
+def reverse(account, earned_entry, *, key, actor=SYSTEM, note="") -> LedgerEntry | None:
     """Take back an earning entry, as much as the balance still holds; None if nothing is left."""
     points = min(earned_entry.delta, account.balance)
     if points <= 0:
@@ -126,12 +127,12 @@ def reverse(account, earned_entry, *, key, actor=SYSTEM, note=""):
     return entry
 
 
-def expiry_key(lot_id):
+def expiry_key(lot_id) -> str:
     """The idempotency key of a lot's expiry entry: a lot expires once."""
     return f"expiry:lot:{lot_id}"
 
 
-def expire_lot(account, lot):
+def expire_lot(account, lot) -> LedgerEntry | None:
     """Expire what is left of a lot (an `expiry` entry); None when nothing is left."""
     points = min(lot.remaining, account.balance)
     if points <= 0:
@@ -140,7 +141,7 @@ def expire_lot(account, lot):
                  note="积分过期", prefer_lot=lot)
 
 
-def expiry_for_new_points(now=None):
+def expiry_for_new_points(now=None) -> datetime | None:
     """When points earned now expire under the school's policy, or None when they never do."""
     policy = get_settings()["expiry"]
     today = local_today(now)
@@ -151,7 +152,7 @@ def expiry_for_new_points(now=None):
     return None
 
 
-def expiring_points(student_id, before=None):
+def expiring_points(student_id, before=None) -> list[dict[str, Any]]:
     """A student's points that carry an expiry date, grouped by date, soonest first."""
     query = (
         select(PointsLot.expires_at, func.sum(PointsLot.remaining))

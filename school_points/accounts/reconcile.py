@@ -6,7 +6,7 @@ from school_points.models import Goods, LedgerEntry, PointsAccount, PointsLot, R
 from school_points.platform.extensions import db
 
 
-def find_differences():
+def find_differences() -> list[str]:
     """Human-readable lines, one per difference; empty when everything agrees."""
     return _balances() + _lots() + _stock()
 
@@ -40,7 +40,9 @@ def _balances():
     ).scalars().all()
     out += [f"student {sid}: ledger entries but no points account" for sid in orphans]
     last = (
-        select(LedgerEntry.student_id, func.max(LedgerEntry.id).label("last_id")).group_by(LedgerEntry.student_id).subquery()
+        select(LedgerEntry.student_id, func.max(LedgerEntry.id).label("last_id"))
+        .group_by(LedgerEntry.student_id)
+        .subquery()
     )
     chain = db.session.execute(
         select(PointsAccount.student_id, PointsAccount.balance, LedgerEntry.balance_after)
@@ -76,7 +78,8 @@ def _stock():
     out = []
     for goods_id, stock, received, units in rows:
         if stock != received - int(units):
-            out.append(f"goods {goods_id}: stock {stock} but received {received} - ordered {int(units)} = {received - int(units)}")
+            out.append(f"goods {goods_id}: stock {stock} but received {received} - ordered {int(units)}"
+                       f" = {received - int(units)}")
         if stock < 0:
             out.append(f"goods {goods_id}: negative stock {stock}")
     return out

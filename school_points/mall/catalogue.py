@@ -1,4 +1,6 @@
 """The points mall (积分商城): what a student may see and buy."""
+from typing import Any
+
 from sqlalchemy import func, or_, select
 
 from school_points.models import Goods, Redemption
@@ -7,7 +9,7 @@ from school_points.platform.extensions import db
 from school_points.school.settings import get_settings
 
 
-def mall_view(student=None):
+def mall_view(student=None) -> dict[str, Any]:
     """The mall page: open flag, poster, notice and the goods on sale for the student's campus."""
     config = get_settings()["mall"]
     view = {"open": bool(config["open"]), "poster_url": config.get("poster_url", ""),
@@ -22,12 +24,12 @@ def mall_view(student=None):
     return view
 
 
-def get_goods_for_student(goods_id, student):
+def get_goods_for_student(goods_id, student) -> Goods:
     """Goods detail for a student: MallClosed when closed, NotFound when gone, GoodsUnavailable off sale."""
     return get_goods_for_sale(goods_id, student, deleted_error=NotFound)
 
 
-def get_goods_for_sale(goods_id, student, *, deleted_error=GoodsUnavailable):
+def get_goods_for_sale(goods_id, student, *, deleted_error=GoodsUnavailable) -> Goods:
     """Goods the student may redeem now; MallClosed, NotFound (no such id) or GoodsUnavailable otherwise."""
     if not get_settings()["mall"]["open"]:
         raise MallClosed()
@@ -41,7 +43,7 @@ def get_goods_for_sale(goods_id, student, *, deleted_error=GoodsUnavailable):
     return goods
 
 
-def units_redeemed(student_id, goods_ids):
+def units_redeemed(student_id, goods_ids) -> dict[int, int]:
     """Units of each goods in the student's non-cancelled orders, ever (the per-student limit counts these)."""
     if not goods_ids:
         return {}
@@ -54,7 +56,7 @@ def units_redeemed(student_id, goods_ids):
     return {goods_id: int(units) for goods_id, units in rows}
 
 
-def goods_item(goods, redeemed_by_student=0):
+def goods_item(goods, redeemed_by_student=0) -> dict[str, Any]:
     """One goods as the mall lists it."""
     return {
         "id": goods.id, "name": goods.name, "description": goods.description, "image_url": goods.image_url,

@@ -4,7 +4,7 @@ Stock edits lock the goods row (the last lock in the house order) and keep
 `stock_received` consistent: every unit put on sale or taken away moves it too, so
 `points check` (stock == stock_received - units in live orders) keeps holding.
 """
-from sqlalchemy import or_, select
+from sqlalchemy import Select, or_, select
 
 from school_points.models import Goods
 from school_points.platform.clock import utcnow
@@ -16,7 +16,7 @@ from school_points.school.scoping import MAX_ID, campus_filter_id, campus_for_wr
 EDITABLE = ("name", "description", "image_url", "points", "limit_per_student", "on_shelf", "sort", "verify_code")
 
 
-def list_goods_query(scope, *, campus_id=None, on_shelf=None):
+def list_goods_query(scope, *, campus_id=None, on_shelf=None) -> Select:
     """Goods the admin may see: its campus's and the all-campus goods; deleted ones never."""
     query = select(Goods).where(Goods.deleted.is_(False))
     if not scope.is_super:
@@ -29,7 +29,7 @@ def list_goods_query(scope, *, campus_id=None, on_shelf=None):
     return query
 
 
-def get_goods(goods_id, scope, *, lock=False):
+def get_goods(goods_id, scope, *, lock=False) -> Goods:
     """Goods the admin may see (as listed) by id, or NotFound."""
     if not isinstance(goods_id, int) or not 0 < goods_id <= MAX_ID:
         raise NotFound("商品不存在", code="goods_not_found")
@@ -42,7 +42,7 @@ def get_goods(goods_id, scope, *, lock=False):
     return goods
 
 
-def create_goods(data, *, scope, actor):
+def create_goods(data, *, scope, actor) -> Goods:
     """Put new goods in the mall; the verify code is required, stock counts as received."""
     if not data.get("verify_code"):
         raise ValidationFailed(details={"verify_code": ["缺少必填字段"]})
@@ -57,7 +57,7 @@ def create_goods(data, *, scope, actor):
     return goods
 
 
-def update_goods(goods_id, data, *, scope, actor):
+def update_goods(goods_id, data, *, scope, actor) -> Goods:
     """Edit goods; a new stock figure moves stock_received by the same amount, under the row lock."""
     goods = get_goods(goods_id, scope, lock=True)
     _require_own(goods, scope)
@@ -78,7 +78,7 @@ def update_goods(goods_id, data, *, scope, actor):
     return goods
 
 
-def delete_goods(goods_id, *, scope, actor):
+def delete_goods(goods_id, *, scope, actor) -> Goods:
     """Soft delete: off the shelf and out of every list; orders keep their snapshot."""
     goods = get_goods(goods_id, scope, lock=True)
     _require_own(goods, scope)

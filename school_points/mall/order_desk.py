@@ -3,7 +3,7 @@
 The order rules themselves (pending only, refund exactly once, notifications, the audit entry
 for staff actions) live in `redemption`; this module keeps the admin inside its campus scope.
 """
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import selectinload
 
 from school_points.mall import redemption
@@ -11,7 +11,7 @@ from school_points.models import Redemption
 from school_points.school.scoping import get_in_scope
 
 
-def list_orders_query(scope, *, status=None, campus_id=None, student_id=None, goods_id=None):
+def list_orders_query(scope, *, status=None, campus_id=None, student_id=None, goods_id=None) -> Select:
     """Orders inside the scope, filtered, with their students loaded up front."""
     query = scope.filter(select(Redemption).options(selectinload(Redemption.student)), Redemption.campus_id,
                          campus_id)
@@ -23,16 +23,16 @@ def list_orders_query(scope, *, status=None, campus_id=None, student_id=None, go
     return query
 
 
-def get_order(order_id, scope):
+def get_order(order_id, scope) -> Redemption:
     """An order inside the scope, or NotFound."""
     return get_in_scope(Redemption, order_id, scope, message="订单不存在", code="order_not_found")
 
 
-def issue_order(order_id, *, scope, actor):
+def issue_order(order_id, *, scope, actor) -> Redemption:
     """Mark a pending order handed out by the admin (409 already_issued / order_not_pending)."""
     return redemption.issue_by_admin(get_order(order_id, scope), actor=actor)
 
 
-def cancel_order(order_id, reason, *, scope, actor):
+def cancel_order(order_id, reason, *, scope, actor) -> Redemption:
     """Cancel a pending order: points come back and stock is restored, exactly once."""
     return redemption.cancel(get_order(order_id, scope), actor=actor, reason=reason)

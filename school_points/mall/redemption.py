@@ -38,7 +38,7 @@ MAX_QUANTITY = 99
 VERIFY_ATTEMPTS, VERIFY_WINDOW_SECONDS = 5, 600
 
 
-def redeem(student_id, goods_id, quantity, *, key, actor, guardian_id=None, standalone=False):
+def redeem(student_id, goods_id, quantity, *, key, actor, guardian_id=None, standalone=False) -> Redemption:
     """Spend a student's points on goods; raises a DomainError subclass on any rule, changing nothing.
 
     With `guardian_id` (a WeChat user's id) that user must be enabled (UserDisabled otherwise) and
@@ -74,12 +74,12 @@ def redeem(student_id, goods_id, quantity, *, key, actor, guardian_id=None, stan
     return order
 
 
-def find_by_key(order_key):
+def find_by_key(order_key) -> Redemption | None:
     """The order created under an idempotency key, if any."""
     return db.session.scalars(select(Redemption).where(Redemption.idempotency_key == order_key)).first()
 
 
-def issue_by_pickup_code(teacher, pickup_code):
+def issue_by_pickup_code(teacher, pickup_code) -> Redemption:
     """A teacher scans an order's pickup code: pending → issued, only at the teacher's campus."""
     code = pickup_code.strip().upper() if isinstance(pickup_code, str) else ""
     order = db.session.scalars(select(Redemption).where(Redemption.pickup_code == code)).first() if code else None
@@ -90,7 +90,7 @@ def issue_by_pickup_code(teacher, pickup_code):
     return _issue(order, Actor.teacher(teacher.id), "pickup_code")
 
 
-def confirm_with_verify_code(order, verify_code, *, actor):
+def confirm_with_verify_code(order, verify_code, *, actor) -> Redemption:
     """The teacher types the goods' verify code on the parent's phone; wrong codes are rate limited."""
     _ensure_pending(order)
     ratelimit.hit("verify_code", order.id, limit=VERIFY_ATTEMPTS, window_seconds=VERIFY_WINDOW_SECONDS)
@@ -101,12 +101,12 @@ def confirm_with_verify_code(order, verify_code, *, actor):
     return _issue(order, actor, "verify_code")
 
 
-def issue_by_admin(order, *, actor):
+def issue_by_admin(order, *, actor) -> Redemption:
     """An admin marks a pending order as handed out."""
     return _issue(order, actor, "admin")
 
 
-def cancel(order, *, actor, reason=""):
+def cancel(order, *, actor, reason="") -> Redemption:
     """Cancel a pending order: points refunded and stock restored, exactly once."""
     reason = (reason or "").strip()[:255] if isinstance(reason, str) else ""
     account = ledger.lock(order.student_id)

@@ -225,7 +225,7 @@ _ERRORS = {
 }
 
 
-def redeem(student_id, goods_id, quantity, order_key, *, actor, guardian_id=None, standalone=False):
+def redeem(student_id, goods_id, quantity, order_key, *, actor, guardian_id=None, standalone=False) -> Redemption:
     """Run one redemption in the database; the persistent order, or the DomainError of the first failed rule.
 
     `standalone`: the caller commits nothing else with the order. Then, when no transaction is open

@@ -66,7 +66,7 @@ class InvalidMedia(ValidationFailed):
     code, message = "invalid_media", "图片地址无效，请先通过上传接口上传图片"
 
 
-def store_upload(user_id, stream, *, source="mp"):
+def store_upload(user_id, stream, *, source="mp") -> Upload:
     """Check, clean and store an image sent by a user; returns its Upload row (the caller commits).
 
     Raises ImageTooLarge past 5 MB, UploadQuotaExceeded past the user's daily quota, NotAnImage,
@@ -91,7 +91,7 @@ def store_upload(user_id, stream, *, source="mp"):
     return upload
 
 
-def clean_image(data):
+def clean_image(data) -> tuple[str, bytes]:
     """(kind, bytes): the image decoded in full and re-encoded without metadata, upright."""
     image = _open(data)
     kind = FORMATS[image.format]
@@ -154,13 +154,13 @@ def _plain_pixels(image, *, keep_alpha):
 
 # --- the daily quota ------------------------------------------------------------------------------
 
-def daily_limits():
+def daily_limits() -> tuple[int, int]:
     """(files, bytes) a user may upload per school day (UPLOAD_DAILY_FILES, UPLOAD_DAILY_BYTES)."""
     config = current_app.config
     return int(config.get("UPLOAD_DAILY_FILES", 50)), int(config.get("UPLOAD_DAILY_BYTES", 100 * 1024 * 1024))
 
 
-def uploaded_today(user_id):
+def uploaded_today(user_id) -> tuple[int, int]:
     """(files, bytes received) the user uploaded on today's school day."""
     files, size = db.session.execute(
         select(func.count(Upload.id), func.coalesce(func.sum(Upload.received_bytes), 0))
@@ -195,7 +195,7 @@ def _write(name, data):
     os.replace(temporary, directory / name)
 
 
-def stored_path(name):
+def stored_path(name) -> Path | None:
     """The path of a stored upload, or None for a name we never gave out."""
     if not _NAME.match(name or ""):
         return None
@@ -203,17 +203,17 @@ def stored_path(name):
     return path if path.is_file() else None
 
 
-def upload_dir():
+def upload_dir() -> Path:
     """Where uploads live (UPLOAD_DIR)."""
     return Path(current_app.config["UPLOAD_DIR"])
 
 
-def upload_url(name, base):
+def upload_url(name, base) -> str:
     """The URL an upload is served at under a deployment's public base URL ('' gives a path)."""
     return base + UPLOADS_PATH + name
 
 
-def check_media(urls, user_id, base):
+def check_media(urls, user_id, base) -> list[str]:
     """Growth-record media: each must be the exact URL we issued (under `base`) for an upload of
     this user that exists; raises InvalidMedia naming the others by index."""
     names, bad = [], {}
@@ -234,7 +234,7 @@ def check_media(urls, user_id, base):
     return list(urls)
 
 
-def shown_media(media, base):
+def shown_media(media, base) -> list[str]:
     """The media of a stored record as a view may show them: only our uploads, as our own URLs.
 
     Entries that are not an upload of ours (a placeholder still being fetched, or anything stored

@@ -25,12 +25,12 @@ PLACEHOLDER = "wechat-media:"
 MEDIA_LIFETIME = timedelta(days=3)
 
 
-def media_placeholder(media_id):
+def media_placeholder(media_id) -> str:
     """The record's media entry for a photo not fetched yet."""
     return PLACEHOLDER + media_id[:128]
 
 
-def fetch_record_media(record_id):
+def fetch_record_media(record_id) -> int:
     """Replace a record's placeholders with stored images; returns how many are still missing."""
     record = db.session.get(GrowthRecord, record_id)
     if record is None or not any(m.startswith(PLACEHOLDER) for m in record.media or []):
@@ -71,13 +71,13 @@ def _fetch(media_id, user_id):
     return public_upload_url(stored.name), False
 
 
-def public_upload_url(name):
+def public_upload_url(name) -> str:
     """The URL the mini-program adapter serves a stored upload at (a path when PUBLIC_BASE_URL is
     unset, which only development allows; views rebuild it under their own base)."""
     return upload_url(name, current_app.config.get("PUBLIC_BASE_URL", ""))
 
 
-def records_missing_media(now=None):
+def records_missing_media(now=None) -> list[int]:
     """Ids of recent records that still have a photo to fetch (for the sweep)."""
     now = now or utcnow()
     return list(db.session.scalars(

@@ -4,6 +4,7 @@ still outstanding (and what it would cost the school in yuan), and orders by sta
 Every figure is one aggregate query; nothing loops over rows.
 """
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import case, func, select
 
@@ -16,7 +17,7 @@ from school_points.school.settings import get_settings
 ISSUING_KINDS = sorted(LIFETIME_KINDS)
 
 
-def summary(first_day, last_day, *, campus_id=None):
+def summary(first_day, last_day, *, campus_id=None) -> dict[str, Any]:
     """Figures for school-local days first_day..last_day (inclusive), for one campus or all."""
     flows = _ledger_flows(first_day, last_day, campus_id)
     outstanding = _outstanding(campus_id)

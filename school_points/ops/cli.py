@@ -10,7 +10,7 @@ points_cli = AppGroup("points", help="Points ledger operations.")
 admin_cli = AppGroup("admin", help="Admin accounts.")
 
 
-def register(app):
+def register(app) -> None:
     """Attach every command group to the app."""
     app.cli.add_command(points_cli)
     app.cli.add_command(admin_cli)
@@ -20,15 +20,13 @@ def register(app):
 
     app.cli.add_command(worker_command)
     app.cli.add_command(scheduler_command)
-    try:
-        from school_points.wechat.cli import wechat_cli
-    except ImportError:  # the WeChat commands arrive with the official-account module
-        return
+    from school_points.wechat.cli import wechat_cli
+
     app.cli.add_command(wechat_cli)
 
 
 @points_cli.command("check")
-def points_check_command():
+def points_check_command() -> None:
     """Reconcile balances against the ledger and stock against orders; non-zero exit on any difference."""
     from school_points.accounts.reconcile import find_differences
 
@@ -42,7 +40,7 @@ def points_check_command():
 
 
 @points_cli.command("expire")
-def points_expire_command():
+def points_expire_command() -> None:
     """Expire points whose expiry date has passed (the nightly job, run by hand)."""
     from school_points.points.expiry import expire_due
 
@@ -54,7 +52,7 @@ def points_expire_command():
 @click.argument("username")
 @click.option("--password", required=True, help="The admin's password (stored hashed).")
 @click.option("--campus", "campus_id", type=int, default=None, help="Confine the admin to one campus.")
-def admin_create_command(username, password, campus_id):
+def admin_create_command(username, password, campus_id) -> None:
     """Create an admin: super (all campuses) or, with --campus, a campus admin."""
     from school_points.people.admins import create_admin
     from school_points.platform.errors import DomainError
@@ -69,7 +67,7 @@ def admin_create_command(username, password, campus_id):
 
 
 @click.command("seed-demo")
-def seed_demo_command():
+def seed_demo_command() -> None:
     """Load a demo school: two campuses, classes, teachers, students, goods and a demo admin.
     Refused (exit 1, nothing written) under APP_ENV=production."""
     from school_points.ops.demo import DemoRefused, seed_demo

@@ -15,7 +15,10 @@ DEMO_ADMIN = ("admin", "admin12345")
 
 CAMPUSES = {
     "人民路校区": {
-        "classes": {"钢琴启蒙班": ["张小雨", "王一诺", "李子涵", "赵梓萱"], "少儿美术A班": ["陈思远", "刘欣怡", "杨浩然"]},
+        "classes": {
+            "钢琴启蒙班": ["张小雨", "王一诺", "李子涵", "赵梓萱"],
+            "少儿美术A班": ["陈思远", "刘欣怡", "杨浩然"],
+        },
         "teachers": {"周老师": ["钢琴启蒙班"], "吴老师": ["少儿美术A班"]},
     },
     "滨江校区": {
@@ -37,7 +40,7 @@ class DemoRefused(RuntimeError):
     """The demo school must not be created here."""
 
 
-def seed_demo():
+def seed_demo() -> list[str]:
     """Create the demo school once; returns lines to print (URLs of interest, logins, codes).
 
     Refused under APP_ENV=production before anything is read or written: the demo admin's password

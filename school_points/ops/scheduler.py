@@ -7,6 +7,7 @@ does what `start()` does, and on a Redis error logs one line, waits with capped 
 backoff (REDIS_RETRY_MAX_SECONDS) and tries again. A job whose enqueue failed was not marked as
 run, so it is enqueued once when Redis is back; the scheduler re-registers itself in the new Redis.
 """
+import contextlib
 import logging
 import signal
 import time
@@ -25,7 +26,7 @@ log = logging.getLogger(__name__)
 TIMETABLE = "school_points.ops.timetable"
 
 
-def run_scheduler(connection, timetable=TIMETABLE, *, retry_cap=30.0, sleep=time.sleep):
+def run_scheduler(connection, timetable=TIMETABLE, *, retry_cap=30.0, sleep=time.sleep) -> None:
     """Enqueue the timetable's jobs when due, until SIGTERM or SIGINT; never exits on a Redis error."""
     scheduler = CronScheduler(connection=connection)
     scheduler.load_config_from_file(timetable)
@@ -54,10 +55,9 @@ def run_scheduler(connection, timetable=TIMETABLE, *, retry_cap=30.0, sleep=time
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-        try:
+        # Redis is away, or came back empty: its registry entry is gone or expires by itself.
+        with contextlib.suppress(redis.RedisError, SchedulerNotFound):
             scheduler.register_death()
-        except (redis.RedisError, SchedulerNotFound):
-            pass  # Redis is away, or came back empty: its registry entry is gone or expires by itself
 
 
 def _raise_stop(signum, frame):
@@ -68,7 +68,7 @@ def _raise_stop(signum, frame):
 @click.option("--timetable", default=TIMETABLE, show_default=True,
               help="Module that registers the periodic jobs with rq.cron.register.")
 @with_appcontext
-def scheduler_command(timetable):
+def scheduler_command(timetable) -> None:
     """Run the scheduler: enqueue the periodic jobs (sweeps, expiry, reminders, birthdays)."""
     connection = get_redis()
     if connection is None:

@@ -24,7 +24,7 @@ BATCH = 500
 PROCESSED_MESSAGE_RETENTION = timedelta(days=3)
 
 
-def due_notification_ids(now=None, *, starting=False):
+def due_notification_ids(now=None, *, starting=False) -> list[int]:
     """Notifications waiting to be sent: never picked up, due for a retry, claimed by a worker
     that has not sent them within its lease, or interrupted mid-send (deliver applies the rule).
     `starting`: the worker's startup sweep, which takes no grace period and re-queues every
@@ -45,7 +45,7 @@ def due_notification_ids(now=None, *, starting=False):
     return ids
 
 
-def sweep_outbox(now=None):
+def sweep_outbox(now=None) -> int:
     """The outbox/inbox sweep: enqueue delivery of every due notification, and a drain of the
     check-ins acknowledged but not awarded whose drain is gone; returns how many jobs it queued."""
     ids = due_notification_ids(now)
@@ -54,7 +54,7 @@ def sweep_outbox(now=None):
     return len(ids) + sweep_checkins(now)
 
 
-def sweep_checkins(now=None, grace=oa_checkins.GRACE):
+def sweep_checkins(now=None, grace=oa_checkins.GRACE) -> int:
     """Queue a drain when acknowledged check-ins are owed past their grace period (their drain
     was lost with Redis, or failed); returns 1 when it queued one, 0 otherwise."""
     if not oa_checkins.overdue(now, grace=grace):
@@ -62,7 +62,7 @@ def sweep_checkins(now=None, grace=oa_checkins.GRACE):
     return 1 if oa_checkins.wake_drainer(trust_memo=False) == "queued" else 0
 
 
-def recover_owed_work(now=None):
+def recover_owed_work(now=None) -> int:
     """The worker's startup sweep (run when it starts and whenever Redis comes back): re-queue,
     without waiting for the scheduler or any grace period, the notifications owed (never sent,
     due, or claimed by a worker that died) and a drain of the check-ins acknowledged but not
@@ -74,7 +74,7 @@ def recover_owed_work(now=None):
     return len(ids) + sweep_checkins(now, grace=timedelta(0))
 
 
-def sweep_media(now=None):
+def sweep_media(now=None) -> int:
     """Enqueue the photo fetch of recent check-ins that still miss their image; returns how many."""
     now = now or utcnow()
     ids = records_missing_media(now)
@@ -84,7 +84,7 @@ def sweep_media(now=None):
     return len(ids)
 
 
-def prune_processed_messages(now=None):
+def prune_processed_messages(now=None) -> int:
     """Forget callback dedupe records older than the retention; returns how many."""
     cutoff = (now or utcnow()) - PROCESSED_MESSAGE_RETENTION
     result = db.session.execute(delete(ProcessedWechatMessage).where(ProcessedWechatMessage.created_at < cutoff))

@@ -38,19 +38,19 @@ RQ_REDIS_NOISE = ("Worker %s: could not connect to Redis instance", "Worker %s: 
 class AppContextWorker(SimpleWorker):
     """An RQ worker that runs every job in a new app context of `app`."""
 
-    def __init__(self, *args, app, outage=None, **kwargs):
+    def __init__(self, *args, app, outage=None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.app = app
         self.outage = outage
 
-    def execute_job(self, job, queue):
+    def execute_job(self, job, queue) -> None:
         with self.app.app_context():
             try:
                 return super().execute_job(job, queue)
             finally:
                 db.session.remove()
 
-    def heartbeat(self, timeout=None, pipeline=None):
+    def heartbeat(self, timeout=None, pipeline=None) -> None:
         """RQ's heartbeat; the first one that reaches Redis after an outage ends it (one queued
         on a pipeline has not reached Redis yet)."""
         super().heartbeat(timeout, pipeline=pipeline)
@@ -64,7 +64,7 @@ class AppContextWorker(SimpleWorker):
             return
         super()._pubsub_exception_handler(exc, pubsub, pubsub_thread)
 
-    def teardown(self):
+    def teardown(self) -> None:
         """RQ's teardown; with Redis gone, still stop the command channel thread."""
         try:
             super().teardown()
@@ -74,7 +74,7 @@ class AppContextWorker(SimpleWorker):
                 self.pubsub_thread.join(timeout=1)
 
 
-def make_worker(app, connection=None, queues=(QUEUE_NAME,), outage=None):
+def make_worker(app, connection=None, queues=(QUEUE_NAME,), outage=None) -> AppContextWorker:
     """A worker for `app`'s queue on its Redis (or `connection`)."""
     if connection is None:
         with app.app_context():
@@ -85,7 +85,7 @@ def make_worker(app, connection=None, queues=(QUEUE_NAME,), outage=None):
     return AppContextWorker(list(queues), connection=connection, app=app, outage=outage, log_job_description=False)
 
 
-def run_worker(app, *, burst=False):
+def run_worker(app, *, burst=False) -> None:
     """Run RQ workers until asked to stop (SIGTERM, SIGINT) or, with `burst`, until the queue is
     empty; ride out Redis outages (module docstring)."""
     backoff = Backoff(app.config["REDIS_RETRY_MAX_SECONDS"])
@@ -165,7 +165,7 @@ def _raise_stop(signum, frame):
 class _RedisNoiseFilter(logging.Filter):
     """Turns RQ's line per failed attempt (and its traceback when it quits) into one per outage."""
 
-    def __init__(self, outage, cap):
+    def __init__(self, outage, cap) -> None:
         super().__init__()
         self.outage, self.cap = outage, cap
 
@@ -182,7 +182,7 @@ class _RedisNoiseFilter(logging.Filter):
 @click.command("worker")
 @click.option("--burst", is_flag=True, help="Run the jobs waiting now, then exit.")
 @with_appcontext
-def worker_command(burst):
+def worker_command(burst) -> None:
     """Run the RQ worker for background jobs (notifications, photos, scheduled jobs)."""
     app = current_app._get_current_object()
     logging.getLogger("rq.worker").setLevel(logging.INFO)
@@ -190,7 +190,7 @@ def worker_command(burst):
     run_worker(app, burst=burst)
 
 
-def lower_priority(niceness):
+def lower_priority(niceness) -> None:
     """Run this process at a lower CPU priority (WORKER_NICE): on a machine shared with the web
     server, the web's requests get the CPU first and the jobs use what is left. Jobs are only
     delayed while the web is busy; nothing waits on them there (check-ins are acknowledged first,

@@ -27,7 +27,7 @@ class AlreadyLinked(DomainError):
     code, message = "account_already_linked", "该公众号账号已关联其他小程序用户"
 
 
-def create_link(user, *, ttl_seconds=LINK_TTL_SECONDS):
+def create_link(user, *, ttl_seconds=LINK_TTL_SECONDS) -> AccountLink:
     """A new one-time link for `user`; its scene is `scene_for(link)`."""
     link = AccountLink(
         token=secrets.token_urlsafe(16), user_id=user.id,
@@ -38,12 +38,12 @@ def create_link(user, *, ttl_seconds=LINK_TTL_SECONDS):
     return link
 
 
-def scene_for(link):
+def scene_for(link) -> str:
     """The QR scene string of a link (≤ 64 characters, as WeChat requires)."""
     return SCENE_PREFIX + link.token
 
 
-def consume_link(token, oa_openid):
+def consume_link(token, oa_openid) -> WechatUser:
     """Join `oa_openid` to the link's user, once; returns that user.
 
     Raises LinkNotFound for an unknown, expired or already used token (a repeat by the same openid

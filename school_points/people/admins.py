@@ -21,7 +21,7 @@ def _dummy_hash(method):
     return generate_password_hash("not-a-real-password", method=method)
 
 
-def create_admin(username, password, *, campus_id=None):
+def create_admin(username, password, *, campus_id=None) -> Admin:
     """Create an admin; with a campus id it is a campus admin confined to that campus."""
     username = (username or "").strip()
     if not username or len(username) > 64:
@@ -43,7 +43,7 @@ def create_admin(username, password, *, campus_id=None):
     return admin
 
 
-def authenticate(username, password):
+def authenticate(username, password) -> Admin | None:
     """The active admin with these credentials, or None."""
     admin = db.session.scalars(select(Admin).where(Admin.username == (username or ""))).first()
     if admin is None:

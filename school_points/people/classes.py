@@ -1,5 +1,7 @@
 """Classes (班级): a campus's classes with their teachers and students, all of that campus."""
-from sqlalchemy import select
+from typing import Any
+
+from sqlalchemy import Select, select
 from sqlalchemy.orm import selectinload
 
 from school_points.models import SchoolClass, Student, Teacher
@@ -9,7 +11,7 @@ from school_points.school import audit
 from school_points.school.scoping import campus_for_write, get_in_scope
 
 
-def list_classes_query(scope, *, campus_id=None):
+def list_classes_query(scope, *, campus_id=None) -> Select:
     """Classes inside the scope, members loaded in one query each."""
     query = select(SchoolClass).options(
         selectinload(SchoolClass.teachers), selectinload(SchoolClass.students)
@@ -17,12 +19,12 @@ def list_classes_query(scope, *, campus_id=None):
     return scope.filter(query, SchoolClass.campus_id, campus_id)
 
 
-def get_class(class_id, scope):
+def get_class(class_id, scope) -> SchoolClass:
     """A class inside the scope, or NotFound."""
     return get_in_scope(SchoolClass, class_id, scope, message="班级不存在", code="class_not_found")
 
 
-def move_with_classes(person, data, scope):
+def move_with_classes(person, data, scope) -> None:
     """Apply `campus_id` and `class_ids` from an update to a student or teacher: its classes must be
     of its campus, so after a move without new `class_ids` the old campus's classes are dropped."""
     if "campus_id" in data:
@@ -31,7 +33,7 @@ def move_with_classes(person, data, scope):
     person.classes = members_of_campus(SchoolClass, class_ids, person.campus_id, "class_ids")
 
 
-def members_of_campus(model, ids, campus_id, field):
+def members_of_campus(model, ids, campus_id, field) -> list[Any]:
     """Rows of `model` with these ids, all at `campus_id`; anything else is a 422 naming `field`."""
     ids = sorted(set(ids))
     if not ids:
@@ -43,7 +45,7 @@ def members_of_campus(model, ids, campus_id, field):
     return sorted(rows, key=lambda row: row.id)
 
 
-def create_class(data, *, scope, actor):
+def create_class(data, *, scope, actor) -> SchoolClass:
     """A class at one campus; teacher_ids and student_ids must be of that campus."""
     campus_id = campus_for_write(scope, data.get("campus_id"))
     teachers, students = _members(data.get("teacher_ids", []), data.get("student_ids", []), campus_id)
@@ -54,7 +56,7 @@ def create_class(data, *, scope, actor):
     return klass
 
 
-def update_class(class_id, data, *, scope, actor):
+def update_class(class_id, data, *, scope, actor) -> SchoolClass:
     """Rename, move or change members; every member stays of the class's campus."""
     klass = get_class(class_id, scope)
     before = _snapshot(klass)

@@ -10,7 +10,7 @@ from school_points.platform.extensions import db
 MAX_RELATION_LENGTH = 16
 
 
-def bind_student(user, bind_code, relation="家长"):
+def bind_student(user, bind_code, relation="家长") -> Guardian:
     """Bind a user to the student holding `bind_code`; binding twice returns the first binding.
 
     The binding alone: a family binding a child may also earn a referral reward, so adapters call
@@ -27,7 +27,7 @@ def bind_student(user, bind_code, relation="家长"):
     return guardian
 
 
-def unbind_student(user, student_id):
+def unbind_student(user, student_id) -> None:
     """Remove the user's binding to a student; the default moves to another bound student."""
     guardian = _find(user.id, student_id)
     if guardian is None:
@@ -40,7 +40,7 @@ def unbind_student(user, student_id):
         db.session.flush()
 
 
-def set_default_student(user, student_id):
+def set_default_student(user, student_id) -> Student:
     """Make one of the user's students the default (used by the official account)."""
     student = guardian_student(user, student_id)
     user.default_student_id = student.id
@@ -48,7 +48,7 @@ def set_default_student(user, student_id):
     return student
 
 
-def guardian_student(user, student_id):
+def guardian_student(user, student_id) -> Student:
     """The student if `user` is one of its guardians; NotFound otherwise (a wrong id looks absent)."""
     if not isinstance(student_id, int) or isinstance(student_id, bool):
         raise NotFound("学员不存在")
@@ -61,12 +61,12 @@ def guardian_student(user, student_id):
     return student
 
 
-def is_guardian(user_id, student_id):
+def is_guardian(user_id, student_id) -> bool:
     """Whether the user is bound to the student."""
     return _find(user_id, student_id) is not None
 
 
-def students_of(user, *, with_accounts=False):
+def students_of(user, *, with_accounts=False) -> list[Student]:
     """The user's students in the order they were bound (with their points accounts, in one more
     query, when asked)."""
     query = (select(Student).join(Guardian, Guardian.student_id == Student.id)
@@ -76,12 +76,12 @@ def students_of(user, *, with_accounts=False):
     return list(db.session.scalars(query))
 
 
-def default_student(user):
+def default_student(user) -> Student | None:
     """The user's default student, falling back to the first bound one; None without students."""
     return default_among(user, students_of(user))
 
 
-def default_among(user, students):
+def default_among(user, students) -> Student | None:
     """Of the user's students (already loaded), the default one; the first, or None, otherwise."""
     for student in students:
         if student.id == user.default_student_id:

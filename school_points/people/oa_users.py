@@ -14,12 +14,12 @@ from school_points.platform.extensions import db
 MAX_OPENID_LENGTH = 64
 
 
-def find_oa_user(openid):
+def find_oa_user(openid) -> WechatUser | None:
     """The user with this official-account openid, or None."""
     return db.session.scalars(select(WechatUser).where(WechatUser.oa_openid == openid)).first()
 
 
-def find_or_create_oa_user(openid):
+def find_or_create_oa_user(openid) -> tuple[WechatUser, bool]:
     """(user, created) for an official-account openid; concurrent first messages create one row."""
     if not openid or len(openid) > MAX_OPENID_LENGTH:
         raise ValueError("an official-account openid is 1 to 64 characters")
@@ -37,13 +37,13 @@ def find_or_create_oa_user(openid):
     raise RuntimeError("could not settle the official-account user after concurrent inserts")
 
 
-def set_subscribed(user, subscribed):
+def set_subscribed(user, subscribed) -> None:
     """Record follow/unfollow: template messages go only to followers."""
     user.oa_subscribed = bool(subscribed)
     db.session.flush()
 
 
-def following_user(openid):
+def following_user(openid) -> WechatUser:
     """The user who sent a message or clicked the menu: only followers can, so they are marked as
     following (people who followed before this system existed never sent a subscribe event)."""
     user, _ = find_or_create_oa_user(openid)
@@ -52,7 +52,7 @@ def following_user(openid):
     return user
 
 
-def attach_unionid(user, unionid):
+def attach_unionid(user, unionid) -> WechatUser:
     """Join the official-account row with the mini-program row that has the same unionid."""
     if not unionid or user.unionid == unionid:
         return user

@@ -1,5 +1,5 @@
 """Students (学员): enrolment, their bind codes, and the admin's view of their points."""
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -15,7 +15,7 @@ from school_points.school.scoping import campus_for_write, get_in_scope
 STATUSES = ("active", "archived")
 
 
-def active_student(student_id):
+def active_student(student_id) -> Student:
     """An active (not archived) student by id, for the services a family or teacher calls; NotFound
     for any other id, whatever its type."""
     # bool is an int in Python: True must not name student 1 (the redeem_goods function and
@@ -27,7 +27,7 @@ def active_student(student_id):
     return student
 
 
-def list_students_query(scope, *, q=None, campus_id=None, class_id=None, status=None):
+def list_students_query(scope, *, q=None, campus_id=None, class_id=None, status=None) -> Select:
     """Students inside the scope, filtered; classes and accounts loaded up front (no N+1)."""
     query = select(Student).options(selectinload(Student.classes), selectinload(Student.account))
     query = scope.filter(query, Student.campus_id, campus_id)
@@ -41,12 +41,12 @@ def list_students_query(scope, *, q=None, campus_id=None, class_id=None, status=
     return query
 
 
-def get_student(student_id, scope):
+def get_student(student_id, scope) -> Student:
     """A student inside the scope, or NotFound."""
     return get_in_scope(Student, student_id, scope, message="学员不存在", code="student_not_found")
 
 
-def create_student(data, *, scope, actor):
+def create_student(data, *, scope, actor) -> Student:
     """Enrol a student: a fresh bind code and a zero points account, in one transaction."""
     campus_id = campus_for_write(scope, data.get("campus_id"))
     classes = members_of_campus(SchoolClass, data.get("class_ids", []), campus_id, "class_ids")
@@ -58,7 +58,7 @@ def create_student(data, *, scope, actor):
     return student
 
 
-def update_student(student_id, data, *, scope, actor):
+def update_student(student_id, data, *, scope, actor) -> Student:
     """Change name, campus, classes, birthday or status (archived students keep their points)."""
     student = get_student(student_id, scope)
     before = _snapshot(student)
@@ -72,7 +72,7 @@ def update_student(student_id, data, *, scope, actor):
     return student
 
 
-def regenerate_bind_code(student_id, *, scope, actor):
+def regenerate_bind_code(student_id, *, scope, actor) -> Student:
     """Give a student a new bind code; the old one stops working at once."""
     student = get_student(student_id, scope)
     student.bind_code = _unused_bind_code()
@@ -81,7 +81,7 @@ def regenerate_bind_code(student_id, *, scope, actor):
     return student
 
 
-def points_history_query(student_id, scope):
+def points_history_query(student_id, scope) -> Select:
     """The student's ledger entries, for newest-first keyset pagination."""
     get_student(student_id, scope)
     return select(LedgerEntry).where(LedgerEntry.student_id == student_id)

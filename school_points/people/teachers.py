@@ -1,5 +1,5 @@
 """Teachers (老师): created by admins with a one-time invite code a WeChat user redeems."""
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -17,17 +17,17 @@ class AlreadyTeacher(DomainError):
     code, message = "already_teacher", "该微信账号已绑定为其他老师"
 
 
-def list_teachers_query(scope, *, campus_id=None):
+def list_teachers_query(scope, *, campus_id=None) -> Select:
     """Teachers inside the scope, classes loaded up front."""
     return scope.filter(select(Teacher).options(selectinload(Teacher.classes)), Teacher.campus_id, campus_id)
 
 
-def get_teacher(teacher_id, scope):
+def get_teacher(teacher_id, scope) -> Teacher:
     """A teacher inside the scope, or NotFound."""
     return get_in_scope(Teacher, teacher_id, scope, message="老师不存在", code="teacher_not_found")
 
 
-def create_teacher(data, *, scope, actor):
+def create_teacher(data, *, scope, actor) -> Teacher:
     """A teacher at one campus with a fresh invite code (returned to the admin to pass on)."""
     campus_id = campus_for_write(scope, data.get("campus_id"))
     classes = members_of_campus(SchoolClass, data.get("class_ids", []), campus_id, "class_ids")
@@ -39,7 +39,7 @@ def create_teacher(data, *, scope, actor):
     return teacher
 
 
-def update_teacher(teacher_id, data, *, scope, actor):
+def update_teacher(teacher_id, data, *, scope, actor) -> Teacher:
     """Change name, campus, classes or active flag; classes stay of the teacher's campus."""
     teacher = get_teacher(teacher_id, scope)
     before = _snapshot(teacher)
@@ -53,7 +53,7 @@ def update_teacher(teacher_id, data, *, scope, actor):
     return teacher
 
 
-def regenerate_invite_code(teacher_id, *, scope, actor):
+def regenerate_invite_code(teacher_id, *, scope, actor) -> Teacher:
     """A new invite code; the WeChat account bound so far (e.g. a lost phone) is unbound."""
     teacher = get_teacher(teacher_id, scope)
     teacher.invite_code = _unused_invite_code()
@@ -63,7 +63,7 @@ def regenerate_invite_code(teacher_id, *, scope, actor):
     return teacher
 
 
-def accept_invite(user, invite_code):
+def accept_invite(user, invite_code) -> Teacher:
     """Make `user` the teacher the invite code names; each code works once."""
     code = (invite_code or "").strip().upper()
     teacher = None

@@ -45,12 +45,12 @@ def _ttl(kind):
     return current_app.config["ADMIN_TOKEN_TTL_SECONDS" if kind == "admin" else "TOKEN_TTL_SECONDS"]
 
 
-def issue(kind, subject_id):
+def issue(kind, subject_id) -> tuple[str, int]:
     """A token for subject `subject_id` of `kind` ('user' or 'admin') and its lifetime in seconds."""
     return _serializer(kind).dumps({"sub": subject_id, "jti": secrets.token_hex(16)}), _ttl(kind)
 
 
-def claims(kind, token):
+def claims(kind, token) -> Claims | None:
     """The Claims of a genuine, unexpired token, revoked or not; None for anything else."""
     if not isinstance(token, str) or len(token) > MAX_TOKEN_LENGTH:
         return None
@@ -62,11 +62,11 @@ def claims(kind, token):
     age = epoch_seconds() - signed_at
     if not -CLOCK_SKEW_SECONDS <= age <= ttl:
         return None
-    expires_at = datetime.fromtimestamp(signed_at + ttl + CLOCK_SKEW_SECONDS, timezone.utc)
+    expires_at = datetime.fromtimestamp(signed_at + ttl + CLOCK_SKEW_SECONDS, UTC)
     return Claims(subject, token_id, expires_at)
 
 
-def verify(kind, token):
+def verify(kind, token) -> int | None:
     """The subject id a valid, unexpired, not revoked token names, or None."""
     found = claims(kind, token)
     if found is None or is_revoked(found.token_id):
@@ -74,7 +74,7 @@ def verify(kind, token):
     return found.subject
 
 
-def is_revoked(token_id):
+def is_revoked(token_id) -> bool:
     """Whether the token with this id was logged out: one primary-key lookup."""
     if db.engine.dialect.name == "postgresql" and not session_in_transaction():
         # Before the view has touched the session (the hot 'token' paths): one autocommit
@@ -86,7 +86,7 @@ def is_revoked(token_id):
     return db.session.scalar(select(RevokedToken.jti).where(RevokedToken.jti == token_id)) is not None
 
 
-def revoke(found):
+def revoke(found) -> None:
     """End the token these Claims describe, at once and for every process; the caller commits.
 
     Revoking twice is harmless. Ids of tokens that have expired by now are deleted on the way

@@ -16,7 +16,7 @@ from school_points.platform.extensions import db
 log = logging.getLogger(__name__)
 
 
-def login_or_create(session_info):
+def login_or_create(session_info) -> tuple[WechatUser, bool]:
     """The user a code2session result names: (user, known_before).
 
     `session_info` is {openid, unionid?, session_key}; the session_key is never stored. A user found
@@ -67,13 +67,13 @@ def _free_referral_code():
     raise RuntimeError("no free referral code after 10 tries")
 
 
-def active_user(user_id):
+def active_user(user_id) -> WechatUser | None:
     """The enabled user a token names, or None (unknown, merged away or disabled)."""
     user = db.session.get(WechatUser, user_id) if user_id is not None else None
     return None if user is None or user.disabled else user
 
 
-def merge_users(*, keep, other):
+def merge_users(*, keep, other) -> WechatUser:
     """Fold `other` into `keep` (one person with two rows); returns `keep`.
 
     Every row that points at `other` moves to `keep`; where `keep` already has the same thing

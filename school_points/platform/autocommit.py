@@ -7,6 +7,7 @@ COMMIT round trips, and none of the session's or Core's machinery, which costs t
 CPU than the statement itself (in-process: ~0.3 ms against ~0.06 ms for the statement's own
 round trip). The pool's checkout events (the ping of a connection that sat idle) still run.
 """
+from collections.abc import Iterator
 from contextlib import contextmanager
 
 import psycopg
@@ -14,13 +15,13 @@ import psycopg
 from school_points.platform.extensions import db
 
 
-def session_in_transaction():
+def session_in_transaction() -> bool:
     """Whether this context's session has a transaction open, without making a session to ask."""
     return db.session.registry.has() and db.session().in_transaction()
 
 
 @contextmanager
-def own_transaction():
+def own_transaction() -> Iterator[psycopg.Cursor]:
     """A psycopg cursor in autocommit on a pooled connection, returned to the pool afterwards.
 
     A connection found broken is invalidated, so the pool never hands it out again.

@@ -5,17 +5,18 @@ durations: they go through `_source`, which tests replace with a virtual clock (
 a test of a window, a linger or an expiry advances time instead of sleeping through it.
 """
 import time as _time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
 
 
-def utcnow():
+def utcnow() -> datetime:
     """The current instant, timezone-aware (UTC)."""
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class SystemClock:
@@ -55,7 +56,7 @@ _acting_at = ContextVar("acting_at", default=None)
 
 
 @contextmanager
-def acting_at(instant):
+def acting_at(instant) -> Iterator[None]:
     """Within the block, "today" is the school-local day of `instant`, not of the wall clock.
 
     A job awarding a check-in that a parent sent at 23:59:59 counts it (caps, ledger day) on the
@@ -68,34 +69,34 @@ def acting_at(instant):
         _acting_at.reset(token)
 
 
-def local_today(now=None):
+def local_today(now=None) -> date:
     """Today's date in the school's timezone (the day of the event being acted on, inside `acting_at`)."""
     return (now or _acting_at.get() or utcnow()).astimezone(school_tz()).date()
 
 
-def local_day_of(instant):
+def local_day_of(instant) -> date:
     """The school-local date an instant falls on."""
     return as_aware(instant).astimezone(school_tz()).date()
 
 
-def day_start(day: date):
+def day_start(day: date) -> datetime:
     """The first instant of a school-local day, as an aware UTC datetime."""
-    return datetime.combine(day, time.min, tzinfo=school_tz()).astimezone(timezone.utc)
+    return datetime.combine(day, time.min, tzinfo=school_tz()).astimezone(UTC)
 
 
-def day_end(day: date):
+def day_end(day: date) -> datetime:
     """The first instant after a school-local day."""
     return day_start(day + timedelta(days=1))
 
 
-def as_aware(value):
+def as_aware(value) -> datetime | None:
     """Treat naive datetimes read back from SQLite as UTC."""
     if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=timezone.utc)
+        return value.replace(tzinfo=UTC)
     return value
 
 
-def isoformat(value):
+def isoformat(value) -> str | None:
     """ISO 8601 with offset, in the school's timezone."""
     if value is None:
         return None

@@ -11,7 +11,7 @@ ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 _UNBIASED_BELOW = 256 - 256 % len(ALPHABET)
 
 
-def new_code(length=8):
+def new_code(length=8) -> str:
     """A random code from the unambiguous alphabet (one read of the system's randomness, usually)."""
     code = []
     while len(code) < length:
@@ -19,12 +19,12 @@ def new_code(length=8):
     return "".join(code[:length])
 
 
-def new_pickup_code():
+def new_pickup_code() -> str:
     """A pickup code for a redemption order: long enough to be unguessable, short enough for a QR."""
     return new_code(12)
 
 
-def key_digest(key):
+def key_digest(key) -> str:
     """A short, fixed-length form of a client's idempotency key (keys may be 200 characters).
 
     No key (None) gives a random digest: the request is simply not idempotent.

@@ -1,6 +1,7 @@
 """Configuration read from the environment (README.md)."""
 import os
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 
@@ -21,7 +22,7 @@ def normalize_database_url(url):
     return url
 
 
-def as_flag(value):
+def as_flag(value) -> bool:
     """A yes/no setting: "1", "true", "yes", "on" (any case) or True mean yes; anything else no."""
     if isinstance(value, bool):
         return value
@@ -40,7 +41,7 @@ def _seconds(env, name, default):
     return value
 
 
-def parse_rate(name, value):
+def parse_rate(name, value) -> tuple[int, int]:
     """A rate limit written "LIMIT/SECONDS" (e.g. "120/60") as (limit, window_seconds)."""
     limit, _, window = str(value).partition("/")
     try:
@@ -62,7 +63,7 @@ def _proxy_count(value):
     return count
 
 
-def load_config(instance_path, overrides=None):
+def load_config(instance_path, overrides=None) -> dict[str, Any]:
     """Build the Flask config mapping from the environment plus explicit overrides."""
     env = dict(os.environ)
     env.update({k: v for k, v in (overrides or {}).items() if isinstance(v, str)})

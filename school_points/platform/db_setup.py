@@ -2,7 +2,7 @@
 keys and writer serialisation."""
 import time
 
-from sqlalchemy import event
+from sqlalchemy import Insert, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DisconnectionError
 
@@ -12,7 +12,7 @@ from school_points.platform.extensions import db
 PING_AFTER_IDLE_SECONDS = 10.0
 
 
-def configure_engine(engine):
+def configure_engine(engine) -> None:
     """Make SQLite behave like a careful single-writer database; on PostgreSQL, ping idle connections."""
     if engine.dialect.name == "postgresql":
         ping_connections_after_idle(engine)
@@ -37,7 +37,7 @@ def configure_engine(engine):
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def insert_or_skip(table, index_elements, dialect=None):
+def insert_or_skip(table, index_elements, dialect=None) -> Insert:
     """`INSERT ... ON CONFLICT (index_elements) DO NOTHING` into `table` (a Table, or a mapped class
     to get ORM objects back from RETURNING), in the dialect named `dialect` or else the session's
     database's (PostgreSQL and SQLite both have it, each its own construct)."""
@@ -46,7 +46,7 @@ def insert_or_skip(table, index_elements, dialect=None):
     return insert(table).on_conflict_do_nothing(index_elements=index_elements)
 
 
-def ping_connections_after_idle(engine):
+def ping_connections_after_idle(engine) -> None:
     """Pessimistic disconnect handling without a round trip on every request.
 
     `pool_pre_ping` pings on every checkout: one more round trip (and ~0.1 ms of this process's

@@ -6,7 +6,7 @@ from school_points.platform.extensions import db
 from school_points.platform.redis_conn import get_redis, redis_ok
 
 
-def readiness():
+def readiness() -> dict[str, str]:
     """{'status', 'database', 'redis'}: status is 'ok' unless the database is unreachable."""
     try:
         db.session.execute(text("SELECT 1"))
@@ -15,8 +15,5 @@ def readiness():
     except SQLAlchemyError as exc:
         db.session.rollback()
         database = f"error: {exc.__class__.__name__}"
-    if get_redis() is None:
-        redis_state = "not_configured"
-    else:
-        redis_state = "ok" if redis_ok() else "unreachable"
+    redis_state = "not_configured" if get_redis() is None else ("ok" if redis_ok() else "unreachable")
     return {"status": "ok" if database == "ok" else "error", "database": database, "redis": redis_state}

@@ -18,11 +18,11 @@ from flask import current_app, has_app_context
 # mini-program login's code.
 SECRET_PARAMS = ("signature", "msg_signature", "nonce", "openid", "echostr", "access_token", "token",
                  "secret", "appsecret", "js_code", "code", "encrypt")
-_SECRET_QUERY = re.compile(r"(?i)([?&](?:%s)=)[^&\s\"'#]*" % "|".join(SECRET_PARAMS))
+_SECRET_QUERY = re.compile(r"(?i)([?&](?:{})=)[^&\s\"'#]*".format("|".join(SECRET_PARAMS)))
 REDACTED = "[redacted]"
 
 
-def log_id(value):
+def log_id(value) -> str:
     """A short keyed digest of an identifier (an openid, a bind code) for log lines.
 
     Keyed with the app's SECRET_KEY so a leaked log cannot be matched against a list of openids
@@ -36,7 +36,7 @@ def log_id(value):
     return "h:" + hmac.new(key, str(value).encode(), hashlib.sha256).hexdigest()[:12]
 
 
-def scrub(text):
+def scrub(text) -> str:
     """`text` with the values of secret query parameters replaced by [redacted]."""
     return _SECRET_QUERY.sub(r"\1" + REDACTED, text)
 
@@ -44,7 +44,7 @@ def scrub(text):
 class SecretScrubber(logging.Filter):
     """A handler filter that blanks secret query parameters in every line it passes on."""
 
-    def filter(self, record):
+    def filter(self, record) -> bool:
         message = record.getMessage()
         cleaned = scrub(message)
         if cleaned != message:
@@ -52,7 +52,7 @@ class SecretScrubber(logging.Filter):
         return True
 
 
-def scrub_handlers(*loggers):
+def scrub_handlers(*loggers) -> None:
     """Put a SecretScrubber on each handler of `loggers` (the root logger when none given), once."""
     for logger in loggers or (logging.getLogger(),):
         for handler in logger.handlers:

@@ -1,5 +1,6 @@
 """The one enqueue seam: RQ when REDIS_URL is configured, in-process otherwise."""
 import logging
+from typing import Any
 
 import redis
 from flask import current_app
@@ -11,13 +12,13 @@ log = logging.getLogger(__name__)
 QUEUE_NAME = "school_points"
 
 
-def get_queue():
+def get_queue() -> Queue | None:
     """The RQ queue, or None without Redis."""
     client = get_redis()
     return Queue(QUEUE_NAME, connection=client) if client is not None else None
 
 
-def enqueue(func, *args, job_id=None, **kwargs):
+def enqueue(func, *args, job_id=None, **kwargs) -> Any:
     """Run `func(*args)` in the background; call only after the caller's commit.
 
     Without Redis the job runs here and now. When Redis is configured but down, the job is not
@@ -34,7 +35,7 @@ def enqueue(func, *args, job_id=None, **kwargs):
         return None
 
 
-def enqueue_each(func, args):
+def enqueue_each(func, args) -> None:
     """Run `func(arg)` for every arg in the background: with RQ, all the jobs in one pipelined round
     trip (a class-wide evaluation notifies 40 families); without Redis, each here and now."""
     queue = get_queue()
@@ -49,7 +50,7 @@ def enqueue_each(func, args):
                     getattr(func, "__name__", func), exc)
 
 
-def run_inline(func, *args, **kwargs):
+def run_inline(func, *args, **kwargs) -> Any:
     """Run a job in this process; a failing job is logged, never raised into the request."""
     try:
         return func(*args, **kwargs)

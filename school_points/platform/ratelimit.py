@@ -5,6 +5,7 @@ failure falls back to memory rather than failing the request. The window starts 
 attempt (INCR, then EXPIRE NX) instead of at clock-aligned boundaries, so a burst of attempts can
 never be split in two by a boundary and get twice the allowance.
 """
+import contextlib
 import threading
 
 import redis
@@ -18,7 +19,7 @@ _memory = {}
 _memory_lock = threading.Lock()
 
 
-def hit(name, subject, *, limit, window_seconds):
+def hit(name, subject, *, limit, window_seconds) -> None:
     """Count one attempt; raise RateLimited when it is past `limit` attempts in the window."""
     key = f"rl:{name}:{subject}"
     counted = _hit_redis(key, window_seconds)
@@ -29,15 +30,13 @@ def hit(name, subject, *, limit, window_seconds):
         raise RateLimited(details={"retry_after": max(1, retry_after)})
 
 
-def reset(name, subject):
+def reset(name, subject) -> None:
     """Forget a subject's attempts (after a success that should clear earlier failures)."""
     key = f"rl:{name}:{subject}"
     client = get_redis()
     if client is not None:
-        try:
+        with contextlib.suppress(redis.RedisError):
             client.delete(key)
-        except redis.RedisError:
-            pass
     with _memory_lock:
         _memory.pop(key, None)
 
@@ -46,16 +45,14 @@ def reset(name, subject):
 _FORGIVE = "if redis.call('EXISTS', KEYS[1]) == 1 then return redis.call('DECR', KEYS[1]) end return 0"
 
 
-def forgive(name, subject):
+def forgive(name, subject) -> None:
     """Take back one attempt counted by `hit` (an attempt that turned out not to count, such as a
     login with the right password), leaving the window's end where it was."""
     key = f"rl:{name}:{subject}"
     client = get_redis()
     if client is not None:
-        try:
+        with contextlib.suppress(redis.RedisError):
             client.eval(_FORGIVE, 1, key)
-        except redis.RedisError:
-            pass
     with _memory_lock:
         if key in _memory:
             count, ends = _memory[key]

@@ -3,7 +3,7 @@ import redis
 from flask import current_app
 
 
-def get_redis():
+def get_redis() -> redis.Redis | None:
     """The app's Redis client, or None when REDIS_URL is unset."""
     url = current_app.config.get("REDIS_URL")
     if not url:
@@ -15,7 +15,7 @@ def get_redis():
     return client
 
 
-def redis_ok():
+def redis_ok() -> bool:
     """True when Redis is configured and answers a PING."""
     client = get_redis()
     if client is None:

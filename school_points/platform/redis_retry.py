@@ -11,17 +11,17 @@ import time
 class Backoff:
     """Capped exponential delays; `reset()` once the thing waited for is back."""
 
-    def __init__(self, cap, first=0.5):
+    def __init__(self, cap, first=0.5) -> None:
         self.cap = max(float(cap), 0.01)
         self.first = min(first, self.cap)
         self.delay = self.first
 
-    def next(self):
+    def next(self) -> float:
         """The delay to wait now; the following one doubles, up to the cap."""
         delay, self.delay = self.delay, min(self.delay * 2, self.cap)
         return delay
 
-    def reset(self):
+    def reset(self) -> None:
         """Start again from the first delay."""
         self.delay = self.first
 
@@ -29,18 +29,18 @@ class Backoff:
 class Outage:
     """Logs one warning when Redis goes away and one line when it is back."""
 
-    def __init__(self, who, log=None, clock=time.monotonic):
+    def __init__(self, who, log=None, clock=time.monotonic) -> None:
         self.who = who
         self.log = log or logging.getLogger(f"school_points.{who}")
         self.clock = clock
         self.since = None
 
     @property
-    def ongoing(self):
+    def ongoing(self) -> bool:
         """True between began() and ended()."""
         return self.since is not None
 
-    def began(self, error, retry_cap=None):
+    def began(self, error, retry_cap=None) -> None:
         """Redis failed; logs only the first failure of an outage."""
         if self.since is not None:
             return
@@ -49,7 +49,7 @@ class Outage:
         self.log.warning("%s: Redis unavailable (%s); reconnecting with backoff%s", self.who,
                          _one_line(error), cap)
 
-    def ended(self):
+    def ended(self) -> bool:
         """Redis answered; logs the end of an outage, and returns True, if one was ongoing."""
         if self.since is None:
             return False

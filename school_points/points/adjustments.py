@@ -1,5 +1,6 @@
 """Manual points adjustments by school staff: a reason, an audit entry, never below zero."""
 from school_points.accounts import ledger
+from school_points.models import LedgerEntry
 from school_points.people.students import get_student
 from school_points.platform.extensions import db
 from school_points.school import audit
@@ -8,7 +9,7 @@ from school_points.school.scoping import Scope
 ALL_CAMPUSES = Scope()
 
 
-def adjust(student_id, delta, reason, *, actor, key, scope=ALL_CAMPUSES):
+def adjust(student_id, delta, reason, *, actor, key, scope=ALL_CAMPUSES) -> LedgerEntry:
     """Add (delta > 0) or take (delta < 0) points; below zero raises InsufficientPoints.
 
     `key` (the Idempotency-Key, or a fresh one) names the ledger entry, so a repeat returns the

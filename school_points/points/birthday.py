@@ -14,7 +14,7 @@ from school_points.wechat.notifications import notify_student
 BATCH = 200
 
 
-def award_birthdays(today=None):
+def award_birthdays(today=None) -> int:
     """Credit the birthday bonus to every active student born on this day; returns how many got it.
 
     Commits in batches (it is a job). Running it twice on one day awards nobody twice: the ledger

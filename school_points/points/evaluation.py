@@ -17,7 +17,7 @@ MAX_STUDENTS_PER_EVALUATION = 200
 MAX_COMMENT_LENGTH = 200
 
 
-def evaluate(teacher, student_ids, *, behavior_id=None, points=None, comment="", key):
+def evaluate(teacher, student_ids, *, behavior_id=None, points=None, comment="", key) -> list[LedgerEntry]:
     """Award the same points to many students in one transaction, within the teacher's daily budget."""
     rules = get_settings()["evaluation"]
     ids = _clean_student_ids(student_ids)
@@ -42,13 +42,14 @@ def evaluate(teacher, student_ids, *, behavior_id=None, points=None, comment="",
     audit.record(actor, "evaluate", "student", ",".join(map(str, ids))[:64], campus_id=teacher.campus_id,
                  changes={"student_ids": ids, "points": points, "reason": reason, "comment": comment})
     notify_students("points_awarded", [
-        (sid, {"points": points, "balance": entry.balance_after, "remark": note}, f"points_awarded:{entry.idempotency_key}")
-        for sid, entry in zip(ids, entries)
+        (sid, {"points": points, "balance": entry.balance_after, "remark": note},
+         f"points_awarded:{entry.idempotency_key}")
+        for sid, entry in zip(ids, entries, strict=True)
     ])
     return entries
 
 
-def teacher_budget_left(teacher, today=None):
+def teacher_budget_left(teacher, today=None) -> int:
     """Points the teacher may still award today."""
     budget = int(get_settings()["evaluation"]["teacher_daily_budget"])
     return max(0, budget - _awarded_today(teacher.id, today or local_today()))

@@ -15,7 +15,7 @@ from school_points.school.settings import get_settings
 from school_points.wechat.notifications import notify_student
 
 
-def expire_due(now=None):
+def expire_due(now=None) -> tuple[int, int]:
     """Expire every lot whose expiry time has passed; returns (lots expired, points expired)."""
     now = now or utcnow()
     due = db.session.execute(
@@ -45,7 +45,7 @@ def _expire_one(lot_id, student_id):
     return -entry.delta if entry is not None else 0
 
 
-def remind_expiring(now=None):
+def remind_expiring(now=None) -> int:
     """Record one `expiring` notification per student and expiry time, `remind_days` ahead; returns how many.
 
     Each lot is reminded once (PointsLot.reminded_at); lots of one student that expire at the same

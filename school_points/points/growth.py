@@ -34,14 +34,14 @@ class CheckIn:
     balance: int = 0
 
 
-def post_record(user, student_id, content, media, *, source="mp", key):
+def post_record(user, student_id, content, media, *, source="mp", key) -> tuple[GrowthRecord, int]:
     """A guardian posts a record; it earns check-in points while the student's daily count allows."""
     student = guardians.guardian_student(user, student_id)
     record, awarded, _ = _post(user, student, content, media, source=source, key=key)
     return record, awarded
 
 
-def check_in_by_oa(openid, content, media, *, key):
+def check_in_by_oa(openid, content, media, *, key) -> CheckIn:
     """A check-in sent to the official account, for the sender's default student.
 
     One query finds the sender, their default student and (by the join) the guardianship; a
@@ -78,7 +78,7 @@ def _post(user, student, content, media, *, source, key):
     return record, _award_checkin(account, record, Actor.user(user.id)), account
 
 
-def delete_record(user, record_id):
+def delete_record(user, record_id) -> GrowthRecord:
     """A guardian deletes a record; check-in points earned by it today are taken back."""
     record = get_record(record_id)
     guardians.guardian_student(user, record.student_id)
@@ -93,7 +93,7 @@ def delete_record(user, record_id):
     return record
 
 
-def like_record(user, record_id):
+def like_record(user, record_id) -> tuple[bool, int, int]:
     """One like per user per record; it earns the student points unless a guardian liked it."""
     ratelimit.hit("like", user.id, limit=LIKES_PER_MINUTE, window_seconds=60)
     record = get_record(record_id)
@@ -114,7 +114,7 @@ def like_record(user, record_id):
     return True, record.like_count, like.awarded
 
 
-def share_record(user, record_id, *, key):
+def share_record(user, record_id, *, key) -> int:
     """A guardian shares a record; points per share up to the daily number of rewarded shares."""
     record = get_record(record_id)
     guardians.guardian_student(user, record.student_id)
@@ -137,7 +137,7 @@ def share_record(user, record_id, *, key):
     return share.awarded
 
 
-def get_record(record_id, *, refresh=False):
+def get_record(record_id, *, refresh=False) -> GrowthRecord:
     """A growth record that has not been deleted; NotFound otherwise."""
     if not isinstance(record_id, int) or isinstance(record_id, bool):
         raise NotFound("成长记录不存在")

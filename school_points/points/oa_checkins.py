@@ -22,6 +22,7 @@ t, and keeps looking for owed check-ins until LINGER_SECONDS after clearing it; 
 starts after t + LINGER_SECONDS > t + WAKE_MEMO_SECONDS, so it finds every message committed
 before the memo ran out. Only the durations matter, so this holds across processes and hosts.
 """
+import contextlib
 import functools
 import logging
 from dataclasses import dataclass
@@ -89,17 +90,17 @@ class Told:
     photo_record_id: int | None = None
 
 
-def sent_of(content="", media_id=""):
+def sent_of(content="", media_id="") -> dict[str, str]:
     """What a check-in message carries, as stored with a deferred check-in."""
     return {"content": content or "", "media_id": (media_id or "")[:128]}
 
 
-def acknowledgement(sent):
+def acknowledgement(sent) -> str:
     """What the callback answers at once for a deferred check-in."""
     return PHOTO_ACKNOWLEDGED if sent.get("media_id") else ACKNOWLEDGED
 
 
-def check_in(openid, sent, *, key):
+def check_in(openid, sent, *, key) -> Told:
     """Do the check-in now (the caller commits); returns what to tell the parent."""
     photo = bool(sent.get("media_id"))
     media = [media_placeholder(sent["media_id"])] if photo else []
@@ -114,7 +115,7 @@ def check_in(openid, sent, *, key):
     return Told(text, result.user, result.record.id if photo else None)
 
 
-def record_deferred(key, openid, sent, reply):
+def record_deferred(key, openid, sent, reply) -> tuple[bool, str | None]:
     """Store a check-in to award later, with its acknowledgement as the stored reply.
 
     One INSERT ... ON CONFLICT DO NOTHING. Returns (True, None) when the message is new; for a
@@ -155,7 +156,7 @@ def _deferred_insert(dialect):
     return insert_or_skip(table, ["dedupe_key"], dialect).returning(table.c.id)
 
 
-def wake_drainer(*, trust_memo=True):
+def wake_drainer(*, trust_memo=True) -> str | None:
     """Have a drain award the check-ins recorded so far; call after the commit that stored one.
 
     'queued' when this call queued a drain, 'pending' when one is queued and has not started or
@@ -189,14 +190,12 @@ _drain_pending_since = float("-inf")
 def _queue_drain():
     job = enqueue(drain_checkins, retry=Retry(max=JOB_RETRIES), job_timeout=DRAIN_JOB_TIMEOUT)
     if job is None:  # Redis refused the job after taking the flag: let the next message try again
-        try:
+        with contextlib.suppress(redis.RedisError):  # the flag expires by itself
             get_redis().delete(DRAIN_FLAG)
-        except redis.RedisError:
-            pass  # the flag expires by itself
     return job
 
 
-def drain_checkins():
+def drain_checkins() -> int:
     """Job: award every acknowledged check-in still owed, oldest first; returns how many it did.
 
     It waits for a lull in arriving check-ins first, then clears the flag: a message stored from
@@ -282,7 +281,7 @@ def _next_owed(skip):
     return key
 
 
-def award_checkin_message(key):
+def award_checkin_message(key) -> str | None:
     """Award a check-in the callback acknowledged and tell the parent; returns the text.
 
     The stored message is locked first (the drain that picked it holds the lock already), so a
@@ -310,7 +309,7 @@ def award_checkin_message(key):
     return told.text
 
 
-def award_in_request(key, render):
+def award_in_request(key, render) -> Told | None:
     """The callback's fallback when the job cannot be queued: award now, store `render(text)` as
     the reply; a Told, or None when a job or a retry did it first. The caller commits."""
     message = _owed(key)
@@ -322,7 +321,7 @@ def award_in_request(key, render):
     return told
 
 
-def overdue(now=None, grace=GRACE):
+def overdue(now=None, grace=GRACE) -> bool:
     """Whether a check-in acknowledged less than a day ago is still owed past its grace period
     (a worker starting up passes no grace: whatever is owed then, it drains)."""
     now = now or utcnow()

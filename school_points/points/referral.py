@@ -1,4 +1,6 @@
 """Referrals (老带新, docs/WECHAT.md): recorded once per new person, rewarded when they enrol a new student."""
+from typing import Any
+
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
@@ -12,7 +14,7 @@ from school_points.school.settings import get_settings
 from school_points.wechat.notifications import notify_student
 
 
-def record_referral(referred_user, referral_code, *, known_before):
+def record_referral(referred_user, referral_code, *, known_before) -> Referral | None:
     """Remember who referred a newcomer; no-op for unknown codes, self-referrals or known people."""
     if known_before or not isinstance(referral_code, str) or not referral_code.strip():
         return None
@@ -33,7 +35,7 @@ def record_referral(referred_user, referral_code, *, known_before):
     return referral
 
 
-def bind_and_reward(user, bind_code, relation="家长"):
+def bind_and_reward(user, bind_code, relation="家长") -> Guardian:
     """Bind a user to the student holding `bind_code` (people.guardians.bind_student) and reward
     the user's pending referral if that binding qualifies, in the caller's transaction.
 
@@ -44,7 +46,7 @@ def bind_and_reward(user, bind_code, relation="家长"):
     return guardian
 
 
-def reward_on_bind(user, student):
+def reward_on_bind(user, student) -> Referral | None:
     """Reward the user's pending referral if `student` enrolled after it; exactly once."""
     referral = db.session.scalars(
         select(Referral).where(Referral.referred_user_id == user.id, Referral.status == "pending")
@@ -64,7 +66,7 @@ def reward_on_bind(user, student):
     return referral
 
 
-def referral_summary(user):
+def referral_summary(user) -> dict[str, Any]:
     """The user's referral code with how many people they referred and how many were rewarded."""
     counts = dict(db.session.execute(
         select(Referral.status, func.count()).where(Referral.referrer_user_id == user.id).group_by(Referral.status)

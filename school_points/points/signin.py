@@ -12,7 +12,7 @@ from school_points.platform.extensions import db
 from school_points.school.settings import get_settings
 
 
-def sign_in(student_id, *, actor):
+def sign_in(student_id, *, actor) -> tuple[int, int, int]:
     """Sign a student in for today; returns (awarded, streak, balance). AlreadySignedIn the second time."""
     student = active_student(student_id)
     account = ledger.lock(student.id)
@@ -30,7 +30,7 @@ def sign_in(student_id, *, actor):
     return points, streak, account.balance
 
 
-def points_for_streak_day(streak):
+def points_for_streak_day(streak) -> int:
     """The points for the n-th consecutive day: the configured list, cycling."""
     cycle = [int(p) for p in get_settings()["signin"]["streak_points"]]
     return max(0, cycle[(streak - 1) % len(cycle)]) if cycle else 0

@@ -1,5 +1,6 @@
 """Who did something: written into ledger entries, orders and the audit log."""
 from dataclasses import dataclass
+from typing import Self
 
 
 @dataclass(frozen=True)
@@ -10,19 +11,19 @@ class Actor:
     id: int | None = None
 
     @classmethod
-    def system(cls):
+    def system(cls) -> Self:
         return cls("system", None)
 
     @classmethod
-    def admin(cls, admin_id):
+    def admin(cls, admin_id) -> Self:
         return cls("admin", admin_id)
 
     @classmethod
-    def teacher(cls, teacher_id):
+    def teacher(cls, teacher_id) -> Self:
         return cls("teacher", teacher_id)
 
     @classmethod
-    def user(cls, user_id):
+    def user(cls, user_id) -> Self:
         return cls("user", user_id)
 
 

@@ -5,7 +5,7 @@ from school_points.models import AuditLog
 from school_points.platform.extensions import db
 
 
-def record(actor, action, target_type="", target_id="", *, campus_id=None, changes=None):
+def record(actor, action, target_type="", target_id="", *, campus_id=None, changes=None) -> None:
     """Add an audit entry in the caller's transaction; `actor` is an Actor."""
     db.session.add(
         AuditLog(
@@ -21,7 +21,7 @@ def record(actor, action, target_type="", target_id="", *, campus_id=None, chang
     )
 
 
-def client_address():
+def client_address() -> str | None:
     """The address the HTTP adapter put in `g.client_address` for this request (the one the
     outermost trusted proxy saw), or None for jobs and commands."""
     return g.get("client_address") if has_app_context() else None

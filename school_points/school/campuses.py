@@ -1,5 +1,5 @@
 """Campuses (校区): created by super admins, listed within an admin's scope."""
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 
 from school_points.models import Campus
@@ -13,12 +13,12 @@ class CampusNameTaken(DomainError):
     code, message = "campus_name_taken", "已有同名校区"
 
 
-def list_campuses_query(scope):
+def list_campuses_query(scope) -> Select:
     """Campuses the admin may see, for keyset pagination."""
     return scope.filter(select(Campus), Campus.id)
 
 
-def create_campus(name, *, scope, actor):
+def create_campus(name, *, scope, actor) -> Campus:
     """Add a campus; super admins only, names unique."""
     require_super(scope, "只有总管理员可以新建校区")
     name = name.strip()

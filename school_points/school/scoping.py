@@ -4,10 +4,15 @@ Anything outside an admin's scope answers exactly like something that does not e
 so a campus admin cannot even learn that another campus's student or order exists.
 """
 from dataclasses import dataclass
+from typing import TypeVar
+
+from sqlalchemy import Select
 
 from school_points.models import Campus
 from school_points.platform.errors import Forbidden, NotFound, ValidationFailed
 from school_points.platform.extensions import db
+
+M = TypeVar("M")  # a mapped model class: get_in_scope returns a row of the class it is given
 
 # Ids beyond a 32-bit integer cannot exist; asking PostgreSQL for them would be an error, not a miss.
 MAX_ID = 2**31 - 1
@@ -20,14 +25,14 @@ class Scope:
     campus_id: int | None = None
 
     @property
-    def is_super(self):
+    def is_super(self) -> bool:
         return self.campus_id is None
 
-    def allows(self, campus_id):
+    def allows(self, campus_id) -> bool:
         """True when a row of `campus_id` is inside this scope (None = all-campus rows)."""
         return self.is_super or campus_id == self.campus_id
 
-    def filter(self, query, column, campus_id=None):
+    def filter(self, query, column, campus_id=None) -> Select:
         """Narrow a select to rows whose `column` is this admin's campus, and to the campus a
         `?campus_id=` filter asks for (NotFound when that campus is outside the scope)."""
         if not self.is_super:
@@ -38,18 +43,18 @@ class Scope:
         return query
 
 
-def scope_of(admin):
+def scope_of(admin) -> Scope:
     """The scope of an Admin row."""
     return Scope(None if admin.role == "super" else admin.campus_id)
 
 
-def require_super(scope, message="只有总管理员可以执行此操作"):
+def require_super(scope, message="只有总管理员可以执行此操作") -> None:
     """School-wide operations (settings, new campuses) belong to super admins."""
     if not scope.is_super:
         raise Forbidden(message, code="super_admin_required")
 
 
-def get_in_scope(model, row_id, scope, *, message="资源不存在", code="not_found", lock=False):
+def get_in_scope(model: type[M], row_id, scope, *, message="资源不存在", code="not_found", lock=False) -> M:
     """The row with this id if it exists and is inside the scope; NotFound otherwise."""
     if not isinstance(row_id, int) or not 0 < row_id <= MAX_ID:
         raise NotFound(message, code=code)
@@ -66,7 +71,7 @@ def _campus_of(row):
     return row.id if isinstance(row, Campus) else row.campus_id
 
 
-def campus_for_write(scope, campus_id, *, field="campus_id", allow_all=False):
+def campus_for_write(scope, campus_id, *, field="campus_id", allow_all=False) -> int | None:
     """The campus a new or edited row goes to: a campus admin's own by default, never another.
 
     `campus_id` comes from the request body, so an unknown or out-of-scope campus is a validation
@@ -83,7 +88,7 @@ def campus_for_write(scope, campus_id, *, field="campus_id", allow_all=False):
     return campus_id
 
 
-def campus_filter_id(scope, campus_id):
+def campus_filter_id(scope, campus_id) -> int | None:
     """A `?campus_id=` filter: None (no filter) or a campus inside the scope; NotFound otherwise."""
     if campus_id is None:
         return scope.campus_id

@@ -1,5 +1,6 @@
 """The school's rules and settings (docs/PRODUCT.md): defaults, stored overrides, merge-patching."""
 import copy
+from typing import Any
 
 from school_points.models import SchoolSetting
 from school_points.platform import uow
@@ -9,7 +10,8 @@ NOTIFICATION_FIELD_DEFAULTS = {
     "redeemed": {"student": "thing1", "goods": "thing2", "points": "number3", "balance": "number4", "time": "time5"},
     "issued": {"student": "thing1", "goods": "thing2", "status": "phrase3", "time": "time4"},
     "cancelled": {"student": "thing1", "goods": "thing2", "points": "number3", "remark": "thing4"},
-    "points_awarded": {"student": "thing1", "points": "number2", "balance": "number3", "remark": "thing4", "time": "time5"},
+    "points_awarded": {"student": "thing1", "points": "number2", "balance": "number3", "remark": "thing4",
+                       "time": "time5"},
     "expiring": {"student": "thing1", "points": "number2", "time": "time3", "remark": "thing4"},
 }
 
@@ -74,7 +76,7 @@ def get_settings():
     return settings
 
 
-def update_settings(patch):
+def update_settings(patch) -> tuple[dict[str, Any], dict[str, Any]]:
     """Merge a (validated) patch into the stored settings; returns (old, new) documents."""
     row = _row(lock=True)
     if row is None:

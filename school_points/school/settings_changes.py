@@ -1,4 +1,6 @@
 """Admins changing the school's settings (docs/PRODUCT.md): super admins only, audit logged."""
+from typing import Any
+
 from school_points.models import SchoolSetting
 from school_points.platform.clock import utcnow
 from school_points.platform.db_setup import insert_or_skip
@@ -8,7 +10,7 @@ from school_points.school.scoping import require_super
 from school_points.school.settings import update_settings
 
 
-def change_settings(patch, *, scope, actor):
+def change_settings(patch, *, scope, actor) -> dict[str, Any]:
     """Merge an already validated patch into the settings; audit the sections that changed."""
     require_super(scope, "只有总管理员可以修改学校设置")
     _ensure_row()

@@ -34,7 +34,7 @@ class TokenFetchTimeout(RuntimeError):
 class TokenStore:
     """The access token of one app id; `fetch(force)` asks WeChat for (token, expires_in)."""
 
-    def __init__(self, appid, fetch, redis_client=None):
+    def __init__(self, appid, fetch, redis_client=None) -> None:
         self.appid = appid
         self.fetch = fetch
         self.redis = redis_client
@@ -43,7 +43,7 @@ class TokenStore:
         self._local = None  # (token, expires_at)
         self._local_lock = threading.Lock()
 
-    def get(self):
+    def get(self) -> str:
         """A valid access token, fetching one if nobody has."""
         if self.redis is not None:
             try:
@@ -52,7 +52,7 @@ class TokenStore:
                 log.warning("token cache: Redis unavailable, using a process-local token: %s", exc)
         return self._get_local(bad_token=None)
 
-    def replace(self, bad_token):
+    def replace(self, bad_token) -> str:
         """The token to use after WeChat refused `bad_token`; refreshes only if it is still cached."""
         if self.redis is not None:
             try:

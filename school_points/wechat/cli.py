@@ -1,5 +1,6 @@
 """`flask --app wsgi wechat ...`: official-account setup commands (README.md)."""
 import json
+from typing import Any
 
 import click
 from flask import current_app
@@ -13,7 +14,7 @@ wechat_cli = AppGroup("wechat", help="Official-account setup.")
 MALL_PAGE = "pages/mall/index"
 
 
-def build_menu(mall_page=MALL_PAGE):
+def build_menu(mall_page=MALL_PAGE) -> dict[str, Any]:
     """The official account's menu: points actions, the mall (mini-program page), more."""
     return {"button": [
         {"name": "我的积分", "sub_button": [
@@ -31,7 +32,7 @@ def build_menu(mall_page=MALL_PAGE):
     ]}
 
 
-def mall_button(mall_page):
+def mall_button(mall_page) -> dict[str, str]:
     """The mall entry: the mini-program's mall page (a web page where no mini-program is set)."""
     config = current_app.config
     fallback = config.get("PUBLIC_BASE_URL") or "https://mp.weixin.qq.com"
@@ -44,7 +45,7 @@ def mall_button(mall_page):
 @wechat_cli.command("menu")
 @click.option("--mall-page", default=MALL_PAGE, show_default=True, help="Mini-program page of the mall.")
 @click.option("--dry-run", is_flag=True, help="Print the menu without sending it to WeChat.")
-def menu_command(mall_page, dry_run):
+def menu_command(mall_page, dry_run) -> None:
     """Create the official account's menu (with the points mall entry)."""
     menu = build_menu(mall_page)
     if dry_run:
@@ -54,5 +55,5 @@ def menu_command(mall_page, dry_run):
         clients.call(clients.oa_client(), lambda client: client.menu.create(menu))
     except DomainError as exc:
         raise click.ClickException(f"菜单创建失败：{exc.message} {exc.details or ''}".strip()) from None
-    click.echo("official-account menu created (积分商城 → %s)" % (mall_page if menu["button"][1]["type"] == "miniprogram"
-                                                            else menu["button"][1]["url"]))
+    mall_target = mall_page if menu["button"][1]["type"] == "miniprogram" else menu["button"][1]["url"]
+    click.echo(f"official-account menu created (积分商城 → {mall_target})")

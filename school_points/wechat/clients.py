@@ -8,6 +8,7 @@ place that retries after a token error: refresh once, retry once.
 import logging
 import re
 from datetime import timedelta
+from typing import Any
 from urllib.parse import quote
 
 import requests
@@ -40,7 +41,7 @@ class WechatUnavailable(DomainError):
 
     code, message, kind = "wechat_unavailable", "微信服务暂不可用，请稍后再试", "bad_gateway"
 
-    def __init__(self, message=None, *, errcode=None, http_status=None, reason=""):
+    def __init__(self, message=None, *, errcode=None, http_status=None, reason="") -> None:
         details = {k: v for k, v in {"errcode": errcode, "http_status": http_status, "reason": reason}.items() if v}
         super().__init__(message, details=details)
         self.errcode = errcode
@@ -49,11 +50,11 @@ class WechatUnavailable(DomainError):
         self.bad_token = None
 
     @property
-    def transient(self):
+    def transient(self) -> bool:
         """Worth retrying later: timeouts, connection errors, 5xx, WeChat's -1 (system busy)."""
         return self.errcode in (None, -1) and (self.http_status is None or self.http_status >= 500)
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.code}: errcode={self.errcode} http_status={self.http_status} {self.reason}"
 
 
@@ -64,20 +65,20 @@ class WechatNotConfigured(WechatUnavailable):
 class SchoolWeChatClient(WeChatClient):
     """wechatpy's client, pointed at our base URL and our shared token store."""
 
-    def __init__(self, appid, secret, *, base_url, redis_client=None, timeout=API_TIMEOUT_SECONDS):
+    def __init__(self, appid, secret, *, base_url, redis_client=None, timeout=API_TIMEOUT_SECONDS) -> None:
         super().__init__(appid, secret, timeout=timeout, auto_retry=False)
         self.base_url = base_url.rstrip("/")
         self.API_BASE_URL = self.base_url + "/cgi-bin/"
         self.tokens = TokenStore(appid, self._fetch_token, redis_client)
 
     @property
-    def access_token(self):
+    def access_token(self) -> str:
         try:
             return self.tokens.get()
         except TokenFetchTimeout as exc:
             raise WechatUnavailable(reason=str(exc)) from None
 
-    def fetch_access_token(self):
+    def fetch_access_token(self) -> str:
         """Refresh the token (only `call()` and the token store should need this)."""
         return self.tokens.replace(self.tokens.get())
 
@@ -102,7 +103,7 @@ class SchoolWeChatClient(WeChatClient):
         except requests.RequestException as exc:
             raise WechatUnavailable(reason=f"{type(exc).__name__}: {exc}"[:200]) from None
 
-    def rebase(self, url):
+    def rebase(self, url) -> str:
         """Send an official WeChat URL to our configured base instead."""
         if url.startswith(OFFICIAL_BASE):
             return self.base_url + url[len(OFFICIAL_BASE):]
@@ -141,7 +142,7 @@ def _translated(exc, params):
     return error
 
 
-def call(client, request):
+def call(client, request) -> Any:
     """`request(client)`; after a token error refresh the token once and retry once."""
     try:
         return request(client)
@@ -169,27 +170,27 @@ def _client(kind):
     return cache[cache_key]
 
 
-def oa_configured():
+def oa_configured() -> bool:
     """True when the official account's app id and secret are set."""
     return bool(current_app.config["WECHAT_OA_APP_ID"] and current_app.config["WECHAT_OA_APP_SECRET"])
 
 
-def mp_configured():
+def mp_configured() -> bool:
     """True when the mini-program's app id and secret are set."""
     return bool(current_app.config["WECHAT_MP_APP_ID"] and current_app.config["WECHAT_MP_APP_SECRET"])
 
 
-def oa_client():
+def oa_client() -> SchoolWeChatClient:
     """The official account's client; WechatNotConfigured without credentials."""
     return _client("OA")
 
 
-def mp_client():
+def mp_client() -> SchoolWeChatClient:
     """The mini-program's client; WechatNotConfigured without credentials."""
     return _client("MP")
 
 
-def dev_login_enabled():
+def dev_login_enabled() -> bool:
     """`dev:<name>` codes log in without WeChat: only in development with no mini-program app id."""
     config = current_app.config
     return config.get("APP_ENV") == "development" and not config.get("WECHAT_MP_APP_ID")
@@ -208,7 +209,7 @@ def _dev_session(code):
     return {"openid": name, "session_key": "", "nickname": name}
 
 
-def mp_code2session(code):
+def mp_code2session(code) -> dict[str, str]:
     """Exchange a wx.login code: {openid, unionid?, session_key}; InvalidCode or WechatUnavailable."""
     if not isinstance(code, str) or not code.strip() or len(code) > 128:
         raise InvalidCode()
@@ -236,7 +237,7 @@ def mp_code2session(code):
     return session
 
 
-def oa_qrcode(scene, expire_seconds=30 * 24 * 3600, *, timeout=API_TIMEOUT_SECONDS):
+def oa_qrcode(scene, expire_seconds=30 * 24 * 3600, *, timeout=API_TIMEOUT_SECONDS) -> dict[str, Any]:
     """A parametric QR code of the official account: {url, ticket, expires_at}.
 
     `expire_seconds=None` makes a permanent code (WeChat allows 100,000 of those per account).

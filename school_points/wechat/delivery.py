@@ -32,6 +32,7 @@ after WeChat took it is retried like any timeout (docs/WECHAT.md, "What a crash 
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from flask import current_app
 from sqlalchemy import func, update
@@ -71,17 +72,17 @@ class Route:
     skip_reason: str = ""
 
     @property
-    def needs_template(self):
+    def needs_template(self) -> bool:
         """Template and subscribe messages need a template id; customer-service text does not."""
         return self.channel != CUSTOM_CHANNEL
 
 
-def new_claim_token():
+def new_claim_token() -> str:
     """A token that identifies one claim of one worker."""
     return uuid.uuid4().hex
 
 
-def claim(notification_id, token, now=None):
+def claim(notification_id, token, now=None) -> bool:
     """Take a notification to send under `token`; False if it is not ours to send.
 
     Claimable: pending and due; claimed by anyone (its holder has sent nothing and, its token
@@ -100,7 +101,7 @@ def claim(notification_id, token, now=None):
     return result.rowcount == 1
 
 
-def begin_send(notification, token, channel, now=None):
+def begin_send(notification, token, channel, now=None) -> bool:
     """Mark our claimed row `sending` and commit, right before the HTTP call; False (nothing
     changed) when another worker has taken the claim over meanwhile."""
     now = now or utcnow()
@@ -122,7 +123,7 @@ def begin_send(notification, token, channel, now=None):
     return True
 
 
-def settle_interrupted(notification_id, now=None):
+def settle_interrupted(notification_id, now=None) -> bool:
     """An interrupted send that cannot be repeated safely becomes `failed` (INTERRUPTED), never
     resent; returns True when this call settled it. The caller commits."""
     now = now or utcnow()
@@ -146,7 +147,7 @@ def _repeatable(now):
             & (Notification.attempt_started_at > now - CLIENT_MSG_ID_WINDOW))
 
 
-def record_custom_message(user_id, text, *, key, now=None):
+def record_custom_message(user_id, text, *, key, now=None) -> Notification:
     """Record (outbox) a check-in result for the parent's official-account chat, already claimed
     by the caller (the returned row's `claim_token`), who commits and then sends it
     (`wechat.notify.deliver_claimed`); if the caller dies first, any worker may take it over."""
@@ -160,12 +161,12 @@ def record_custom_message(user_id, text, *, key, now=None):
     return notification
 
 
-def custom_route(openid):
+def custom_route(openid) -> Route:
     """Where a customer-service message to `openid` goes (the official account's chat)."""
     return Route(CUSTOM_CHANNEL, openid)
 
 
-def route(notification):
+def route(notification) -> Route:
     """The channel a notification takes for its recipient, given the configured credentials."""
     user = db.session.get(WechatUser, notification.user_id) if notification.user_id else None
     if notification.kind in CUSTOM_MESSAGE_KINDS:
@@ -191,7 +192,7 @@ def _custom_route(user):
     return custom_route(user.oa_openid)
 
 
-def payload(notification, target):
+def payload(notification, target) -> dict[str, Any]:
     """The JSON body WeChat expects for this notification on `target`'s channel."""
     if target.channel == CUSTOM_CHANNEL:
         text = (notification.values or {}).get("text", "")
@@ -210,7 +211,7 @@ def payload(notification, target):
     return body
 
 
-def send(target, body):
+def send(target, body) -> str:
     """Send one message; returns WeChat's msgid. Raises WechatUnavailable with the errcode."""
     if target.channel == CUSTOM_CHANNEL:  # message/custom/send through wechatpy's wrapper
         clients.call(clients.oa_client(),
@@ -222,7 +223,7 @@ def send(target, body):
     return str(result.get("msgid") or "") if isinstance(result, dict) else ""
 
 
-def template_data(kind, values):
+def template_data(kind, values) -> dict[str, Any]:
     """Our values under the template's keyword names, per the settings' fields mapping."""
     fields = get_settings()["notifications"].get(kind, {}).get("fields", {})
     data = {}
@@ -253,19 +254,19 @@ def _local_time(value):
 # ---------------------------------------------------------------- recording outcomes
 
 
-def mark_sent(notification, target, msgid):
+def mark_sent(notification, target, msgid) -> None:
     """Sent: store the channel, WeChat's msgid and when."""
     notification.status, notification.channel, notification.wechat_msgid = "sent", target.channel, msgid or None
     notification.sent_at, notification.next_attempt_at = utcnow(), None
     notification.last_error_code, notification.last_error = None, ""
 
 
-def mark_skipped(notification, reason):
+def mark_skipped(notification, reason) -> None:
     """Skipped: nothing could be sent, with the reason."""
     notification.status, notification.last_error, notification.next_attempt_at = "skipped", reason[:255], None
 
 
-def mark_error(notification, target, error, now=None):
+def mark_error(notification, target, error, now=None) -> None:
     """A failed attempt: retry later with backoff, or fail for good."""
     now = now or utcnow()
     notification.channel = target.channel
@@ -278,14 +279,14 @@ def mark_error(notification, target, error, now=None):
         notification.status, notification.next_attempt_at = "failed", None
 
 
-def is_retryable(error):
+def is_retryable(error) -> bool:
     """Timeouts, 5xx, WeChat busy, rate limits and unresolved token errors are worth retrying."""
     if error.errcode in NO_RETRY_ERRORS:
         return False
     return error.transient or error.errcode in RETRY_ERRORS
 
 
-def record_delivery_status(msgid, status):
+def record_delivery_status(msgid, status) -> Notification | None:
     """TEMPLATESENDJOBFINISH: WeChat says how the template message with `msgid` ended."""
     notification = db.session.scalars(
         db.select(Notification).where(Notification.wechat_msgid == str(msgid))

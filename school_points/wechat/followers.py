@@ -11,7 +11,7 @@ log = logging.getLogger(__name__)
 USER_INFO_TIMEOUT = 3
 
 
-def sync_follower(openid):
+def sync_follower(openid) -> str | None:
     """Attach the follower's unionid (merging with the mini-program row); returns the unionid or None."""
     user = oa_users.find_oa_user(openid)
     if user is None or user.unionid:

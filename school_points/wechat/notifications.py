@@ -10,7 +10,7 @@ from school_points.platform.extensions import db
 from school_points.school.settings import get_settings
 
 
-def notify_student(kind, student_id, values, *, key, page=""):
+def notify_student(kind, student_id, values, *, key, page="") -> list[Notification]:
     """Record a `kind` notification for every guardian of a student; returns the new records.
 
     `values` uses our own names (student, goods, points, balance, time, status, remark); the
@@ -20,7 +20,7 @@ def notify_student(kind, student_id, values, *, key, page=""):
     return notify_students(kind, [(student_id, values, key)], page=page)
 
 
-def notify_students(kind, items, *, page=""):
+def notify_students(kind, items, *, page="") -> list[Notification]:
     """Record notifications for many students at once: items are (student_id, values, key).
 
     A fixed number of queries however many students (a class-wide evaluation notifies 40 families).

@@ -9,7 +9,7 @@ from school_points.wechat.clients import WechatUnavailable
 log = logging.getLogger(__name__)
 
 
-def deliver(notification_id):
+def deliver(notification_id) -> str | None:
     """Send a due notification once; returns its status afterwards (or None if not ours to send).
 
     The claim is committed before anything else, so no database lock is held while WeChat answers
@@ -38,7 +38,7 @@ def deliver(notification_id):
     return notification.status
 
 
-def deliver_claimed(notification_id, target, token):
+def deliver_claimed(notification_id, target, token) -> str | None:
     """Send a notification its creator recorded already claimed under `token` and committed, to a
     known `target`: the check-in result, sent by the job that awarded it without a second claim.
     Returns its status afterwards, or None when another worker took it over meanwhile."""

@@ -15,7 +15,8 @@ def test_adding_points_writes_an_adjustment_entry_with_the_reason(api, make_stud
     assert response.status_code == 201
     assert response.json["balance"] == 25
     entry = response.json["entry"]
-    assert (entry["delta"], entry["kind"], entry["note"], entry["actor_type"]) == (15, "adjustment", "比赛获奖", "admin")
+    assert (entry["delta"], entry["kind"], entry["note"], entry["actor_type"]) == (
+        15, "adjustment", "比赛获奖", "admin")
     assert balance_of(student.id) == 25
     assert find_differences() == []
 

@@ -74,7 +74,7 @@ def test_login_body_is_validated(fresh_api):
 
 def test_repeated_wrong_passwords_are_rate_limited(fresh_api, make_admin):
     make_admin("boss")
-    codes = [fresh_api.post("/auth/login", {"username": "boss", "password": "guess-%d" % i}).status_code
+    codes = [fresh_api.post("/auth/login", {"username": "boss", "password": f"guess-{i}"}).status_code
              for i in range(6)]
     assert codes == [401] * 5 + [429]
     # Even the right password waits out the window from this address: guessing cannot go on meanwhile.

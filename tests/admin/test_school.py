@@ -144,7 +144,8 @@ def test_patch_teacher(api, make_teacher, make_class):
     teacher, klass = make_teacher(), make_class()
     response = api.patch(f"/teachers/{teacher.id}", {"name": "李明老师", "active": False, "class_ids": [klass.id]})
     assert response.status_code == 200
-    assert (response.json["name"], response.json["active"], response.json["class_ids"]) == ("李明老师", False, [klass.id])
+    assert (response.json["name"], response.json["active"], response.json["class_ids"]) == (
+        "李明老师", False, [klass.id])
     assert db.session.scalars(select(AuditLog).where(AuditLog.action == "teacher.update")).one()
     assert api.patch(f"/teachers/{teacher.id}", {"active": "no"}).status_code == 422
 

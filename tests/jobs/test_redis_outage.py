@@ -14,7 +14,6 @@ from pathlib import Path
 import pytest
 from rq.job import Job
 from rq.registry import FinishedJobRegistry
-from sqlalchemy import select
 
 from school_points.models import ProcessedWechatMessage
 from school_points.platform.extensions import db
@@ -32,7 +31,7 @@ class Process:
 
     def __init__(self, args, env, log_path):
         self.log_path = log_path
-        self.log_file = open(log_path, "w")
+        self.log_file = open(log_path, "w")  # noqa: SIM115 - the process writes to it until stop() closes it
         self.popen = subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi", *args], cwd=ROOT, env=env,
                                       stdout=self.log_file, stderr=subprocess.STDOUT)
 

@@ -102,7 +102,7 @@ def test_interrupted_template_message_is_repeated_only_inside_wechats_dedupe_win
     for n in (first, late):
         with monkeypatch.context() as seam:
             seam.setattr(delivery, "mark_sent", die)
-            killed(lambda: deliver(n.id))
+            killed(lambda notification_id=n.id: deliver(notification_id))
     assert len(fake_wechat.delivered) == 2
     for n, started in ((first, utcnow() - timedelta(minutes=1)), (late, utcnow() - timedelta(minutes=9))):
         row = db.session.get(Notification, n.id)

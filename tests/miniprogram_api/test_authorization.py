@@ -91,7 +91,7 @@ def _fill(value, ids):
 
 
 def _call(mp, method, path, request, ids):
-    path = path.format(**{k: v for k, v in ids.items()})
+    path = path.format(**dict(ids.items()))
     kwargs = {}
     if "json" in request:
         kwargs["json"] = _fill(request["json"], ids)

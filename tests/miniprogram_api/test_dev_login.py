@@ -5,8 +5,8 @@ Only with APP_ENV=development and no WECHAT_MP_APP_ID; anywhere else the code is
 import pytest
 from sqlalchemy import func, select
 
-from school_points.platform.extensions import db
 from school_points.models import WechatUser
+from school_points.platform.extensions import db
 
 
 @pytest.fixture

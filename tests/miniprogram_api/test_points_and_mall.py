@@ -14,7 +14,7 @@ def test_points_show_balance_lifetime_and_expiring(family):
 
 def test_history_is_newest_first_and_pages_with_a_cursor(family):
     mp, student = family(balance=10)
-    for day in range(3):
+    for _ in range(3):
         mp.post(f"/students/{student.id}/signin")  # only the first of today's sign-ins counts
     mp.post("/redemptions", json={"student_id": student.id, "goods_id": _goods(points=5).id})
     first = mp.get(f"/students/{student.id}/points/history", limit=2).json

@@ -72,3 +72,11 @@ def test_seed_demo_refuses_to_run_in_production_and_writes_nothing(app, monkeypa
     db.session.expire_all()
     for model in (Admin, Campus, Student, Goods):
         assert db.session.scalar(select(func.count()).select_from(model)) == 0, model.__name__
+
+
+def test_the_wechat_commands_are_registered_on_the_app(app):
+    """`flask --app wsgi wechat menu` is an operator command like the others (README.md), not an
+    optional one that may be missing."""
+    result = app.test_cli_runner().invoke(args=["wechat", "--help"])
+    assert result.exit_code == 0, result.output
+    assert "menu" in result.output

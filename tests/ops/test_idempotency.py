@@ -41,7 +41,8 @@ def test_one_key_sent_ten_times_at_once_adjusts_once(app, make_student):
 
     def adjust(_):
         response = app.test_client().post(
-            f"/api/admin/v1/students/{student_id}/adjustments", json={"delta": 25, "reason": "表现优秀"}, headers=headers)
+            f"/api/admin/v1/students/{student_id}/adjustments", json={"delta": 25, "reason": "表现优秀"},
+            headers=headers)
         return response.status_code, response.json.get("balance")
 
     results = run_concurrently(app, adjust, range(10))

@@ -1,5 +1,5 @@
 """Fixtures for the domain services: rule changes, a teacher with a class, outcomes as codes."""
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -32,7 +32,7 @@ def teacher_with_class(make_teacher, make_class, make_student):
 def frozen_now(monkeypatch):
     """Pin 'now' (clock.utcnow) to an ISO instant; day boundaries follow the school timezone."""
     def freeze(iso):
-        instant = datetime.fromisoformat(iso).astimezone(timezone.utc)
+        instant = datetime.fromisoformat(iso).astimezone(UTC)
         monkeypatch.setattr(clock, "utcnow", lambda: instant)
         return instant
     return freeze

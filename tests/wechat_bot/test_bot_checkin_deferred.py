@@ -142,7 +142,8 @@ def test_redis_refusing_the_job_after_the_message_is_stored_awards_in_the_reques
 def test_sender_without_student_is_told_how_to_bind_by_message(oa, deferred, run_worker):
     assert oa.say("oa-stranger", "打卡 练琴") == ACK
     run_worker()
-    assert told(deferred) == [("oa-stranger", "您还没有绑定孩子。请发送“绑定 绑定码”（绑定码请向老师索取），例如：绑定 AB23CD45")]
+    assert told(deferred) == [
+        ("oa-stranger", "您还没有绑定孩子。请发送“绑定 绑定码”（绑定码请向老师索取），例如：绑定 AB23CD45")]
 
 
 def test_refusal_by_the_domain_is_told_by_message(oa, parent, deferred, run_worker):
@@ -257,7 +258,8 @@ def test_a_burst_of_check_ins_queues_one_drain_which_awards_each_once(oa, deferr
     assert [job.func_name for job in get_queue().jobs] == [DRAIN]
     run_worker()
     assert checkin_entries() == 6
-    assert sorted(told(deferred)) == sorted((o, f"打卡成功！学生{i} +5 积分，当前积分 105。") for i, o in enumerate(openids))
+    assert sorted(told(deferred)) == sorted(
+        (o, f"打卡成功！学生{i} +5 积分，当前积分 105。") for i, o in enumerate(openids))
     assert get_redis().get("school_points:checkin-drain") is None
 
 

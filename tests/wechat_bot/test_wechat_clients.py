@@ -122,7 +122,7 @@ def test_concurrent_token_errors_refresh_once(fake_wechat, app):
 
     oa_clients = [clients.SchoolWeChatClient("wx-oa-test", "s", base_url=fake_wechat.base_url,
                                                  redis_client=_redis()) for _ in range(8)]
-    oa_clients[0].access_token
+    _ = oa_clients[0].access_token  # the first client holds a token before they all see it expire
     fake_wechat.expire_tokens()
     barrier, errors = threading.Barrier(8), []
 

@@ -182,7 +182,8 @@ def test_cancel_refunds_and_restocks_exactly_once(make_student, make_goods):
     order = redeem(student, goods, quantity=2)
     cancelled = redemption.cancel(order, actor=ADMIN, reason="家长不要了")
     db.session.commit()
-    assert (cancelled.status, cancelled.cancel_reason, cancelled.cancelled_by_type) == ("cancelled", "家长不要了", "admin")
+    assert (cancelled.status, cancelled.cancel_reason, cancelled.cancelled_by_type) == (
+        "cancelled", "家长不要了", "admin")
     assert account_of(student.id)[0] == 100 and stock_of(goods) == 5
     assert [e.delta for e in entries(student.id, "redemption_refund")] == [60]
     with pytest.raises(OrderNotPending):

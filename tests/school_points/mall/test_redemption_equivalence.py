@@ -22,8 +22,22 @@ from flask import g
 from sqlalchemy import select, text
 
 from school_points.accounts import ledger
+from school_points.accounts.reconcile import find_differences
 from school_points.mall import redemption, redemption_pg
-from school_points.school.actors import SYSTEM, Actor
+from school_points.models import (
+    AuditLog,
+    Campus,
+    Goods,
+    Guardian,
+    LedgerEntry,
+    LotUse,
+    Notification,
+    PointsAccount,
+    PointsLot,
+    Redemption,
+    Student,
+    WechatUser,
+)
 from school_points.platform.clock import utcnow
 from school_points.platform.codes import key_digest
 from school_points.platform.errors import DomainError
@@ -341,7 +355,7 @@ def snapshot():
     rows = {}
     for model in COMPARED:
         table = model.__table__
-        order = [c for c in table.primary_key.columns]
+        order = list(table.primary_key.columns)
         rows[table.name] = [
             {name: _comparable(name, value) for name, value in row.items()}
             for row in db.session.execute(select(table).order_by(*order)).mappings()
@@ -414,7 +428,8 @@ def check_effects(case, seen):
     assert tuple(lot["remaining"] for lot in lots) == case.lots_after
     took = {use["lot_id"]: use["points"] for use in after["lot_use"] if use["entry_id"] == entry["id"]}
     assert took == {before["id"]: before["remaining"] - lot["remaining"]
-                    for before, lot in zip(seen.before["points_lot"], lots) if before["remaining"] != lot["remaining"]}
+                    for before, lot in zip(seen.before["points_lot"], lots, strict=True)
+                    if before["remaining"] != lot["remaining"]}
 
     notes = [n for n in after["notification"] if n["dedupe_key"].startswith(f"redeemed:{order['id']}:")]
     assert [(n["user_id"], n["dedupe_key"], n["kind"], n["student_id"], n["status"], n["last_error"],

@@ -192,7 +192,7 @@ def test_concurrent_likes_respect_the_cap_and_count_every_like(app, family, make
         return result[2]
 
     results = run_concurrently(app, like_it, user_ids)
-    assert not [r for r in results if isinstance(r, DomainError) or isinstance(r, Exception)]
+    assert not [r for r in results if isinstance(r, DomainError | Exception)]
     assert sum(results) == 5
     db.session.expire_all()
     assert db.session.get(GrowthRecord, record_id).like_count == 12
