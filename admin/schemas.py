@@ -192,7 +192,8 @@ class GoodsIn(StrictSchema):
     campus_id = id_field(allow_none=True)
     on_shelf = Bool()
     sort = Int(validate=int_range(-POINTS_MAX, POINTS_MAX))
-    verify_code = Str(required=True, validate=validate.Regexp(r"^[A-Za-z0-9]{4,32}$", error="必须是 4 到 32 位字母或数字"))
+    verify_code = Str(required=True,
+                      validate=validate.Regexp(r"^[A-Za-z0-9]{4,32}$", error="必须是 4 到 32 位字母或数字"))
 
 
 ClassPatch = optional(ClassIn, "ClassPatch")

@@ -3,8 +3,8 @@
     .venv/bin/python bench/bench_api.py [--clients 100] [--seconds 10] [--rounds 3] [--big-rows 1000000]
 
 Needs PostgreSQL and Redis on 127.0.0.1 (PG_URL / REDIS_BENCH_URL override). Creates (drops first)
-the database `sp_bench_mp` (`BENCH_API_DB` to change), seeds it, starts the Procfile's `web` command (gunicorn as deployed) on a
-free local port and measures:
+the database `sp_bench_mp` (`BENCH_API_DB` to change), seeds it, starts the Procfile's `web`
+command (gunicorn as deployed) on a free local port and measures:
 1. redemption throughput and p50/p99 with N concurrent clients vs GET /api/v1/ping-db (one DB round
    trip) on the same server, in alternating rounds; then zero oversell and `flask points check` clean;
 2. a flash sale: 500 clients, goods with stock 100 → exactly 100 orders;

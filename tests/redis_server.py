@@ -1,5 +1,6 @@
 """A redis-server of our own, on a free port: for tests that stop Redis, and for each pytest-xdist
 worker (tests/conftest.py), so no run empties a Redis db that another run or clone is using."""
+import contextlib
 import ctypes
 import shutil
 import signal
@@ -14,10 +15,8 @@ import redis as redis_lib
 def _die_with_parent():
     """In the child, before exec: Linux kills it when the test process dies, however abruptly."""
     if sys.platform.startswith("linux"):
-        try:
+        with contextlib.suppress(OSError):
             ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-        except OSError:
-            pass
 
 
 def free_port():

@@ -10,7 +10,7 @@ calling `authenticate(auth)` before the view when `auth` is set (the mini-progra
 that guards every route in a `before_request` (the admin API) passes None and reads the
 declaration there.
 """
-from functools import lru_cache, wraps
+from functools import cache, wraps
 
 from flask import request
 from marshmallow import ValidationError
@@ -85,7 +85,7 @@ def dump(schema_class, obj, many=False):
     return schema(schema_class, many).dump(obj)
 
 
-@lru_cache(maxsize=None)
+@cache
 def schema(schema_class, many=False):
     """One instance per schema class: building one costs more than using it, and load/dump keep no
     state on the instance (marshmallow's maintainers: an instance may be used many times)."""

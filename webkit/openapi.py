@@ -21,7 +21,8 @@ STATIC_DIR = Path(__file__).parent / "static"
 MESSAGES = {
     400: "请求体不是合法的 JSON 对象", 401: "未登录或 token 无效/过期/已停用", 403: "无权执行此操作",
     404: "资源不存在", 409: "业务规则拒绝", 413: "请求内容过大", 422: "参数校验失败，details 指出字段",
-    429: "操作过于频繁（Retry-After 说明等待秒数）", 502: "微信服务不可用", 503: "服务暂不可用（Retry-After 说明等待秒数）",
+    429: "操作过于频繁（Retry-After 说明等待秒数）", 502: "微信服务不可用",
+    503: "服务暂不可用（Retry-After 说明等待秒数）",
 }
 
 
@@ -78,7 +79,8 @@ class ApiDocument:
         if doc["idempotent"]:
             operation["parameters"].append({
                 "in": "header", "name": "Idempotency-Key", "required": False,
-                "description": "同一个键和同样的请求体重复提交时返回第一次的结果；不同请求体 → 422 idempotency_key_reused",
+                "description": "同一个键和同样的请求体重复提交时返回第一次的结果；"
+                               "不同请求体 → 422 idempotency_key_reused",
                 "schema": {"type": "string", "minLength": 1, "maxLength": 200},
             })
         if doc["body"] is not None:

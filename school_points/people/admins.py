@@ -9,6 +9,7 @@ from school_points.models import Admin, Campus
 from school_points.platform.errors import DomainError, NotFound, ValidationFailed
 from school_points.platform.extensions import db
 
+
 def _hash_method():
     """werkzeug's method for new hashes: scrypt, unless a test app chose a cheap one (config.py)."""
     return current_app.config["PASSWORD_HASH_METHOD"]

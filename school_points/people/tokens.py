@@ -7,7 +7,7 @@ bites at once in every process. Only the signature check is cached per process, 
 revocation.
 """
 import secrets
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime
 from functools import lru_cache
 from typing import NamedTuple
 

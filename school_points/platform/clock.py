@@ -46,7 +46,7 @@ def sleep(seconds: float) -> None:
     _source.sleep(seconds)
 
 
-def school_tz():
+def school_tz() -> ZoneInfo:
     """The school's timezone (SCHOOL_TIMEZONE, default Asia/Shanghai)."""
     return ZoneInfo(current_app.config.get("SCHOOL_TIMEZONE", "Asia/Shanghai"))
 

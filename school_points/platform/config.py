@@ -13,7 +13,7 @@ class ConfigError(RuntimeError):
 STRONG_PASSWORD_HASH = "scrypt"
 
 
-def normalize_database_url(url):
+def normalize_database_url(url) -> str:
     """Accept postgres:// and postgresql:// URLs and use the psycopg 3 driver for both."""
     if url.startswith("postgres://"):
         url = "postgresql://" + url[len("postgres://"):]

@@ -34,14 +34,14 @@ _READY = "uow.ready"  # effects of a committed outermost transaction, run when i
 _CACHE = "uow.cache"
 
 
-def after_commit(session, fn, *args, **kwargs):
+def after_commit(session, fn, *args, **kwargs) -> None:
     """Run `fn(*args, **kwargs)` once the session's current transaction has committed; never if
     it (or the savepoint it was registered in) rolls back."""
     session = _real(session)
     _effects(session).append([_boundary(session), fn, args, kwargs, False])
 
 
-def collect_after_commit(session, fn, items):
+def collect_after_commit(session, fn, items) -> None:
     """Call `fn(list_of_items)` once after the commit with every item collected by this call and
     the later calls for the same `fn` in the same transaction (or savepoint): one batch instead
     of one call per item (a class-wide evaluation records 40 notifications)."""
@@ -59,23 +59,23 @@ def collect_after_commit(session, fn, items):
     effects.append([boundary, fn, (items,), {}, True])
 
 
-def run_now(fn, *args, **kwargs):
+def run_now(fn, *args, **kwargs) -> None:
     """Run the effect of a statement already committed on its own: at once, logged if it raises."""
     _run(fn, args, kwargs)
 
 
-def pending(session):
+def pending(session) -> list[tuple]:
     """The effects waiting for the session's commit, as (fn, args) in order (for tests and logs)."""
     return [(fn, args) for _, fn, args, _, _ in _real(session).info.get(_EFFECTS, ())]
 
 
-def discard_pending(session):
+def discard_pending(session) -> None:
     """Forget the effects registered so far, keeping the work (a test that records outbox rows
     and delivers them itself)."""
     _real(session).info.pop(_EFFECTS, None)
 
 
-def transaction_cache(session):
+def transaction_cache(session) -> dict:
     """A dict for what this transaction read and may read again; emptied when it ends."""
     return _real(session).info.setdefault(_CACHE, {})
 

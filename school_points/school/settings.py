@@ -45,7 +45,7 @@ DEFAULTS = {
 _CACHE_KEY = "school_settings"
 
 
-def deep_merge(base, patch):
+def deep_merge(base, patch) -> dict[str, Any]:
     """Merge `patch` into a copy of `base` object by object; lists and scalars are replaced whole."""
     merged = copy.deepcopy(base)
     for key, value in patch.items():
@@ -63,7 +63,7 @@ def _row(lock=False):
     return db.session.scalars(query).first()
 
 
-def get_settings():
+def get_settings() -> dict[str, Any]:
     """The effective settings document (defaults + stored overrides), read once per transaction
     (the unit of work's transaction cache: a job's or command's next transaction reads them afresh)."""
     cache = uow.transaction_cache(db.session)

@@ -64,13 +64,13 @@ def notify_students(kind, items, *, page="") -> list[Notification]:
     return created
 
 
-def deliver_after_commit(notification_ids):
+def deliver_after_commit(notification_ids) -> None:
     """Deliver records written in the session's transaction (by `notify_students`, or by SQL) once
     it commits: one batch of delivery jobs per transaction; nothing if it rolls back."""
     uow.collect_after_commit(db.session, _enqueue_delivery, notification_ids)
 
 
-def deliver_committed(notification_ids):
+def deliver_committed(notification_ids) -> None:
     """Deliver records a statement already committed on its own (`autocommit.own_transaction`)."""
     if notification_ids:
         uow.run_now(_enqueue_delivery, list(notification_ids))

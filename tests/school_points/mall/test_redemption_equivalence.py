@@ -38,16 +38,12 @@ from school_points.models import (
     Student,
     WechatUser,
 )
+from school_points.platform import uow
 from school_points.platform.clock import utcnow
 from school_points.platform.codes import key_digest
 from school_points.platform.errors import DomainError
-from school_points.platform import uow
 from school_points.platform.extensions import db
-from school_points.models import (
-    AuditLog, Campus, Goods, Guardian, LedgerEntry, LotUse, Notification, PointsAccount, PointsLot, Redemption,
-    Student, WechatUser,
-)
-from school_points.accounts.reconcile import find_differences
+from school_points.school.actors import SYSTEM, Actor
 from school_points.school.settings import update_settings
 
 KEY = "k"

@@ -58,11 +58,10 @@ def test_an_effect_of_a_transaction_that_rolls_back_never_runs(app, ran):
 def test_an_effect_of_a_savepoint_that_rolls_back_never_runs_and_the_outer_effects_do(app, ran):
     add_campus("总校区")
     uow.after_commit(db.session, ran.effect("before"))
-    with pytest.raises(RuntimeError):
-        with db.session.begin_nested():
-            add_campus("分校区")
-            uow.after_commit(db.session, ran.effect("in the failed savepoint"))
-            raise RuntimeError("refused")
+    with pytest.raises(RuntimeError), db.session.begin_nested():
+        add_campus("分校区")
+        uow.after_commit(db.session, ran.effect("in the failed savepoint"))
+        raise RuntimeError("refused")
     uow.after_commit(db.session, ran.effect("after"))
     db.session.commit()
     assert ran == [("before",), ("after",)]
@@ -74,9 +73,8 @@ def test_an_effect_of_a_released_savepoint_waits_for_the_outer_commit(app, ran):
         add_campus("总校区")
         uow.after_commit(db.session, ran.effect("released"))
     assert ran == []  # releasing the savepoint commits nothing yet
-    with db.session.begin_nested():
-        with db.session.begin_nested():
-            uow.after_commit(db.session, ran.effect("two levels down"))
+    with db.session.begin_nested(), db.session.begin_nested():
+        uow.after_commit(db.session, ran.effect("two levels down"))
     db.session.commit()
     assert ran == [("released",), ("two levels down",)]
 
@@ -157,10 +155,9 @@ def test_collected_items_make_one_call_per_transaction_and_drop_with_their_savep
     batch = ran.effect("batch")
     uow.collect_after_commit(db.session, batch, [1, 2])
     uow.collect_after_commit(db.session, batch, [3])
-    with pytest.raises(RuntimeError):
-        with db.session.begin_nested():
-            uow.collect_after_commit(db.session, batch, [4])
-            raise RuntimeError("refused")
+    with pytest.raises(RuntimeError), db.session.begin_nested():
+        uow.collect_after_commit(db.session, batch, [4])
+        raise RuntimeError("refused")
     uow.collect_after_commit(db.session, batch, [])
     db.session.commit()
     assert ran == [("batch", [1, 2, 3])]
@@ -187,11 +184,10 @@ def test_settings_are_read_once_per_transaction_and_afresh_in_the_next(app):
 
 def test_settings_changed_in_a_savepoint_that_rolls_back_are_forgotten(app):
     assert get_settings()["checkin"]["points"] == 5
-    with pytest.raises(RuntimeError):
-        with db.session.begin_nested():
-            update_settings({"checkin": {"points": 9}})
-            assert get_settings()["checkin"]["points"] == 9
-            raise RuntimeError("refused")
+    with pytest.raises(RuntimeError), db.session.begin_nested():
+        update_settings({"checkin": {"points": 9}})
+        assert get_settings()["checkin"]["points"] == 9
+        raise RuntimeError("refused")
     assert get_settings()["checkin"]["points"] == 5
     db.session.commit()
     assert db.session.scalars(select(Campus)).all() == []
