@@ -10,8 +10,9 @@ run:              ## runtime requirements, migrate, demo school, serve on :$(POR
 	scripts/run-dev.sh
 test:             ## the whole suite: SQLite, then PostgreSQL + Redis when they answer
 	scripts/test.sh
-lint:             ## ruff with pyproject.toml's rules (the suite runs it as well)
+lint:             ## ruff with pyproject.toml's rules, and its formatter's check (the suite runs both)
 	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
 
 migrate:          ## flask db upgrade on DATABASE_URL (default: the SQLite file under instance/)
 	.venv/bin/flask --app wsgi db upgrade

@@ -13,6 +13,7 @@ So the access log prints the path without the query string (and no Referer, whic
 another page's query string), and both of gunicorn's logs pass through the app's SecretScrubber,
 which also covers gunicorn's own "Error handling request <uri>" lines.
 """
+
 import gc
 
 from gunicorn.glogging import Logger

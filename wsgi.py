@@ -2,6 +2,7 @@
 
 Run with `flask --app wsgi run` or `gunicorn 'wsgi:create_app()'`.
 """
+
 import logging
 from pathlib import Path
 
@@ -26,8 +27,13 @@ def create_app(overrides=None):
     app.config.from_mapping(load_config(app.instance_path, overrides))
     app.json.ensure_ascii = False
     app.session_interface = NoCookieSession()
-    for step in (register_extensions, register_blueprints, register_error_handlers, register_security_headers,
-                 register_commands):
+    for step in (
+        register_extensions,
+        register_blueprints,
+        register_error_handlers,
+        register_security_headers,
+        register_commands,
+    ):
         step(app)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # Library lines (werkzeug's request line, a URL in an exception) may carry WeChat's signature,

@@ -1,5 +1,6 @@
 """HTTP adapter for school staff: the admin JSON API (docs/ADMIN_API.md): `bp` at /api/admin/v1,
 `docs_bp` (its OpenAPI document and docs page) at /api/admin."""
+
 from flask import Blueprint
 
 bp = Blueprint("admin", __name__)

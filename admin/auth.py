@@ -1,4 +1,5 @@
 """Admin login and logout, and the bearer-token guard on every other admin route."""
+
 from flask import Response, current_app, g, request
 
 from school_points.models import Admin
@@ -64,10 +65,16 @@ def _require_admin():
 
 
 @bp.post("/auth/login")
-@api("登录：用户名和密码换取管理员 token", auth=None, body=LoginIn, out=LoginOut, tags=["登录"],
-     errors={401: ["invalid_credentials"], 429: ["rate_limited"]},
-     description="密码错误次数受限：同一用户名+地址 15 分钟 5 次，同一地址 50 次；超过后 429（含 Retry-After）。"
-                 "应答带 Cache-Control: no-store。")
+@api(
+    "登录：用户名和密码换取管理员 token",
+    auth=None,
+    body=LoginIn,
+    out=LoginOut,
+    tags=["登录"],
+    errors={401: ["invalid_credentials"], 429: ["rate_limited"]},
+    description="密码错误次数受限：同一用户名+地址 15 分钟 5 次，同一地址 50 次；超过后 429（含 Retry-After）。"
+    "应答带 Cache-Control: no-store。",
+)
 def login():
     data = load_body(LoginIn)
     address = g.client_address
@@ -76,8 +83,12 @@ def login():
     # limit; a right password takes its attempt back below.
     ratelimit.hit("admin_login_addr", address, limit=WRONG_PASSWORDS_PER_ADDRESS, window_seconds=LOGIN_WINDOW)
     try:
-        ratelimit.hit("admin_login_user_addr", per_user, limit=WRONG_PASSWORDS_PER_USERNAME_AND_ADDRESS,
-                      window_seconds=LOGIN_WINDOW)
+        ratelimit.hit(
+            "admin_login_user_addr",
+            per_user,
+            limit=WRONG_PASSWORDS_PER_USERNAME_AND_ADDRESS,
+            window_seconds=LOGIN_WINDOW,
+        )
     except ratelimit.RateLimited:
         ratelimit.forgive("admin_login_addr", address)  # refused unchecked: not a wrong password
         raise
@@ -91,8 +102,13 @@ def login():
 
 
 @bp.post("/auth/logout")
-@api("退出登录：当前 token 立即失效（所有服务器进程）", auth="claims", status=204, tags=["登录"],
-     description="幂等：已退出的 token 再次退出仍是 204；只有不是有效管理员 token 时才是 401。")
+@api(
+    "退出登录：当前 token 立即失效（所有服务器进程）",
+    auth="claims",
+    status=204,
+    tags=["登录"],
+    description="幂等：已退出的 token 再次退出仍是 204；只有不是有效管理员 token 时才是 401。",
+)
 def logout():
     """End the presented admin token at once, in every process. Idempotent: 204 again for a token
     already logged out; 401 only for something that is not a genuine, unexpired admin token."""

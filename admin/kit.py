@@ -4,6 +4,7 @@ Authentication is the blueprint's `before_request` guard (admin/auth.py), which 
 route's declaration: every route needs an admin token unless declared with another `auth`, so a
 route added without a declaration is still guarded.
 """
+
 from webkit.api import declaration, load_query
 from webkit.openapi import ApiDocument
 from webkit.pagination import keyset_page, page, page_args
@@ -25,9 +26,11 @@ def _auth_errors(auth):
 
 
 DOCUMENT = ApiDocument(
-    "admin", title="School Points 管理后台 API", auth_errors=_auth_errors,
+    "admin",
+    title="School Points 管理后台 API",
+    auth_errors=_auth_errors,
     description="校园积分管理后台接口（docs/ADMIN_API.md）。除登录外都需要 `Authorization: Bearer <管理员 token>`。"
-                "错误统一为 `{\"error\": {\"code\", \"message\", \"details\"}}`。",
+    '错误统一为 `{"error": {"code", "message", "details"}}`。',
 )
 
 

@@ -1,4 +1,5 @@
 """Goods and redemption orders."""
+
 from flask import g
 
 from school_points.mall import goods as goods_service
@@ -79,9 +80,15 @@ def get_redemption(order_id):
 
 
 @bp.post("/redemptions/<int:order_id>/issue")
-@api("发放（管理员核销）", body=EmptyIn, out=RedemptionOut, idempotent=True, tags=["兑换订单"],
-     errors={**ORDER_NOT_FOUND, 409: ["already_issued", "order_not_pending"]},
-     description="请求体可以为空或 {}。")
+@api(
+    "发放（管理员核销）",
+    body=EmptyIn,
+    out=RedemptionOut,
+    idempotent=True,
+    tags=["兑换订单"],
+    errors={**ORDER_NOT_FOUND, 409: ["already_issued", "order_not_pending"]},
+    description="请求体可以为空或 {}。",
+)
 def issue_redemption(order_id):
     load_body(EmptyIn)
     order = order_desk.issue_order(order_id, scope=g.scope, actor=g.actor)
@@ -89,8 +96,14 @@ def issue_redemption(order_id):
 
 
 @bp.post("/redemptions/<int:order_id>/cancel")
-@api("取消订单（退回积分和库存）", body=CancelIn, out=RedemptionOut, idempotent=True, tags=["兑换订单"],
-     errors={**ORDER_NOT_FOUND, 409: ["order_not_pending"]})
+@api(
+    "取消订单（退回积分和库存）",
+    body=CancelIn,
+    out=RedemptionOut,
+    idempotent=True,
+    tags=["兑换订单"],
+    errors={**ORDER_NOT_FOUND, 409: ["order_not_pending"]},
+)
 def cancel_redemption(order_id):
     data = load_body(CancelIn)
     order = order_desk.cancel_order(order_id, data["reason"], scope=g.scope, actor=g.actor)

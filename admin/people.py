@@ -1,4 +1,5 @@
 """Students (with bind codes, adjustments and points history) and teachers (with invite codes)."""
+
 import uuid
 
 from flask import g, request
@@ -36,8 +37,13 @@ TEACHER_NOT_FOUND = {404: ["teacher_not_found"]}
 
 
 @bp.get("/students")
-@api("学员列表（q 按姓名包含查找）", query=StudentQuery, out=StudentPage, tags=["学员"],
-     errors={404: ["campus_not_found"]})
+@api(
+    "学员列表（q 按姓名包含查找）",
+    query=StudentQuery,
+    out=StudentPage,
+    tags=["学员"],
+    errors={404: ["campus_not_found"]},
+)
 def list_students():
     return listing(students.list_students_query(g.scope, **filters(StudentQuery)), Student.id, StudentOut())
 
@@ -63,16 +69,24 @@ def update_student(student_id):
 
 
 @bp.post("/students/<int:student_id>/bind-code")
-@api("重新生成绑定码（旧码失效）", out=BindCodeOut, status=201, idempotent=True, tags=["学员"],
-     errors=STUDENT_NOT_FOUND)
+@api(
+    "重新生成绑定码（旧码失效）", out=BindCodeOut, status=201, idempotent=True, tags=["学员"], errors=STUDENT_NOT_FOUND
+)
 def new_bind_code(student_id):
     student = students.regenerate_bind_code(student_id, scope=g.scope, actor=g.actor)
     return respond({"student_id": student.id, "bind_code": student.bind_code}, 201)
 
 
 @bp.post("/students/<int:student_id>/adjustments")
-@api("调整积分（正数增加，负数扣减）", body=AdjustmentIn, out=AdjustmentOut, status=201, idempotent=True,
-     tags=["学员"], errors={**STUDENT_NOT_FOUND, 409: ["insufficient_points"]})
+@api(
+    "调整积分（正数增加，负数扣减）",
+    body=AdjustmentIn,
+    out=AdjustmentOut,
+    status=201,
+    idempotent=True,
+    tags=["学员"],
+    errors={**STUDENT_NOT_FOUND, 409: ["insufficient_points"]},
+)
 def adjust_points(student_id):
     data = load_body(AdjustmentIn)
     key = request.headers.get("Idempotency-Key", "").strip() or uuid.uuid4().hex
@@ -114,8 +128,14 @@ def update_teacher(teacher_id):
 
 
 @bp.post("/teachers/<int:teacher_id>/invite-code")
-@api("重新生成邀请码（解除已绑定的微信用户）", out=TeacherOut, status=201, idempotent=True, tags=["老师"],
-     errors=TEACHER_NOT_FOUND)
+@api(
+    "重新生成邀请码（解除已绑定的微信用户）",
+    out=TeacherOut,
+    status=201,
+    idempotent=True,
+    tags=["老师"],
+    errors=TEACHER_NOT_FOUND,
+)
 def new_invite_code(teacher_id):
     teacher = teachers.regenerate_invite_code(teacher_id, scope=g.scope, actor=g.actor)
     return respond(dump(TeacherOut, teacher), 201)

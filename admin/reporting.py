@@ -1,4 +1,5 @@
 """The summary report and the audit log."""
+
 from flask import g
 
 from school_points.models import AuditLog
@@ -15,8 +16,14 @@ from .schemas import OBJECT, AuditLogOut, AuditLogPage, AuditQuery, ReportQuery
 
 
 @bp.get("/reports/summary")
-@api("积分与兑换汇总（默认本月）", query=ReportQuery, out=OBJECT, tags=["报表"], errors={404: ["campus_not_found"]},
-     description="结构见 docs/ADMIN_API.md（Summary）。")
+@api(
+    "积分与兑换汇总（默认本月）",
+    query=ReportQuery,
+    out=OBJECT,
+    tags=["报表"],
+    errors={404: ["campus_not_found"]},
+    description="结构见 docs/ADMIN_API.md（Summary）。",
+)
 def summary_report():
     args = load_query(ReportQuery)
     last_day = args.get("to") or local_today()

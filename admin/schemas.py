@@ -1,4 +1,5 @@
 """marshmallow schemas of the admin API: what comes in (strict, Chinese errors) and what goes out."""
+
 from datetime import date
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
@@ -97,8 +98,12 @@ class NotificationSettings(StrictSchema):
     enabled = Bool()
     template_id = Str(validate=length(0, 128))
     # `fields` would shadow Schema.fields, hence the attribute name.
-    field_map = Dict(keys=Str(validate=one_of(VALUE_NAMES)), values=Str(validate=[length(0, 35), TEMPLATE_KEYWORD]),
-                     data_key="fields", attribute="fields")
+    field_map = Dict(
+        keys=Str(validate=one_of(VALUE_NAMES)),
+        values=Str(validate=[length(0, 35), TEMPLATE_KEYWORD]),
+        data_key="fields",
+        attribute="fields",
+    )
 
 
 NotificationsSettings = StrictSchema.from_dict(
@@ -123,6 +128,7 @@ class SettingsIn(StrictSchema):
 
 
 # ------------------------------------------------------------------ request bodies
+
 
 class LoginIn(StrictSchema):
     username = Str(required=True, validate=length(1, 64))
@@ -192,8 +198,9 @@ class GoodsIn(StrictSchema):
     campus_id = id_field(allow_none=True)
     on_shelf = Bool()
     sort = Int(validate=int_range(-POINTS_MAX, POINTS_MAX))
-    verify_code = Str(required=True,
-                      validate=validate.Regexp(r"^[A-Za-z0-9]{4,32}$", error="必须是 4 到 32 位字母或数字"))
+    verify_code = Str(
+        required=True, validate=validate.Regexp(r"^[A-Za-z0-9]{4,32}$", error="必须是 4 到 32 位字母或数字")
+    )
 
 
 ClassPatch = optional(ClassIn, "ClassPatch")
@@ -209,6 +216,7 @@ class CancelIn(StrictSchema):
 
 
 # ------------------------------------------------------------------ query strings
+
 
 class StudentQuery(PageQuery):
     q = Str(validate=length(0, 64))
@@ -258,6 +266,7 @@ class AuditQuery(PageQuery):
 
 
 # ------------------------------------------------------------------ responses
+
 
 def when(attr):
     """An aware datetime attribute as ISO 8601 with the school's offset."""

@@ -1,4 +1,5 @@
 """Settings, campuses and classes."""
+
 from flask import g
 
 from school_points.models import Campus, SchoolClass
@@ -35,8 +36,13 @@ def get_school_settings():
 
 
 @bp.patch("/settings")
-@api("修改全校设置（总管理员）：任意部分，返回新的完整设置", body=SettingsIn, out=OBJECT, tags=["设置"],
-     errors={403: SUPER})
+@api(
+    "修改全校设置（总管理员）：任意部分，返回新的完整设置",
+    body=SettingsIn,
+    out=OBJECT,
+    tags=["设置"],
+    errors={403: SUPER},
+)
 def patch_school_settings():
     patch = load_body(SettingsIn)
     load(SettingsIn, deep_merge(get_settings(), patch))  # the merged document must hold as a whole
@@ -51,8 +57,15 @@ def list_campuses():
 
 
 @bp.post("/campuses")
-@api("新建校区（总管理员）", body=CampusIn, out=CampusOut, status=201, idempotent=True, tags=["校区与班级"],
-     errors={403: SUPER, 409: ["campus_name_taken"]})
+@api(
+    "新建校区（总管理员）",
+    body=CampusIn,
+    out=CampusOut,
+    status=201,
+    idempotent=True,
+    tags=["校区与班级"],
+    errors={403: SUPER, 409: ["campus_name_taken"]},
+)
 def create_campus():
     data = load_body(CampusIn)
     campus = campuses.create_campus(data["name"], scope=g.scope, actor=g.actor)

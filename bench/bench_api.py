@@ -12,6 +12,7 @@ command (gunicorn as deployed) on a free local port and measures:
    load with generate_series, consistent with the account so `points check` stays clean);
 4. evaluating 40 students vs 1 student in one request.
 """
+
 import argparse
 import os
 import statistics
@@ -32,8 +33,13 @@ DB_NAME = os.environ.get("BENCH_API_DB", "sp_bench_mp")  # another name: two che
 def main():
     args = _parse()
     db_url = f"{args.pg_url.rstrip('/')}/{DB_NAME}"
-    env = {**os.environ, "DATABASE_URL": db_url, "REDIS_URL": args.redis_url, "SECRET_KEY": "bench-only",
-           "APP_ENV": "bench"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": db_url,
+        "REDIS_URL": args.redis_url,
+        "SECRET_KEY": "bench-only",
+        "APP_ENV": "bench",
+    }
     for name in ("WECHAT_MP_APP_ID", "WECHAT_MP_APP_SECRET", "WECHAT_OA_APP_ID", "WECHAT_OA_APP_SECRET"):
         env.pop(name, None)
     os.environ.update(env)
@@ -51,10 +57,12 @@ def main():
     lines = []
     try:
         wait_for_url(f"http://127.0.0.1:{port}/healthz")
-        steps = {"redemption": lambda: bench_redemption(port, fixture, args),
-                 "flash": lambda: bench_flash_sale(port, fixture),
-                 "history": lambda: bench_history(app, port, fixture, args.big_rows),
-                 "evaluation": lambda: bench_evaluation(port, fixture)}
+        steps = {
+            "redemption": lambda: bench_redemption(port, fixture, args),
+            "flash": lambda: bench_flash_sale(port, fixture),
+            "history": lambda: bench_history(app, port, fixture, args.big_rows),
+            "evaluation": lambda: bench_evaluation(port, fixture),
+        }
         for name in args.only or list(steps):
             lines += steps[name]()
     finally:
@@ -72,8 +80,12 @@ def _parse():
     parser.add_argument("--workers", type=int, help="WEB_CONCURRENCY for the Procfile's web command (default: its own)")
     parser.add_argument("--threads", type=int, help="WEB_THREADS for the Procfile's web command (default: its own)")
     parser.add_argument("--big-rows", type=int, default=1_000_000)
-    parser.add_argument("--only", nargs="*", choices=["redemption", "flash", "history", "evaluation"],
-                        help="run only these parts (default: all)")
+    parser.add_argument(
+        "--only",
+        nargs="*",
+        choices=["redemption", "flash", "history", "evaluation"],
+        help="run only these parts (default: all)",
+    )
     parser.add_argument("--pg-url", default=os.environ.get("PG_URL", "postgresql://postgres@127.0.0.1:5432"))
     parser.add_argument("--redis-url", default=os.environ.get("REDIS_BENCH_URL", "redis://127.0.0.1:6379/4"))
     return parser.parse_args()
@@ -100,14 +112,17 @@ def _start_gunicorn(env, port, workers, threads):
         env["WEB_THREADS"] = str(threads)
     shown = expand(command, env)
     # exec: the shell becomes gunicorn, so terminate() reaches the arbiter itself.
-    server = subprocess.Popen(["sh", "-c", "exec " + command], cwd=ROOT, env=env, stdout=log, stderr=log,
-                              process_group=0)  # a group of its own: its CPU is told apart from the load's
+    server = subprocess.Popen(
+        ["sh", "-c", "exec " + command], cwd=ROOT, env=env, stdout=log, stderr=log, process_group=0
+    )  # a group of its own: its CPU is told apart from the load's
     return server, shown
 
 
 def _row(name, result):
-    return (f"| {name} | {result.throughput:,.0f} req/s | {result.p50:,.1f} ms | {result.p99:,.1f} ms | "
-            f"{result.requests} | {_statuses(result)} | {_cpu(result)} |")
+    return (
+        f"| {name} | {result.throughput:,.0f} req/s | {result.p50:,.1f} ms | {result.p99:,.1f} ms | "
+        f"{result.requests} | {_statuses(result)} | {_cpu(result)} |"
+    )
 
 
 def _measured(meter, port, jobs, **kwargs):
@@ -136,12 +151,16 @@ def bench_redemption(port, fixture, args):
     two ping runs around it (the stricter ratio), so load that comes and goes on the machine hits
     both endpoints alike; the figure is the median over the rounds.
     """
-    clients = fixture["families"][:args.clients]
+    clients = fixture["families"][: args.clients]
     pings = [("GET", "/api/v1/ping-db", None, None)] * len(clients)
-    jobs = [("POST", "/api/v1/redemptions", {"student_id": sid, "goods_id": fixture["bulk_goods"]}, token)
-            for sid, token in clients]
-    spread = [("POST", "/api/v1/redemptions", {"student_id": sid, "goods_id": goods_id}, token)
-              for (sid, token), goods_id in zip(clients, fixture["own_goods"], strict=False)]
+    jobs = [
+        ("POST", "/api/v1/redemptions", {"student_id": sid, "goods_id": fixture["bulk_goods"]}, token)
+        for sid, token in clients
+    ]
+    spread = [
+        ("POST", "/api/v1/redemptions", {"student_id": sid, "goods_id": goods_id}, token)
+        for (sid, token), goods_id in zip(clients, fixture["own_goods"], strict=False)
+    ]
     meter = args.meter
     ping_runs = [_measured(meter, port, pings, duration=args.seconds)]
     redeem_runs = []
@@ -149,23 +168,35 @@ def bench_redemption(port, fixture, args):
         redeem_runs.append(_measured(meter, port, jobs, duration=args.seconds))
         ping_runs.append(_measured(meter, port, pings, duration=args.seconds))
     own = _measured(meter, port, spread, duration=args.seconds)
-    ratios = [r.throughput / max(a.throughput, b.throughput)  # each redeem run against the pings around it
-              for r, a, b in zip(redeem_runs, ping_runs, ping_runs[1:], strict=True)]
+    ratios = [
+        r.throughput / max(a.throughput, b.throughput)  # each redeem run against the pings around it
+        for r, a, b in zip(redeem_runs, ping_runs, ping_runs[1:], strict=True)
+    ]
     ping_cpu = statistics.median(sum(r.cpu.values()) for r in ping_runs)
     redeem_cpu = statistics.median(sum(r.cpu.values()) for r in redeem_runs)
     rows = []
     for i, redeem in enumerate(redeem_runs):
-        rows += [_row(f"round {i + 1}: GET /api/v1/ping-db (1 DB round trip)", ping_runs[i]),
-                 _row(f"round {i + 1}: POST /api/v1/redemptions, all on one goods", redeem)]
-    rows += [_row("last: GET /api/v1/ping-db", ping_runs[-1]),
-             _row("POST /api/v1/redemptions, each client its own goods (not part of the ratio)", own)]
+        rows += [
+            _row(f"round {i + 1}: GET /api/v1/ping-db (1 DB round trip)", ping_runs[i]),
+            _row(f"round {i + 1}: POST /api/v1/redemptions, all on one goods", redeem),
+        ]
+    rows += [
+        _row("last: GET /api/v1/ping-db", ping_runs[-1]),
+        _row("POST /api/v1/redemptions, each client its own goods (not part of the ratio)", own),
+    ]
     return [
-        f"### Redemption throughput, {len(clients)} concurrent clients, {args.seconds:.0f} s per run", "",
-        f"server: `{args.server}`", "",
+        f"### Redemption throughput, {len(clients)} concurrent clients, {args.seconds:.0f} s per run",
+        "",
+        f"server: `{args.server}`",
+        "",
         "| run | throughput | p50 | p99 | requests | statuses | CPU ms per request: total: by process |",
-        "|---|---|---|---|---|---|---|", *rows, "",
-        "redemption / ping-db throughput per round: " + ", ".join(f"{r:.2f}×" for r in ratios)
-        + f"; median **{statistics.median(ratios):.2f}×** (target ≥ 0.5×)", "",
+        "|---|---|---|---|---|---|---|",
+        *rows,
+        "",
+        "redemption / ping-db throughput per round: "
+        + ", ".join(f"{r:.2f}×" for r in ratios)
+        + f"; median **{statistics.median(ratios):.2f}×** (target ≥ 0.5×)",
+        "",
         f"CPU per request (all processes, median of the runs): ping-db {ping_cpu:.2f} ms, redemption "
         f"{redeem_cpu:.2f} ms; ratio {ping_cpu / redeem_cpu:.2f}× "
         "(the throughput ratio when the two cores are the limit)",
@@ -175,14 +206,18 @@ def bench_redemption(port, fixture, args):
 
 def bench_flash_sale(port, fixture):
     """500 clients at once on goods with stock 100."""
-    jobs = [("POST", "/api/v1/redemptions", {"student_id": sid, "goods_id": fixture["flash_goods"]}, token)
-            for sid, token in fixture["families"][:500]]
+    jobs = [
+        ("POST", "/api/v1/redemptions", {"student_id": sid, "goods_id": fixture["flash_goods"]}, token)
+        for sid, token in fixture["families"][:500]
+    ]
     result = loadgen.run(port, jobs, duration=120, max_requests=1)
     created = result.statuses.get(201, 0)
     return [
-        "### Flash sale: 500 clients, stock 100", "",
+        "### Flash sale: 500 clients, stock 100",
+        "",
         f"orders created: **{created}** (expected 100); statuses: {_statuses(result)}; "
-        f"p50 {result.p50:,.0f} ms, p99 {result.p99:,.0f} ms, wall {result.seconds:.1f} s", "",
+        f"p50 {result.p50:,.0f} ms, p99 {result.p99:,.0f} ms, wall {result.seconds:.1f} s",
+        "",
     ]
 
 
@@ -209,17 +244,32 @@ def bench_history(app, port, fixture, big_rows):
     load_seconds = time.monotonic() - started
     first = [("GET", f"/api/v1/students/{sid}/points/history?limit=20", None, token) for sid, token in (small, big)]
     (small_first, big_first), bodies = _interleaved(port, first, 200)
-    middle = [("GET", path + f"&cursor={_middle_cursor(body, n)}", None, token)
-              for (_, path, _, token), body, n in zip(first, bodies, (10_000, big_rows), strict=True)]
+    middle = [
+        ("GET", path + f"&cursor={_middle_cursor(body, n)}", None, token)
+        for (_, path, _, token), body, n in zip(first, bodies, (10_000, big_rows), strict=True)
+    ]
     (small_mid, big_mid), _ = _interleaved(port, middle, 200)
     rows = [("10 thousand", small_first, small_mid), (f"{big_rows:,}", big_first, big_mid)]
-    table = ["| ledger rows of the student | first page p50 | p99 | page in the middle p50 | p99 |",
-             "|---|---|---|---|---|"]
+    table = [
+        "| ledger rows of the student | first page p50 | p99 | page in the middle p50 | p99 |",
+        "|---|---|---|---|---|",
+    ]
     table += [f"| {label} | {f[0]:.1f} ms | {f[1]:.1f} ms | {m[0]:.1f} ms | {m[1]:.1f} ms |" for label, f, m in rows]
-    return ["### History page latency (GET /students/{sid}/points/history?limit=20, 200 requests each, interleaved)",
-            "", f"bulk load with generate_series: {load_seconds:.0f} s", ""] + table + [
-        "", f"growth 10k → {big_rows:,}: first page **{big_first[0] / small_first[0]:.2f}×**, "
-            f"middle page **{big_mid[0] / small_mid[0]:.2f}×** (target ≤ 1.5×)", ""]
+    return (
+        [
+            "### History page latency (GET /students/{sid}/points/history?limit=20, 200 requests each, interleaved)",
+            "",
+            f"bulk load with generate_series: {load_seconds:.0f} s",
+            "",
+        ]
+        + table
+        + [
+            "",
+            f"growth 10k → {big_rows:,}: first page **{big_first[0] / small_first[0]:.2f}×**, "
+            f"middle page **{big_mid[0] / small_mid[0]:.2f}×** (target ≤ 1.5×)",
+            "",
+        ]
+    )
 
 
 def _middle_cursor(body, rows):
@@ -231,25 +281,43 @@ def _middle_cursor(body, rows):
 
 def bench_evaluation(port, fixture):
     teacher_token, class_ids = fixture["teacher"]
-    requests = [("POST", "/api/v1/teacher/evaluations", {"student_ids": ids, "behavior_id": 1}, teacher_token)
-                for ids in (class_ids[:1], class_ids)]
+    requests = [
+        ("POST", "/api/v1/teacher/evaluations", {"student_ids": ids, "behavior_id": 1}, teacher_token)
+        for ids in (class_ids[:1], class_ids)
+    ]
     (one, forty), _ = _interleaved(port, requests, 40)
-    return ["### Evaluation: one request for 1 vs 40 students (40 requests each, interleaved; every student has "
-            "a guardian, so each award records a notification)", "",
-            "| request | p50 | p99 |", "|---|---|---|",
-            f"| 1 student | {one[0]:.1f} ms | {one[1]:.1f} ms |",
-            f"| 40 students | {forty[0]:.1f} ms | {forty[1]:.1f} ms |",
-            "", f"40 / 1 = **{forty[0] / one[0]:.2f}×** (target ≤ 3×)", ""]
+    return [
+        "### Evaluation: one request for 1 vs 40 students (40 requests each, interleaved; every student has "
+        "a guardian, so each award records a notification)",
+        "",
+        "| request | p50 | p99 |",
+        "|---|---|---|",
+        f"| 1 student | {one[0]:.1f} ms | {one[1]:.1f} ms |",
+        f"| 40 students | {forty[0]:.1f} ms | {forty[1]:.1f} ms |",
+        "",
+        f"40 / 1 = **{forty[0] / one[0]:.2f}×** (target ≤ 3×)",
+        "",
+    ]
 
 
 def check_consistency(app, env, fixture):
     import seed
 
     oversold = seed.oversell_report(app, fixture)
-    check = subprocess.run([str(ROOT / ".venv/bin/flask"), "--app", "wsgi", "points", "check"], cwd=ROOT, env=env,
-                           capture_output=True, text=True)
-    return ["### Consistency after the run", "", f"- oversell: {oversold}",
-            f"- `flask points check`: exit {check.returncode}: {(check.stdout + check.stderr).strip()[:300]}", ""]
+    check = subprocess.run(
+        [str(ROOT / ".venv/bin/flask"), "--app", "wsgi", "points", "check"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    return [
+        "### Consistency after the run",
+        "",
+        f"- oversell: {oversold}",
+        f"- `flask points check`: exit {check.returncode}: {(check.stdout + check.stderr).strip()[:300]}",
+        "",
+    ]
 
 
 if __name__ == "__main__":

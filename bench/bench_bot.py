@@ -19,6 +19,7 @@ was told once, and that the ledger reconciles.
 request (the synchronous path, as without Redis). All traffic stays on 127.0.0.1; every loop is
 bounded and the script stops what it started.
 """
+
 import argparse
 import asyncio
 import os
@@ -70,8 +71,10 @@ def spawn(command, env, log=subprocess.DEVNULL, cwd=ROOT):
 
 
 def start_redis(port):
-    process = spawn([shutil.which("redis-server"), "--port", str(port), "--bind", "127.0.0.1",
-                     "--save", "", "--appendonly", "no"], os.environ)
+    process = spawn(
+        [shutil.which("redis-server"), "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        os.environ,
+    )
     wait_for_redis(port)
     return process
 
@@ -154,8 +157,11 @@ def awards_landed(app):
 
     with app.app_context():
         entries = db.session.scalar(select(func.count(LedgerEntry.id)).where(LedgerEntry.kind == "checkin"))
-        owed = db.session.scalar(select(func.count(ProcessedWechatMessage.id)).where(
-            ProcessedWechatMessage.checkin.is_not(None), ProcessedWechatMessage.done_at.is_(None)))
+        owed = db.session.scalar(
+            select(func.count(ProcessedWechatMessage.id)).where(
+                ProcessedWechatMessage.checkin.is_not(None), ProcessedWechatMessage.done_at.is_(None)
+            )
+        )
         db.session.remove()
         return entries, owed
 
@@ -179,8 +185,11 @@ def award_delays(app):
     from school_points.platform.extensions import db
 
     with app.app_context():
-        rows = db.session.execute(select(ProcessedWechatMessage.created_at, ProcessedWechatMessage.done_at)
-                                  .where(ProcessedWechatMessage.done_at.is_not(None))).all()
+        rows = db.session.execute(
+            select(ProcessedWechatMessage.created_at, ProcessedWechatMessage.done_at).where(
+                ProcessedWechatMessage.done_at.is_not(None)
+            )
+        ).all()
         db.session.remove()
     return [(done - created).total_seconds() * 1000 for created, done in rows]
 
@@ -195,11 +204,16 @@ def verify(app):
 
     with app.app_context():
         entries = db.session.scalar(select(func.count(LedgerEntry.id)).where(LedgerEntry.kind == "checkin"))
-        wrong = db.session.scalar(select(func.count()).select_from(PointsAccount)
-                                  .where(PointsAccount.balance != CHECKIN_POINTS))
-        told = dict(db.session.execute(
-            select(Notification.status, func.count(Notification.id))
-            .where(Notification.kind == "checkin_result").group_by(Notification.status)).all())
+        wrong = db.session.scalar(
+            select(func.count()).select_from(PointsAccount).where(PointsAccount.balance != CHECKIN_POINTS)
+        )
+        told = dict(
+            db.session.execute(
+                select(Notification.status, func.count(Notification.id))
+                .where(Notification.kind == "checkin_result")
+                .group_by(Notification.status)
+            ).all()
+        )
         return entries, wrong, find_differences(), told
 
 
@@ -217,16 +231,20 @@ def signed_checkin(index, msg_id, safe):
     signer = WeChatSigner()
     signer.add_data(TOKEN, timestamp, nonce)
     query = {"timestamp": timestamp, "nonce": nonce, "signature": signer.signature, "openid": f"oa-bench-{index}"}
-    xml = (f"<xml><ToUserName><![CDATA[gh_bench]]></ToUserName><FromUserName><![CDATA[oa-bench-{index}]]>"
-           f"</FromUserName><CreateTime>{timestamp}</CreateTime><MsgType><![CDATA[text]]></MsgType>"
-           f"<Content><![CDATA[打卡 练琴 30 分钟]]></Content><MsgId>{msg_id}</MsgId></xml>")
+    xml = (
+        f"<xml><ToUserName><![CDATA[gh_bench]]></ToUserName><FromUserName><![CDATA[oa-bench-{index}]]>"
+        f"</FromUserName><CreateTime>{timestamp}</CreateTime><MsgType><![CDATA[text]]></MsgType>"
+        f"<Content><![CDATA[打卡 练琴 30 分钟]]></Content><MsgId>{msg_id}</MsgId></xml>"
+    )
     if safe:
         import xmltodict
 
         envelope = xmltodict.parse(WeChatCrypto(TOKEN, AES_KEY, APP_ID).encrypt_message(xml, nonce, timestamp))["xml"]
         query.update(encrypt_type="aes", msg_signature=envelope["MsgSignature"])
-        xml = (f"<xml><ToUserName><![CDATA[gh_bench]]></ToUserName>"
-               f"<Encrypt><![CDATA[{envelope['Encrypt']}]]></Encrypt></xml>")
+        xml = (
+            f"<xml><ToUserName><![CDATA[gh_bench]]></ToUserName>"
+            f"<Encrypt><![CDATA[{envelope['Encrypt']}]]></Encrypt></xml>"
+        )
     return "/wechat?" + urlencode(query), xml.encode()
 
 
@@ -269,8 +287,11 @@ async def _burst(port, requests_):
 
 def _raw_request(port, method, path, body):
     body = body or b""
-    head = (f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAccept-Encoding: identity\r\n"
-            + (f"Content-Type: text/xml\r\nContent-Length: {len(body)}\r\n" if body else "") + "\r\n")
+    head = (
+        f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAccept-Encoding: identity\r\n"
+        + (f"Content-Type: text/xml\r\nContent-Length: {len(body)}\r\n" if body else "")
+        + "\r\n"
+    )
     return head.encode() + body
 
 
@@ -282,8 +303,14 @@ async def _send(port, request, i, outcomes):
         writer.write(request)
         head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 30)
         status = int(head.split(b" ", 2)[1])
-        length = next((int(line.split(b":", 1)[1]) for line in head.split(b"\r\n")
-                       if line.lower().startswith(b"content-length:")), 0)
+        length = next(
+            (
+                int(line.split(b":", 1)[1])
+                for line in head.split(b"\r\n")
+                if line.lower().startswith(b"content-length:")
+            ),
+            0,
+        )
         payload = await asyncio.wait_for(reader.readexactly(length), 30)
         outcomes[i] = (status, payload, (time.perf_counter() - started) * 1000)
     except (TimeoutError, OSError, ValueError, asyncio.IncompleteReadError) as exc:
@@ -302,8 +329,10 @@ def summary(name, latencies, wall_seconds, failures):
     ordered = sorted(latencies)
     p99 = percentile(ordered, 0.99)
     rate = len(latencies) / wall_seconds if wall_seconds else 0
-    return (f"{name:<22} n={len(latencies):>4}  {rate:>7.0f} req/s  p50={statistics.median(ordered):7.1f} ms  "
-            f"p99={p99:7.1f} ms  max={ordered[-1]:7.1f} ms  failures={len(failures)}")
+    return (
+        f"{name:<22} n={len(latencies):>4}  {rate:>7.0f} req/s  p50={statistics.median(ordered):7.1f} ms  "
+        f"p99={p99:7.1f} ms  max={ordered[-1]:7.1f} ms  failures={len(failures)}"
+    )
 
 
 def run_rounds(app, port, args, meter):
@@ -330,8 +359,10 @@ def run_rounds(app, port, args, meter):
         before = meter.sample()
         add("readyz", burst(port, [("GET", "/readyz", None)] * args.concurrency))
         charge("readyz burst", before, meter.sample())
-        messages = [("POST", *signed_checkin(r * args.concurrency + i, 880000000 + r * args.concurrency + i,
-                                             args.safe_mode)) for i in range(args.concurrency)]
+        messages = [
+            ("POST", *signed_checkin(r * args.concurrency + i, 880000000 + r * args.concurrency + i, args.safe_mode))
+            for i in range(args.concurrency)
+        ]
         first_round = first_round or messages
         before, started = meter.sample(), time.perf_counter()
         outcome = burst(port, messages)
@@ -359,10 +390,15 @@ def main():
     parser.add_argument("--threads", type=int, help="WEB_THREADS for the Procfile's web command (default: its own)")
     parser.add_argument("--rq-workers", type=int, default=2)
     parser.add_argument("--safe-mode", action="store_true", help="encrypt messages (AES) like safe mode")
-    parser.add_argument("--no-redis-jobs", action="store_true",
-                        help="no OA app secret: every check-in is answered in the request (the synchronous path)")
-    parser.add_argument("--database-url", default=os.environ.get(
-        "BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/sp_bench_bot"))
+    parser.add_argument(
+        "--no-redis-jobs",
+        action="store_true",
+        help="no OA app secret: every check-in is answered in the request (the synchronous path)",
+    )
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/sp_bench_bot"),
+    )
     args = parser.parse_args()
 
     from tests.conftest import _ensure_pg_database
@@ -370,13 +406,25 @@ def main():
 
     _ensure_pg_database(args.database_url)
     redis_port, web_port, wechat_port = free_port(), free_port(), free_port()
-    env = {**os.environ, "DATABASE_URL": args.database_url, "REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
-           # A plaintext-mode account has no AES key: with one, /wechat refuses plaintext.
-           "WECHAT_OA_TOKEN": TOKEN, "WECHAT_OA_AES_KEY": AES_KEY if args.safe_mode else "", "WECHAT_OA_APP_ID": APP_ID,
-           "WECHAT_OA_APP_SECRET": "" if args.no_redis_jobs else APP_SECRET,
-           "WECHAT_API_BASE_URL": f"http://127.0.0.1:{wechat_port}", "APP_ENV": "development"}
-    env.update({name: str(value) for name, value in (("WEB_CONCURRENCY", args.workers), ("WEB_THREADS", args.threads))
-                if value})
+    env = {
+        **os.environ,
+        "DATABASE_URL": args.database_url,
+        "REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
+        # A plaintext-mode account has no AES key: with one, /wechat refuses plaintext.
+        "WECHAT_OA_TOKEN": TOKEN,
+        "WECHAT_OA_AES_KEY": AES_KEY if args.safe_mode else "",
+        "WECHAT_OA_APP_ID": APP_ID,
+        "WECHAT_OA_APP_SECRET": "" if args.no_redis_jobs else APP_SECRET,
+        "WECHAT_API_BASE_URL": f"http://127.0.0.1:{wechat_port}",
+        "APP_ENV": "development",
+    }
+    env.update(
+        {
+            name: str(value)
+            for name, value in (("WEB_CONCURRENCY", args.workers), ("WEB_THREADS", args.threads))
+            if value
+        }
+    )
     processes, meter = [], CpuMeter(args.database_url.rsplit("/", 1)[-1])
     try:
         processes.append(start_redis(redis_port))
@@ -402,14 +450,25 @@ def main():
 
 def report(args, results, retry, landed, delays, verification, round_p99):
     mode = "safe (AES)" if args.safe_mode else "plaintext"
-    path = ("synchronous (no OA secret)" if args.no_redis_jobs
-            else f"acknowledged, awarded by {args.rq_workers} RQ workers")
-    workers, threads = web_shape({**os.environ, **{name: str(value) for name, value in (
-        ("WEB_CONCURRENCY", args.workers), ("WEB_THREADS", args.threads)) if value}})
-    print(f"Procfile web: gunicorn {workers} workers x {threads} threads (gthread, access log); worker WORKER_NICE="
-          f"{os.environ.get('WORKER_NICE', 10)}; PostgreSQL, Redis; "
-          f"{args.rounds} rounds of "
-          f"{args.concurrency} concurrent requests; {mode} mode; check-ins {path}; {os.cpu_count()} cores")
+    path = (
+        "synchronous (no OA secret)" if args.no_redis_jobs else f"acknowledged, awarded by {args.rq_workers} RQ workers"
+    )
+    workers, threads = web_shape(
+        {
+            **os.environ,
+            **{
+                name: str(value)
+                for name, value in (("WEB_CONCURRENCY", args.workers), ("WEB_THREADS", args.threads))
+                if value
+            },
+        }
+    )
+    print(
+        f"Procfile web: gunicorn {workers} workers x {threads} threads (gthread, access log); worker WORKER_NICE="
+        f"{os.environ.get('WORKER_NICE', 10)}; PostgreSQL, Redis; "
+        f"{args.rounds} rounds of "
+        f"{args.concurrency} concurrent requests; {mode} mode; check-ins {path}; {os.cpu_count()} cores"
+    )
     for name, (latencies, failures, wall) in results.items():
         print(summary(name, latencies, wall, failures))
         for failure in failures[:3]:
@@ -418,14 +477,18 @@ def report(args, results, retry, landed, delays, verification, round_p99):
     print(summary("wechat retries", retry[0], retry[2], retry[1]))
     if delays:
         ordered = sorted(delays)
-        print(f"awards landed (burst start -> last award of the round): "
-              f"{', '.join(f'{seconds * 1000:.0f}' for seconds in landed)} ms; per message, stored -> awarded: "
-              f"p50={statistics.median(ordered):.0f} ms p99={percentile(ordered, 0.99):.0f} ms "
-              f"max={ordered[-1]:.0f} ms")
+        print(
+            f"awards landed (burst start -> last award of the round): "
+            f"{', '.join(f'{seconds * 1000:.0f}' for seconds in landed)} ms; per message, stored -> awarded: "
+            f"p50={statistics.median(ordered):.0f} ms p99={percentile(ordered, 0.99):.0f} ms "
+            f"max={ordered[-1]:.0f} ms"
+        )
     entries, wrong, differences, told = verification
     expected = args.rounds * args.concurrency
-    print(f"check-in entries: {entries} (expected {expected}); students not awarded exactly once: {wrong}; "
-          f"ledger differences: {len(differences)}; result messages: {told or 'none (answered in the request)'}")
+    print(
+        f"check-in entries: {entries} (expected {expected}); students not awarded exactly once: {wrong}; "
+        f"ledger differences: {len(differences)}; result messages: {told or 'none (answered in the request)'}"
+    )
     told_ok = args.no_redis_jobs or told == {"sent": expected}
     if entries != expected or wrong or differences or not told_ok:
         sys.exit(1)

@@ -3,6 +3,7 @@
 Clients are threads spread over a few processes (so the generator is not held back by one GIL);
 each request opens its own connection, as gunicorn's sync workers close it after every response.
 """
+
 import http.client
 import json
 import multiprocessing
@@ -82,8 +83,10 @@ def _process_main(port, jobs, start_at, duration, max_requests, queue):
         time.sleep(0.005)
     deadline = time.monotonic() + duration
     outputs = [[] for _ in jobs]
-    threads = [threading.Thread(target=_client_loop, args=(port, job, deadline, max_requests, barrier, outputs[i]))
-               for i, job in enumerate(jobs)]
+    threads = [
+        threading.Thread(target=_client_loop, args=(port, job, deadline, max_requests, barrier, outputs[i]))
+        for i, job in enumerate(jobs)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -96,8 +99,10 @@ def run(port, jobs, *, duration=10.0, max_requests=None, processes=2):
     queue = multiprocessing.Queue()
     start_at = time.time() + 1.0
     shares = [jobs[i::processes] for i in range(processes) if jobs[i::processes]]
-    procs = [multiprocessing.Process(target=_process_main, args=(port, share, start_at, duration, max_requests, queue))
-             for share in shares]
+    procs = [
+        multiprocessing.Process(target=_process_main, args=(port, share, start_at, duration, max_requests, queue))
+        for share in shares
+    ]
     for proc in procs:
         proc.start()
     samples = [item for _ in procs for item in queue.get()]

@@ -10,6 +10,7 @@ bench_bot.py: one following parent + student per message. With Redis and the off
 credentials a check-in is acknowledged and left to a drain job; no worker runs here, so the
 messages stay owed (the drain flag stays set, as in a burst).
 """
+
 import argparse
 import cProfile
 import os
@@ -39,20 +40,29 @@ def main():
     redis_port = free_port()
     redis_server = bench_bot.start_redis(redis_port)
     try:
-        os.environ.update({
-            "DATABASE_URL": args.database_url, "REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
-            # Plaintext runs configure no AES key: with one, /wechat refuses plaintext.
-            "WECHAT_OA_TOKEN": bench_bot.TOKEN, "WECHAT_OA_AES_KEY": bench_bot.AES_KEY if args.safe_mode else "",
-            "WECHAT_OA_APP_ID": bench_bot.APP_ID, "WECHAT_OA_APP_SECRET": bench_bot.APP_SECRET,
-            "WECHAT_API_BASE_URL": "http://127.0.0.1:9", "APP_ENV": "development"})
+        os.environ.update(
+            {
+                "DATABASE_URL": args.database_url,
+                "REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
+                # Plaintext runs configure no AES key: with one, /wechat refuses plaintext.
+                "WECHAT_OA_TOKEN": bench_bot.TOKEN,
+                "WECHAT_OA_AES_KEY": bench_bot.AES_KEY if args.safe_mode else "",
+                "WECHAT_OA_APP_ID": bench_bot.APP_ID,
+                "WECHAT_OA_APP_SECRET": bench_bot.APP_SECRET,
+                "WECHAT_API_BASE_URL": "http://127.0.0.1:9",
+                "APP_ENV": "development",
+            }
+        )
         from wsgi import create_app
 
         app = create_app()
         count = args.requests
         bench_bot.prepare_database(app, count + 50)
         messages = [bench_bot.signed_checkin(i, 770000000 + i, args.safe_mode) for i in range(count + 50)]
-        run(app, [("GET", "/healthz", None)] * 50 + [("GET", "/readyz", None)] * 50 + [
-            ("POST", *m) for m in messages[:50]])  # warm up every path measured
+        run(
+            app,
+            [("GET", "/healthz", None)] * 50 + [("GET", "/readyz", None)] * 50 + [("POST", *m) for m in messages[:50]],
+        )  # warm up every path measured
         measured = [("POST", *m) for m in messages[50:]]
         mode = "safe" if args.safe_mode else "plaintext"
         print(f"{count} requests each, in-process CPU (wall) per request, {mode} mode")
@@ -63,7 +73,8 @@ def main():
         print("the same, retried    {:.3f} ms ({:.3f} ms)".format(*run(app, measured)))
         if profiler is not None:
             pstats.Stats(profiler).sort_stats(os.environ.get("PROFILE_SORT", "cumulative")).print_stats(
-                int(os.environ.get("PROFILE_LINES", 40)))
+                int(os.environ.get("PROFILE_LINES", 40))
+            )
     finally:
         bench_bot.stop(redis_server)
 
@@ -75,8 +86,11 @@ def run(app, requests, profiler=None):
     environs = []
     for method, path, body in requests:
         path, _, query = path.partition("?")
-        environs.append(EnvironBuilder(path=path, query_string=query, method=method, data=body,
-                                       content_type="text/xml" if body else None).get_environ())
+        environs.append(
+            EnvironBuilder(
+                path=path, query_string=query, method=method, data=body, content_type="text/xml" if body else None
+            ).get_environ()
+        )
     cpu, wall = time.process_time(), time.perf_counter()
     if profiler is not None:
         profiler.enable()

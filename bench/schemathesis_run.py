@@ -9,6 +9,7 @@ and runs schemathesis against /api/openapi.json with the guardian's token, then 
 status, wrong content type or response that does not match its schema. Each run is bounded by
 --max-time seconds.
 """
+
 import argparse
 import os
 import subprocess
@@ -26,36 +27,80 @@ CHECKS = "not_a_server_error,status_code_conformance,content_type_conformance,re
 def main():
     args = _parse()
     workdir = Path(tempfile.mkdtemp(prefix="sp-schemathesis-"))
-    env = {**os.environ, "DATABASE_URL": args.database_url or f"sqlite:///{workdir / 'st.sqlite3'}",
-           "UPLOAD_DIR": str(workdir / "uploads"), "SECRET_KEY": "schemathesis-only", "REDIS_URL": ""}
+    env = {
+        **os.environ,
+        "DATABASE_URL": args.database_url or f"sqlite:///{workdir / 'st.sqlite3'}",
+        "UPLOAD_DIR": str(workdir / "uploads"),
+        "SECRET_KEY": "schemathesis-only",
+        "REDIS_URL": "",
+    }
     # WeChat is the local fake (tests/fakewechat.py): unknown login codes answer 40029 → 401 invalid_code.
     wechat_port = free_port()
-    wechat = subprocess.Popen([str(ROOT / ".venv/bin/python"), "tests/fakewechat.py", str(wechat_port)], cwd=ROOT,
-                              env={**env, "PYTHONPATH": str(ROOT)}, stdout=subprocess.DEVNULL)
-    env.update(WECHAT_API_BASE_URL=f"http://127.0.0.1:{wechat_port}", WECHAT_MP_APP_ID="wx-mp-st",
-               WECHAT_MP_APP_SECRET="st", WECHAT_OA_APP_ID="wx-oa-st", WECHAT_OA_APP_SECRET="st")
+    wechat = subprocess.Popen(
+        [str(ROOT / ".venv/bin/python"), "tests/fakewechat.py", str(wechat_port)],
+        cwd=ROOT,
+        env={**env, "PYTHONPATH": str(ROOT)},
+        stdout=subprocess.DEVNULL,
+    )
+    env.update(
+        WECHAT_API_BASE_URL=f"http://127.0.0.1:{wechat_port}",
+        WECHAT_MP_APP_ID="wx-mp-st",
+        WECHAT_MP_APP_SECRET="st",
+        WECHAT_OA_APP_ID="wx-oa-st",
+        WECHAT_OA_APP_SECRET="st",
+    )
     tokens = _seed(env)
     port = free_port()
     # --limit-request-line 0: let the app, not gunicorn's 4 KB request-line guard (a 414 in front of
     # the app), judge the very long query strings schemathesis generates.
     server = subprocess.Popen(
-        [str(ROOT / ".venv/bin/gunicorn"), "-w", "2", "-b", f"127.0.0.1:{port}", "--timeout", "60",
-         "--limit-request-line", "0", "wsgi:create_app()"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=open(workdir / "gunicorn.log", "w"),  # noqa: SIM115 - the server's for its lifetime
+        [
+            str(ROOT / ".venv/bin/gunicorn"),
+            "-w",
+            "2",
+            "-b",
+            f"127.0.0.1:{port}",
+            "--timeout",
+            "60",
+            "--limit-request-line",
+            "0",
+            "wsgi:create_app()",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=open(workdir / "gunicorn.log", "w"),  # noqa: SIM115 - the server's for its lifetime
     )
     try:
         wait_for_url(f"http://127.0.0.1:{port}/healthz")
         code = 0
         for name in ("miniprogram", "admin") if args.api == "both" else (args.api,):
             command = [
-                str(ROOT / ".venv/bin/schemathesis"), "run", f"http://127.0.0.1:{port}{DOCUMENTS[name]}",
-                "--url", f"http://127.0.0.1:{port}", "-H", f"Authorization: Bearer {tokens[name]}",
-                "--checks", CHECKS, "--max-time", str(args.max_time), "--workers", "1",
-                "--phases", "examples,coverage,fuzzing", "--max-examples", str(args.max_examples),
-                "--suppress-health-check", "all", "--request-timeout", "20",
+                str(ROOT / ".venv/bin/schemathesis"),
+                "run",
+                f"http://127.0.0.1:{port}{DOCUMENTS[name]}",
+                "--url",
+                f"http://127.0.0.1:{port}",
+                "-H",
+                f"Authorization: Bearer {tokens[name]}",
+                "--checks",
+                CHECKS,
+                "--max-time",
+                str(args.max_time),
+                "--workers",
+                "1",
+                "--phases",
+                "examples,coverage,fuzzing",
+                "--max-examples",
+                str(args.max_examples),
+                "--suppress-health-check",
+                "all",
+                "--request-timeout",
+                "20",
                 # Logging out would end the run's own token, and every later request would only
                 # meet 401s; logout is covered by the tests (tests/*/test_auth.py).
-                "--exclude-path-regex", "/auth/logout$",
+                "--exclude-path-regex",
+                "/auth/logout$",
             ]
             print("+", " ".join(command), flush=True)
             code = subprocess.call(command, cwd=workdir, env={**env, "PYTHONPATH": str(ROOT)}) or code
@@ -111,8 +156,9 @@ with app.app_context():
 
 
 def _seed(env):
-    out = subprocess.run([str(ROOT / ".venv/bin/python"), "-c", SEED], cwd=ROOT, env=env, check=True,
-                         capture_output=True, text=True)
+    out = subprocess.run(
+        [str(ROOT / ".venv/bin/python"), "-c", SEED], cwd=ROOT, env=env, check=True, capture_output=True, text=True
+    )
     user_token, admin_token = out.stdout.strip().splitlines()[-1].split()
     return {"miniprogram": user_token, "admin": admin_token}
 

@@ -1,4 +1,5 @@
 """Seed data for bench_api.py: families with points, goods, a teacher with a class of 40, ledger bulk loads."""
+
 from sqlalchemy import func, select, text
 
 from school_points.accounts import ledger
@@ -63,17 +64,21 @@ def seed(app, *, clients):
         teacher = Teacher(name="李老师", campus_id=campus.id, user_id=teacher_user.id)
         db.session.add(teacher)
         db.session.flush()
-        db.session.add(SchoolClass(name="四十人班", campus_id=campus.id, teachers=[teacher],
-                                   students=[s for s, _ in pupils]))
+        db.session.add(
+            SchoolClass(name="四十人班", campus_id=campus.id, teachers=[teacher], students=[s for s, _ in pupils])
+        )
         db.session.commit()
 
         def pair(family):
             return family[0].id, tokens.issue("user", family[1].id)[0]
 
         return {
-            "families": [pair(f) for f in families], "bulk_goods": bulk.id, "flash_goods": flash.id,
+            "families": [pair(f) for f in families],
+            "bulk_goods": bulk.id,
+            "flash_goods": flash.id,
             "own_goods": [g.id for g in own],
-            "history_small": pair(small), "history_big": pair(big),
+            "history_small": pair(small),
+            "history_big": pair(big),
             "teacher": (tokens.issue("user", teacher_user.id)[0], [s.id for s, _ in pupils]),
         }
 
@@ -82,15 +87,22 @@ def bulk_ledger(app, student_id, rows):
     """Append `rows` +1 adjustment entries for a student in one statement, keeping the account in step."""
     with app.app_context():
         base = db.session.get(PointsAccount, student_id).balance
-        db.session.execute(text(
-            "INSERT INTO ledger_entry (student_id, delta, balance_after, kind, actor_type, note, idempotency_key,"
-            " local_day, created_at) "
-            "SELECT :sid, 1, :base + g, 'adjustment', 'system', '基准测试批量流水', 'bench:' || :sid || ':' || g,"
-            " CURRENT_DATE, now() FROM generate_series(1, :rows) AS g"
-        ), {"sid": student_id, "base": base, "rows": rows})
-        db.session.execute(text(
-            "UPDATE points_account SET balance = balance + :rows, lifetime = lifetime + :rows WHERE student_id = :sid"
-        ), {"sid": student_id, "rows": rows})
+        db.session.execute(
+            text(
+                "INSERT INTO ledger_entry (student_id, delta, balance_after, kind, actor_type, note, idempotency_key,"
+                " local_day, created_at) "
+                "SELECT :sid, 1, :base + g, 'adjustment', 'system', '基准测试批量流水', 'bench:' || :sid || ':' || g,"
+                " CURRENT_DATE, now() FROM generate_series(1, :rows) AS g"
+            ),
+            {"sid": student_id, "base": base, "rows": rows},
+        )
+        db.session.execute(
+            text(
+                "UPDATE points_account SET balance = balance + :rows, lifetime = lifetime + :rows"
+                " WHERE student_id = :sid"
+            ),
+            {"sid": student_id, "rows": rows},
+        )
         db.session.commit()
         db.session.execute(text("ANALYZE ledger_entry"))
         db.session.commit()
@@ -102,8 +114,10 @@ def oversell_report(app, fixture):
         parts = [_stock_line(fixture["bulk_goods"]), _stock_line(fixture["flash_goods"])]
         own = [_stock_line(goods_id) for goods_id in fixture["own_goods"]]
         bad = [line for line in own if "consistent)" not in line or "INCONSISTENT" in line]
-        parts.append(f"{len(own)} goods of one client each: {len(own) - len(bad)} consistent"
-                     + (f", {len(bad)} NOT: {bad[:3]}" if bad else ""))
+        parts.append(
+            f"{len(own)} goods of one client each: {len(own) - len(bad)} consistent"
+            + (f", {len(bad)} NOT: {bad[:3]}" if bad else "")
+        )
         negative = db.session.scalar(select(func.count()).select_from(PointsAccount).where(PointsAccount.balance < 0))
         parts.append(f"negative balances: {negative}")
         return "; ".join(parts)
@@ -111,8 +125,13 @@ def oversell_report(app, fixture):
 
 def _stock_line(goods_id):
     goods = db.session.get(Goods, goods_id)
-    sold = db.session.scalar(select(func.coalesce(func.sum(Redemption.quantity), 0)).where(
-        Redemption.goods_id == goods_id, Redemption.status != "cancelled"))
+    sold = db.session.scalar(
+        select(func.coalesce(func.sum(Redemption.quantity), 0)).where(
+            Redemption.goods_id == goods_id, Redemption.status != "cancelled"
+        )
+    )
     ok = goods.stock >= 0 and goods.stock == goods.stock_received - sold
-    return (f"{goods.name}: received {goods.stock_received}, sold {sold}, stock {goods.stock} "
-            f"({'consistent' if ok else 'OVERSOLD/INCONSISTENT'})")
+    return (
+        f"{goods.name}: received {goods.stock_received}, sold {sold}, stock {goods.stock} "
+        f"({'consistent' if ok else 'OVERSOLD/INCONSISTENT'})"
+    )

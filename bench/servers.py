@@ -1,4 +1,5 @@
 """What every benchmark script needs to run servers of its own on this machine's loopback."""
+
 import os
 import re
 import socket
@@ -13,7 +14,7 @@ def procfile(name):
     """The command of a Procfile process type, as deployed."""
     for line in (ROOT / "Procfile").read_text().splitlines():
         if line.startswith(f"{name}:"):
-            return line[len(name) + 1:].strip()
+            return line[len(name) + 1 :].strip()
     raise SystemExit(f"Procfile has no {name} process")
 
 

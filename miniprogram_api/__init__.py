@@ -1,4 +1,5 @@
 """HTTP adapter for the mini-program (docs/MINIPROGRAM_API.md): `bp` at /api/v1, `docs_bp` (OpenAPI + docs) at /api."""
+
 from flask import Blueprint
 
 from school_points.platform.errors import NotFound

@@ -1,4 +1,5 @@
 """Login and the user's own things: students, default student, teacher role, official-account link, referral."""
+
 from flask import Response, current_app, g
 
 from school_points.people import account_links, guardians, tokens
@@ -23,14 +24,25 @@ def _limit(name, subject, setting, default):
 
 
 @bp.post("/auth/login")
-@api("登录：用 wx.login() 的 code 换取 token", auth=None, body=schemas.LoginIn, out=schemas.LoginOut,
-     tags=["账号"], errors={401: ["invalid_code"], 403: ["user_disabled"], 429: ["rate_limited"],
-                          502: ["wechat_unavailable"], 503: ["wechat_not_configured"]},
-     description="新用户自动创建；`ref` 为分享路径里的推荐码，仅对学校此前不认识的人记为推荐。session_key 不会返回。"
-                 "\n\n本地开发登录：仅当 `APP_ENV=development` 且未设置 `WECHAT_MP_APP_ID` 时，"
-                 "`code` 写作 `dev:<name>`（name 为 1–32 位字母、数字、`_` 或 `-`）即以本地用户 `dev-<name>` 登录，"
-                 "首次使用时创建，同名即同一用户；不询问微信。"
-                 "其他环境中这种 code 与任何无效 code 一样返回 401 `invalid_code`。")
+@api(
+    "登录：用 wx.login() 的 code 换取 token",
+    auth=None,
+    body=schemas.LoginIn,
+    out=schemas.LoginOut,
+    tags=["账号"],
+    errors={
+        401: ["invalid_code"],
+        403: ["user_disabled"],
+        429: ["rate_limited"],
+        502: ["wechat_unavailable"],
+        503: ["wechat_not_configured"],
+    },
+    description="新用户自动创建；`ref` 为分享路径里的推荐码，仅对学校此前不认识的人记为推荐。session_key 不会返回。"
+    "\n\n本地开发登录：仅当 `APP_ENV=development` 且未设置 `WECHAT_MP_APP_ID` 时，"
+    "`code` 写作 `dev:<name>`（name 为 1–32 位字母、数字、`_` 或 `-`）即以本地用户 `dev-<name>` 登录，"
+    "首次使用时创建，同名即同一用户；不询问微信。"
+    "其他环境中这种 code 与任何无效 code 一样返回 401 `invalid_code`。",
+)
 def login():
     # Per address as the outermost trusted proxy saw it: behind the school's nginx each parent has
     # their own allowance, and a school NAT's parents' meeting fits in the default 120/60.
@@ -49,9 +61,14 @@ def login():
 
 
 @bp.post("/auth/logout")
-@api("退出登录：当前 token 立即失效（所有服务器进程）", auth="claims", status=204, tags=["账号"],
-     description="幂等：同一个 token 再次退出仍返回 204（无响应体）。之后用这个 token 访问任何接口都是 401。"
-                 "只有不是本服务签发的或已过期的 token 返回 401；停用的用户也能退出。")
+@api(
+    "退出登录：当前 token 立即失效（所有服务器进程）",
+    auth="claims",
+    status=204,
+    tags=["账号"],
+    description="幂等：同一个 token 再次退出仍返回 204（无响应体）。之后用这个 token 访问任何接口都是 401。"
+    "只有不是本服务签发的或已过期的 token 返回 401；停用的用户也能退出。",
+)
 def logout():
     tokens.revoke(g.token_claims)
     db.session.commit()
@@ -65,8 +82,14 @@ def me():
 
 
 @bp.post("/me/students")
-@api("用绑定码绑定学员", body=schemas.BindIn, out=schemas.StudentSummary, status=201, tags=["账号"],
-     errors={404: ["bind_code_not_found"], 429: ["rate_limited"]})
+@api(
+    "用绑定码绑定学员",
+    body=schemas.BindIn,
+    out=schemas.StudentSummary,
+    status=201,
+    tags=["账号"],
+    errors={404: ["bind_code_not_found"], 429: ["rate_limited"]},
+)
 def bind():
     _limit("mp_bind", g.user.id, "MP_BIND_RATE_LIMIT", (20, 3600))
     data = load_body(schemas.BindIn)
@@ -83,8 +106,13 @@ def unbind(sid):
 
 
 @bp.put("/me/default-student")
-@api("设置默认学员（公众号使用）", body=schemas.DefaultStudentIn, out=schemas.DefaultStudentOut, tags=["账号"],
-     errors={404: ["not_found"]})
+@api(
+    "设置默认学员（公众号使用）",
+    body=schemas.DefaultStudentIn,
+    out=schemas.DefaultStudentOut,
+    tags=["账号"],
+    errors={404: ["not_found"]},
+)
 def set_default_student():
     data = load_body(schemas.DefaultStudentIn)
     student = guardians.set_default_student(g.user, data["student_id"])
@@ -92,8 +120,13 @@ def set_default_student():
 
 
 @bp.post("/me/teacher")
-@api("用邀请码成为老师", body=schemas.InviteIn, out=schemas.TeacherProfile, tags=["账号"],
-     errors={404: ["invite_code_not_found"], 409: ["invite_code_used", "already_teacher"], 429: ["rate_limited"]})
+@api(
+    "用邀请码成为老师",
+    body=schemas.InviteIn,
+    out=schemas.TeacherProfile,
+    tags=["账号"],
+    errors={404: ["invite_code_not_found"], 409: ["invite_code_used", "already_teacher"], 429: ["rate_limited"]},
+)
 def become_teacher():
     from school_points.people.teachers import accept_invite
 
@@ -104,10 +137,15 @@ def become_teacher():
 
 
 @bp.post("/me/oa-link")
-@api("获取关联公众号的一次性二维码场景 link_<token>", out=schemas.OaLinkOut, status=201, tags=["账号"],
-     errors={429: ["rate_limited"], 502: ["wechat_unavailable"], 503: ["wechat_not_configured"]},
-     description="用户用微信扫描 qr_url（或在公众号内扫码）后，公众号 openid 与本用户合并。"
-                 "10 分钟内有效，只能使用一次。")
+@api(
+    "获取关联公众号的一次性二维码场景 link_<token>",
+    out=schemas.OaLinkOut,
+    status=201,
+    tags=["账号"],
+    errors={429: ["rate_limited"], 502: ["wechat_unavailable"], 503: ["wechat_not_configured"]},
+    description="用户用微信扫描 qr_url（或在公众号内扫码）后，公众号 openid 与本用户合并。"
+    "10 分钟内有效，只能使用一次。",
+)
 def oa_link():
     _limit("mp_oa_link", g.user.id, "MP_OA_LINK_RATE_LIMIT", (10, 3600))
     link = account_links.create_link(g.user)
@@ -123,7 +161,12 @@ def my_referral():
     summary = referral.referral_summary(g.user)
     code = summary["code"]
     share_page = current_app.config.get("MP_SHARE_PAGE", "pages/index/index")
-    return respond({
-        "code": code, "share_path": f"{share_page}?ref={code}", "qr_scene": f"ref_{code}",
-        "referred": summary["referred"], "rewarded": summary["rewarded"],
-    })
+    return respond(
+        {
+            "code": code,
+            "share_path": f"{share_page}?ref={code}",
+            "qr_scene": f"ref_{code}",
+            "referred": summary["referred"],
+            "rewarded": summary["rewarded"],
+        }
+    )

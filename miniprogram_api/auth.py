@@ -1,4 +1,5 @@
 """Bearer tokens of mini-program users, and the teacher role."""
+
 from flask import g, request
 
 from school_points.people import tokens

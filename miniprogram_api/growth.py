@@ -1,4 +1,5 @@
 """Growth records (成长记录/打卡): posting, listing, the shareable view, likes and shares."""
+
 from flask import g
 
 from school_points.people import guardians
@@ -14,10 +15,17 @@ from .uploads import check_media
 
 
 @bp.post("/growth-records")
-@api("发布成长记录 / 练习打卡（每天前几次打卡得积分）", body=schemas.GrowthIn, out=schemas.GrowthCreatedOut,
-     status=201, idempotent=True, tags=["成长记录"], errors={422: ["invalid_media"]},
-     description="media 必须是本人通过 POST /uploads 上传、原样返回的图片地址；其他地址（别的域名、"
-                 "javascript:、data:、相对路径、他人的图片、不存在的文件）返回 422 invalid_media。")
+@api(
+    "发布成长记录 / 练习打卡（每天前几次打卡得积分）",
+    body=schemas.GrowthIn,
+    out=schemas.GrowthCreatedOut,
+    status=201,
+    idempotent=True,
+    tags=["成长记录"],
+    errors={422: ["invalid_media"]},
+    description="media 必须是本人通过 POST /uploads 上传、原样返回的图片地址；其他地址（别的域名、"
+    "javascript:、data:、相对路径、他人的图片、不存在的文件）返回 422 invalid_media。",
+)
 def create_record():
     data = load_body(schemas.GrowthIn)
     data["media"] = check_media([url.strip() for url in data["media"]])
@@ -48,8 +56,13 @@ def delete_record(rid):
 
 
 @bp.post("/growth-records/<int:rid>/likes")
-@api("点赞（每人每条一次；学员自己的家长点赞不得分）", out=schemas.LikeOut, idempotent=True, tags=["成长记录"],
-     errors={429: ["rate_limited"]})
+@api(
+    "点赞（每人每条一次；学员自己的家长点赞不得分）",
+    out=schemas.LikeOut,
+    idempotent=True,
+    tags=["成长记录"],
+    errors={429: ["rate_limited"]},
+)
 def like(rid):
     liked, like_count, awarded = growth.like_record(g.user, rid)
     return respond({"liked": liked, "like_count": like_count, "awarded": awarded})

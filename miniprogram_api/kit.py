@@ -1,5 +1,6 @@
 """The mini-program's `@api` (webkit.api with this adapter's authentication), its OpenAPI document
 and the idempotency key handed to services."""
+
 import hashlib
 import uuid
 
@@ -35,9 +36,12 @@ def _owned_ids(rule, doc):
 
 
 DOCUMENT = ApiDocument(
-    "miniprogram_api", title="School Points 小程序 API", auth_errors=_auth_errors, implied_errors=_owned_ids,
+    "miniprogram_api",
+    title="School Points 小程序 API",
+    auth_errors=_auth_errors,
+    implied_errors=_owned_ids,
     description="校园积分小程序接口（docs/MINIPROGRAM_API.md）。除登录外都需要 `Authorization: Bearer <token>`。"
-                "错误统一为 `{\"error\": {\"code\", \"message\", \"details\"}}`。",
+    '错误统一为 `{"error": {"code", "message", "details"}}`。',
 )
 
 

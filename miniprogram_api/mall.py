@@ -1,4 +1,5 @@
 """The points mall and a family's redemption orders."""
+
 from flask import g
 from sqlalchemy import select
 
@@ -25,8 +26,13 @@ def _student_for_mall(student_id):
 
 
 @bp.get("/mall")
-@api("积分商城：开放状态、海报、公告、本校区在售商品", query=schemas.MallQuery, out=schemas.MallOut, tags=["商城"],
-     description="不传 student_id 时使用默认学员；商城关闭时 goods 为空。")
+@api(
+    "积分商城：开放状态、海报、公告、本校区在售商品",
+    query=schemas.MallQuery,
+    out=schemas.MallOut,
+    tags=["商城"],
+    description="不传 student_id 时使用默认学员；商城关闭时 goods 为空。",
+)
 def mall_page():
     args = load_query(schemas.MallQuery)
     view = catalogue.mall_view(_student_for_mall(args["student_id"]))
@@ -34,8 +40,13 @@ def mall_page():
 
 
 @bp.get("/mall/goods/<int:gid>")
-@api("商品详情", query=schemas.MallQuery, out=schemas.GoodsOut, tags=["商城"],
-     errors={409: ["mall_closed", "goods_unavailable"]})
+@api(
+    "商品详情",
+    query=schemas.MallQuery,
+    out=schemas.GoodsOut,
+    tags=["商城"],
+    errors={409: ["mall_closed", "goods_unavailable"]},
+)
 def goods_detail(gid):
     args = load_query(schemas.MallQuery)
     student = _student_for_mall(args["student_id"])
@@ -45,12 +56,27 @@ def goods_detail(gid):
 
 
 @bp.post("/redemptions")
-@api("兑换商品", auth="token", body=schemas.RedeemIn, out=schemas.RedemptionOut, status=201, idempotent=True,
-     tags=["商城"], errors={409: REDEEM_ERRORS})
+@api(
+    "兑换商品",
+    auth="token",
+    body=schemas.RedeemIn,
+    out=schemas.RedemptionOut,
+    status=201,
+    idempotent=True,
+    tags=["商城"],
+    errors={409: REDEEM_ERRORS},
+)
 def create_redemption():
     data = load_body(schemas.RedeemIn)
-    order = redemption.redeem(data["student_id"], data["goods_id"], data["quantity"], key=request_key(),
-                              actor=g.actor, guardian_id=g.user_id, standalone=True)
+    order = redemption.redeem(
+        data["student_id"],
+        data["goods_id"],
+        data["quantity"],
+        key=request_key(),
+        actor=g.actor,
+        guardian_id=g.user_id,
+        standalone=True,
+    )
     return respond(redemption_out(order), 201)
 
 
@@ -61,7 +87,8 @@ def list_redemptions():
     if args["student_id"] is not None:
         guardians.guardian_student(g.user, args["student_id"])
     orders, next_cursor = family_redemptions_page(
-        g.user, args["student_id"], args["status"], args["limit"], args["cursor"])
+        g.user, args["student_id"], args["status"], args["limit"], args["cursor"]
+    )
     return respond(page([redemption_out(o, with_pickup_code=False) for o in orders], next_cursor))
 
 
@@ -85,8 +112,13 @@ def redemption_detail(rid):
 
 
 @bp.post("/redemptions/<int:rid>/cancel")
-@api("取消待发放订单，积分退回", body=schemas.CancelIn, out=schemas.RedemptionOut, tags=["商城"],
-     errors={409: ["order_not_pending"]})
+@api(
+    "取消待发放订单，积分退回",
+    body=schemas.CancelIn,
+    out=schemas.RedemptionOut,
+    tags=["商城"],
+    errors={409: ["order_not_pending"]},
+)
 def cancel_redemption(rid):
     data = load_body(schemas.CancelIn)
     order = redemption.cancel(family_order(rid), actor=g.actor, reason=data["reason"])
@@ -94,9 +126,15 @@ def cancel_redemption(rid):
 
 
 @bp.post("/redemptions/<int:rid>/confirm")
-@api("老师在家长手机上输入核销码发放", body=schemas.VerifyCodeIn, out=schemas.RedemptionOut, idempotent=True,
-     tags=["商城"], errors={409: ["wrong_verify_code", "order_not_pending", "already_issued"], 429: ["rate_limited"]},
-     description="错误的核销码会被限流（每个订单 10 分钟内 5 次）。")
+@api(
+    "老师在家长手机上输入核销码发放",
+    body=schemas.VerifyCodeIn,
+    out=schemas.RedemptionOut,
+    idempotent=True,
+    tags=["商城"],
+    errors={409: ["wrong_verify_code", "order_not_pending", "already_issued"], 429: ["rate_limited"]},
+    description="错误的核销码会被限流（每个订单 10 分钟内 5 次）。",
+)
 def confirm_redemption(rid):
     data = load_body(schemas.VerifyCodeIn)
     order = redemption.confirm_with_verify_code(family_order(rid), data["verify_code"], actor=g.actor)

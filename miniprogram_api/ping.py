@@ -1,4 +1,5 @@
 """A trivial endpoint with exactly one database round trip: the yardstick of the benchmarks."""
+
 from sqlalchemy import text
 
 from school_points.platform.clock import utcnow

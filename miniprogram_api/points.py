@@ -1,4 +1,5 @@
 """A guardian's view of a student's points: balance, history, daily sign-in."""
+
 from flask import g
 
 from school_points.accounts import ledger
@@ -17,9 +18,16 @@ from .queries import ledger_page
 def student_points(sid):
     guardians.guardian_student(g.user, sid)
     balance, lifetime = accounts_of([sid]).get(sid, (0, 0))
-    return respond(dump(schemas.PointsOut, {
-        "balance": balance, "lifetime_points": lifetime, "expiring": ledger.expiring_points(sid),
-    }))
+    return respond(
+        dump(
+            schemas.PointsOut,
+            {
+                "balance": balance,
+                "lifetime_points": lifetime,
+                "expiring": ledger.expiring_points(sid),
+            },
+        )
+    )
 
 
 @bp.get("/students/<int:sid>/points/history")
@@ -32,8 +40,7 @@ def points_history(sid):
 
 
 @bp.post("/students/<int:sid>/signin")
-@api("每日签到", out=schemas.SigninOut, idempotent=True, tags=["积分"],
-     errors={409: ["already_signed_in"]})
+@api("每日签到", out=schemas.SigninOut, idempotent=True, tags=["积分"], errors={409: ["already_signed_in"]})
 def signin(sid):
     from school_points.points.signin import sign_in
 

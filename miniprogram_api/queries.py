@@ -1,4 +1,5 @@
 """Read-only list queries behind the API's pages: keyset pagination on indexed (owner, id) columns."""
+
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
@@ -28,7 +29,8 @@ def family_redemptions_page(user, student_id, status, limit, cursor):
 def campus_redemptions_page(campus_id, status, limit, cursor):
     """Orders at a campus by status (index redemption(campus_id, status, id))."""
     query = (
-        select(Redemption).where(Redemption.campus_id == campus_id, Redemption.status == status)
+        select(Redemption)
+        .where(Redemption.campus_id == campus_id, Redemption.status == status)
         .options(selectinload(Redemption.student))
     )
     return keyset_page(query, Redemption.id, limit, decode_cursor(cursor))
@@ -37,22 +39,26 @@ def campus_redemptions_page(campus_id, status, limit, cursor):
 def growth_page(student_id, limit, cursor):
     """A student's growth records that were not deleted, newest first."""
     query = (
-        select(GrowthRecord).where(GrowthRecord.student_id == student_id, GrowthRecord.deleted_at.is_(None))
+        select(GrowthRecord)
+        .where(GrowthRecord.student_id == student_id, GrowthRecord.deleted_at.is_(None))
         .options(selectinload(GrowthRecord.student))
     )
     return keyset_page(query, GrowthRecord.id, limit, decode_cursor(cursor))
 
 
-
 def class_rosters(teacher):
     """The teacher's classes with their active students, in two queries whatever the class count."""
     classes = list(teacher.classes)
-    rows = db.session.execute(
-        select(class_student.c.class_id, Student.id, Student.name)
-        .join(Student, Student.id == class_student.c.student_id)
-        .where(class_student.c.class_id.in_([k.id for k in classes]), Student.status == "active")
-        .order_by(class_student.c.class_id, Student.id)
-    ).all() if classes else []
+    rows = (
+        db.session.execute(
+            select(class_student.c.class_id, Student.id, Student.name)
+            .join(Student, Student.id == class_student.c.student_id)
+            .where(class_student.c.class_id.in_([k.id for k in classes]), Student.status == "active")
+            .order_by(class_student.c.class_id, Student.id)
+        ).all()
+        if classes
+        else []
+    )
     roster = {k.id: [] for k in classes}
     for class_id, student_id, name in rows:
         roster[class_id].append((student_id, name))

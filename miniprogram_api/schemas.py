@@ -1,4 +1,5 @@
 """Marshmallow schemas of the mini-program API: what comes in, what goes out, and the OpenAPI source."""
+
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from school_points.platform.clock import isoformat
@@ -29,8 +30,9 @@ class LocalDateTime(fields.DateTime):
 class LoginIn(In):
     # Kept exactly as sent: it is WeChat's (or a dev:<name>) credential, not text to tidy.
     code = Str(required=True, strip=False, validate=length(1, 128), metadata={"description": "wx.login() 的 code"})
-    ref = Str(load_default=None, allow_none=True, validate=length(high=32),
-              metadata={"description": "分享路径中的推荐码 ref"})
+    ref = Str(
+        load_default=None, allow_none=True, validate=length(high=32), metadata={"description": "分享路径中的推荐码 ref"}
+    )
 
 
 class UserOut(Schema):
@@ -205,8 +207,9 @@ class RedemptionOut(Schema):
     points_each = fields.Integer(required=True)
     total_points = fields.Integer(required=True)
     status = fields.String(required=True, validate=validate.OneOf(["pending", "issued", "cancelled"]))
-    pickup_code = fields.String(required=True, allow_none=True,
-                                metadata={"description": "shown while pending; the teacher scans it"})
+    pickup_code = fields.String(
+        required=True, allow_none=True, metadata={"description": "shown while pending; the teacher scans it"}
+    )
     issue_method = fields.String(required=True, allow_none=True)
     cancel_reason = fields.String(required=True)
     created_at = LocalDateTime(required=True)

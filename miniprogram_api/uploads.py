@@ -1,4 +1,5 @@
 """Image uploads for growth records, and serving them back."""
+
 from flask import current_app, g, request, send_file
 
 from school_points.media import uploads
@@ -11,14 +12,21 @@ from .kit import api
 
 
 @bp.post("/uploads")
-@api("上传图片（JPEG/PNG/WebP，≤ 5 MB，须能完整解码；去除 EXIF 等元数据后重新编码保存；每人每天有上传上限）",
-     body=schemas.UploadIn, out=schemas.UploadOut, status=201, content_type="multipart/form-data",
-     tags=["成长记录"],
-     description="超过每日上限（默认 50 张或 100 MB，按学校时区的自然日）时返回 429 upload_quota_exceeded，"
-                 "Retry-After 为距次日零点的秒数。",
-     errors={413: ["image_too_large", "payload_too_large"],
-             422: ["unsupported_image", "invalid_image", "image_too_many_pixels"],
-             429: ["upload_quota_exceeded"]})
+@api(
+    "上传图片（JPEG/PNG/WebP，≤ 5 MB，须能完整解码；去除 EXIF 等元数据后重新编码保存；每人每天有上传上限）",
+    body=schemas.UploadIn,
+    out=schemas.UploadOut,
+    status=201,
+    content_type="multipart/form-data",
+    tags=["成长记录"],
+    description="超过每日上限（默认 50 张或 100 MB，按学校时区的自然日）时返回 429 upload_quota_exceeded，"
+    "Retry-After 为距次日零点的秒数。",
+    errors={
+        413: ["image_too_large", "payload_too_large"],
+        422: ["unsupported_image", "invalid_image", "image_too_many_pixels"],
+        429: ["upload_quota_exceeded"],
+    },
+)
 def upload():
     file = request.files.get("file")
     if file is None:
@@ -31,8 +39,14 @@ def upload():
 
 
 @bp.get("/uploads/<name>")
-@api("读取已上传的图片（无需 token：小程序 <image> 不带请求头；文件名为 128 位随机数）", auth=None,
-     out=None, content_type="image/*", tags=["成长记录"], errors={404: ["not_found"]})
+@api(
+    "读取已上传的图片（无需 token：小程序 <image> 不带请求头；文件名为 128 位随机数）",
+    auth=None,
+    out=None,
+    content_type="image/*",
+    tags=["成长记录"],
+    errors={404: ["not_found"]},
+)
 def get_upload(name):
     path = uploads.stored_path(name)
     if path is None:

@@ -18,6 +18,7 @@ Modules whose last name changed (`wechat_clients` -> `wechat.clients`, `mall` ->
 `cron` -> `ops.timetable`, `jobs.media` -> `media.wechat_media`) keep their local name through
 `import ... as old_name` only where the old name was imported as a module object; review those.
 """
+
 import re
 import sys
 from pathlib import Path
@@ -166,12 +167,16 @@ def _rewrite_from_school_points(indent, names_text):
         if module != name and not alias:
             alias = name  # keep the old local name; review these
         by_package.setdefault(f"school_points.{package}", []).append(
-            f"{module} as {alias}" if alias and alias != module else module)
+            f"{module} as {alias}" if alias and alias != module else module
+        )
     return "\n".join(f"{indent}from {pkg} import {', '.join(items)}" for pkg, items in by_package.items())
 
 
-_FROM = re.compile(r"^(?P<indent>[ \t]*)from (?P<module>school_points(?:\.[\w.]+)?) import "
-                   r"(?P<names>[^(\n]+?)(?P<tail>[ \t]*#.*)?$", re.M)
+_FROM = re.compile(
+    r"^(?P<indent>[ \t]*)from (?P<module>school_points(?:\.[\w.]+)?) import "
+    r"(?P<names>[^(\n]+?)(?P<tail>[ \t]*#.*)?$",
+    re.M,
+)
 _FROM_PAREN = re.compile(r"^(?P<indent>[ \t]*)from (?P<module>school_points\.[\w.]+) import \(", re.M)
 _IMPORT = re.compile(r"^(?P<indent>[ \t]*)import school_points\.(?P<module>[\w.]+)", re.M)
 
@@ -188,7 +193,7 @@ def _from_line(match):
         return "\n".join(f"{indent}from {target} import {', '.join(items)}" for target, items in grouped.items()) + tail
     if module in OTHER_MODULES:
         return f"{indent}from {OTHER_MODULES[module]} import {names}{tail}"
-    old = module[len("school_points."):]
+    old = module[len("school_points.") :]
     if _already_new(old, [n.partition(" as ")[0].strip() for n in _split_names(names)]):
         return match[0]
     new = _new_module(old)
@@ -205,13 +210,15 @@ def _from_line(match):
     lines = []
     for sub, alias in items:
         package, _, module_name = sub.rpartition(".")
-        lines.append(f"{indent}from school_points.{package} import {module_name}"
-                     + (f" as {alias}" if alias != module_name else ""))
+        lines.append(
+            f"{indent}from school_points.{package} import {module_name}"
+            + (f" as {alias}" if alias != module_name else "")
+        )
     return "\n".join(lines) + tail
 
 
 def _from_paren(match):
-    old = match["module"][len("school_points."):]
+    old = match["module"][len("school_points.") :]
     if _already_new(old):
         return match[0]
     new = _new_module(old)
@@ -224,7 +231,7 @@ def _import_line(match):
         return match[0]
     for key in _KEYS:
         if old == key or old.startswith(key + "."):
-            return f"{match['indent']}import school_points.{MODULE_MAP[key]}{old[len(key):]}"
+            return f"{match['indent']}import school_points.{MODULE_MAP[key]}{old[len(key) :]}"
     return match[0]
 
 
@@ -234,13 +241,14 @@ def _dotted(match):
     head = key.split(".")[0]
     if head in NEW_PACKAGES and rest[1:].split(".")[0] in NEW_SUBMODULES.get(head, ()):
         return match[0]  # already new: school_points.mall.catalogue
-    if head in NEW_PACKAGES and not rest and re.match(r"\s+import\b", match.string[match.end():]):
+    if head in NEW_PACKAGES and not rest and re.match(r"\s+import\b", match.string[match.end() :]):
         return match[0]  # already new: from school_points.mall import catalogue
     return f"{match['prefix']}{MODULE_MAP[key].replace('.', match['sep'])}{rest}"
 
 
 _DOTTED = re.compile(
-    r"(?P<prefix>school_points(?P<sep>[./]))(?P<key>" + "|".join(re.escape(k) for k in _KEYS)
+    r"(?P<prefix>school_points(?P<sep>[./]))(?P<key>"
+    + "|".join(re.escape(k) for k in _KEYS)
     + r")(?![\w])(?P<rest>[./]\w+)?"
 )
 
@@ -249,8 +257,11 @@ def _fix_separators(text):
     """`school_points/jobs/sweep.py`: the key was written with `/` between its parts."""
     for key in _KEYS:
         if "." in key:
-            text = re.sub(r"school_points/" + re.escape(key.replace(".", "/")) + r"(?![\w])",
-                          "school_points/" + MODULE_MAP[key].replace(".", "/"), text)
+            text = re.sub(
+                r"school_points/" + re.escape(key.replace(".", "/")) + r"(?![\w])",
+                "school_points/" + MODULE_MAP[key].replace(".", "/"),
+                text,
+            )
     return text
 
 

@@ -4,6 +4,7 @@ sleeping through it, and a busy machine cannot stretch or shrink what the test m
 
 Single-threaded tests only: every thread sees the same virtual time and a `sleep` returns at once.
 """
+
 import time
 
 import pytest

@@ -7,6 +7,7 @@ TEST_DATABASE_URL suffixed with `_gwN` (created when missing), a redis-server it
 when TEST_REDIS_URL is set (the db N after the given one when there is no redis-server binary),
 and a SQLite file in its own temporary directory.
 """
+
 import os
 import threading
 from datetime import date
@@ -58,8 +59,10 @@ def worker_redis_url(url, worker=WORKER):
     parts = urlsplit(url)
     number = int(parts.path.strip("/") or 0) + int(worker.removeprefix("gw"))
     if number > 15:
-        raise pytest.UsageError(f"TEST_REDIS_URL {url}: worker {worker} would need Redis db {number}, past the "
-                                "16 a default Redis has; give a lower db number or fewer workers (-n)")
+        raise pytest.UsageError(
+            f"TEST_REDIS_URL {url}: worker {worker} would need Redis db {number}, past the "
+            "16 a default Redis has; give a lower db number or fewer workers (-n)"
+        )
     return urlunsplit(parts._replace(path=f"/{number}"))
 
 
@@ -119,15 +122,17 @@ def database_url(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def _app(database_url, tmp_path_factory):
-    app = create_app({
-        "TESTING": True,
-        "SECRET_KEY": "test-secret",
-        "SQLALCHEMY_DATABASE_URI": normalize_database_url(database_url),
-        "REDIS_URL": REDIS_URL,
-        "UPLOAD_DIR": str(tmp_path_factory.mktemp("uploads")),
-        "WECHAT_API_BASE_URL": "http://127.0.0.1:9",
-        "PASSWORD_HASH_METHOD": CHEAP_PASSWORD_HASH,
-    })
+    app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "test-secret",
+            "SQLALCHEMY_DATABASE_URI": normalize_database_url(database_url),
+            "REDIS_URL": REDIS_URL,
+            "UPLOAD_DIR": str(tmp_path_factory.mktemp("uploads")),
+            "WECHAT_API_BASE_URL": "http://127.0.0.1:9",
+            "PASSWORD_HASH_METHOD": CHEAP_PASSWORD_HASH,
+        }
+    )
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
             # A test database need not survive a crash: no fsync per commit (tests commit a lot).
@@ -156,6 +161,7 @@ def _empty_tables():
         for table in tables:
             conn.execute(text(f'DELETE FROM "{table}"'))
     from school_points.platform import ratelimit
+
     ratelimit._memory.clear()
 
 
@@ -233,6 +239,7 @@ def make_campus(app):
         db.session.add(campus)
         db.session.commit()
         return campus
+
     return make
 
 
@@ -250,10 +257,12 @@ def make_student(app, campus):
         db.session.flush()
         account = ledger.lock(student.id)
         if balance:
-            ledger.credit(account, balance, "adjustment", key=f"test-seed:{student.id}", actor=SYSTEM,
-                          note="测试初始积分")
+            ledger.credit(
+                account, balance, "adjustment", key=f"test-seed:{student.id}", actor=SYSTEM, note="测试初始积分"
+            )
         db.session.commit()
         return student
+
     return make
 
 
@@ -266,6 +275,7 @@ def make_class(app, campus):
         db.session.add(klass)
         db.session.commit()
         return klass
+
     return make
 
 
@@ -276,6 +286,7 @@ def make_teacher(app, campus):
         db.session.add(teacher)
         db.session.commit()
         return teacher
+
     return make
 
 
@@ -283,12 +294,16 @@ def make_teacher(app, campus):
 def make_user(app):
     def make(mp_openid=None, oa_openid=None, unionid=None, nickname=""):
         user = WechatUser(
-            mp_openid=mp_openid or f"mp-{new_code(10)}", oa_openid=oa_openid, unionid=unionid,
-            nickname=nickname, referral_code=new_code(8),
+            mp_openid=mp_openid or f"mp-{new_code(10)}",
+            oa_openid=oa_openid,
+            unionid=unionid,
+            nickname=nickname,
+            referral_code=new_code(8),
         )
         db.session.add(user)
         db.session.commit()
         return user
+
     return make
 
 
@@ -301,20 +316,29 @@ def make_guardian(app, make_user):
             user.default_student_id = student.id
         db.session.commit()
         return user
+
     return make
 
 
 @pytest.fixture
 def make_goods(app):
-    def make(name="铅笔", points=30, stock=10, limit_per_student=None, campus_id=None, on_shelf=True,
-             verify_code="8888"):
+    def make(
+        name="铅笔", points=30, stock=10, limit_per_student=None, campus_id=None, on_shelf=True, verify_code="8888"
+    ):
         goods = Goods(
-            name=name, points=points, stock=stock, stock_received=stock, limit_per_student=limit_per_student,
-            campus_id=campus_id, on_shelf=on_shelf, verify_code=verify_code,
+            name=name,
+            points=points,
+            stock=stock,
+            stock_received=stock,
+            limit_per_student=limit_per_student,
+            campus_id=campus_id,
+            on_shelf=on_shelf,
+            verify_code=verify_code,
         )
         db.session.add(goods)
         db.session.commit()
         return goods
+
     return make
 
 
@@ -322,6 +346,7 @@ def balance_of(student_id):
     """A student's balance, read fresh."""
     db.session.expire_all()
     from school_points.models import PointsAccount
+
     account = db.session.get(PointsAccount, student_id)
     return account.balance if account else 0
 

@@ -27,6 +27,7 @@ returns the first msgid and is not delivered twice), customer-service messages
 
 Standalone (e.g. for bench/ or manual runs): `python tests/fakewechat.py [port]`.
 """
+
 import json
 import threading
 import time
@@ -183,8 +184,13 @@ class FakeWechat:
             return _json({"errcode": 0, "errmsg": "ok"})
         if call.path == "/cgi-bin/qrcode/create":
             scene = body.get("action_info", {}).get("scene", {}).get("scene_str", "")
-            return _json({"ticket": f"ticket-{scene}", "expire_seconds": body.get("expire_seconds"),
-                          "url": f"http://weixin.qq.com/q/{scene}"})
+            return _json(
+                {
+                    "ticket": f"ticket-{scene}",
+                    "expire_seconds": body.get("expire_seconds"),
+                    "url": f"http://weixin.qq.com/q/{scene}",
+                }
+            )
         if call.path == "/cgi-bin/user/info":
             openid = call.params.get("openid", "")
             unionid = self.unionids.get(openid)

@@ -3,6 +3,7 @@
 Requests then come from the proxy's own address (REMOTE_ADDR, 10.0.0.1 here) with the client's in
 X-Forwarded-For, exactly as nginx sends them.
 """
+
 import pytest
 
 from wsgi import trust_proxies

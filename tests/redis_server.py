@@ -1,5 +1,6 @@
 """A redis-server of our own, on a free port: for tests that stop Redis, and for each pytest-xdist
 worker (tests/conftest.py), so no run empties a Redis db that another run or clone is using."""
+
 import contextlib
 import ctypes
 import shutil
@@ -40,9 +41,20 @@ class ThrowawayRedis:
         """Start (again, on the same port); the server answering must be ours: under pytest-xdist
         another worker may have been handed the same free port a moment before us."""
         self.process = subprocess.Popen(
-            [shutil.which("redis-server"), "--port", str(self.port), "--bind", "127.0.0.1",
-             "--save", "", "--appendonly", "no"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=_die_with_parent,
+            [
+                shutil.which("redis-server"),
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            preexec_fn=_die_with_parent,
         )
         client = redis_lib.Redis.from_url(self.url)
         for _ in range(200):

@@ -12,6 +12,7 @@ two clones get the same block only by chance (1 in 7 with two workers). A key pr
 do: the tests empty their db (FLUSHDB) and RQ's keys are not prefixed. Give TEST_REDIS (and
 TEST_PG_URL) explicitly to be certain.
 """
+
 import hashlib
 import sys
 from pathlib import Path

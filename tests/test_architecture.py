@@ -1,5 +1,6 @@
 """The arrows between packages (docs/ARCHITECTURE.md, contracts in pyproject.toml), checked on
 every test run: an import that breaks one fails here with the contract and the import named."""
+
 import ast
 from pathlib import Path
 
@@ -9,8 +10,20 @@ ROOT = Path(__file__).resolve().parent.parent
 PYPROJECT = ROOT / "pyproject.toml"
 
 # What an HTTP adapter handles and the domain must not see: the request, responses, HTTP errors.
-HTTP_NAMES = frozenset({"request", "Request", "Response", "jsonify", "make_response", "abort", "redirect",
-                        "send_file", "session", "HTTPException"})
+HTTP_NAMES = frozenset(
+    {
+        "request",
+        "Request",
+        "Response",
+        "jsonify",
+        "make_response",
+        "abort",
+        "redirect",
+        "send_file",
+        "session",
+        "HTTPException",
+    }
+)
 HTTP_MODULES = ("werkzeug.wrappers", "werkzeug.exceptions", "flask.wrappers", "flask.sessions")
 
 
@@ -27,13 +40,17 @@ def test_import_contracts_are_kept():
 def test_a_contract_the_code_breaks_is_reported(tmp_path):
     """The check can fail: forbid an arrow that exists (the mall pays through the ledger)."""
     config = tmp_path / "pyproject.toml"
-    config.write_text(PYPROJECT.read_text(encoding="utf-8") + """
+    config.write_text(
+        PYPROJECT.read_text(encoding="utf-8")
+        + """
 [[tool.importlinter.contracts]]
 name = "deliberately broken"
 type = "forbidden"
 source_modules = ["school_points.mall"]
 forbidden_modules = ["school_points.accounts"]
-""", encoding="utf-8")
+""",
+        encoding="utf-8",
+    )
     assert lint(config) == 1
 
 
@@ -47,8 +64,12 @@ def http_uses(source):
             found += [(node.lineno, alias.name) for alias in node.names if alias.name in HTTP_NAMES]
         elif isinstance(node, ast.Import):
             found += [(node.lineno, alias.name) for alias in node.names if alias.name.startswith(HTTP_MODULES)]
-        elif (isinstance(node, ast.Attribute) and node.attr in HTTP_NAMES
-              and isinstance(node.value, ast.Name) and node.value.id == "flask"):
+        elif (
+            isinstance(node, ast.Attribute)
+            and node.attr in HTTP_NAMES
+            and isinstance(node.value, ast.Name)
+            and node.value.id == "flask"
+        ):
             found.append((node.lineno, f"flask.{node.attr}"))
     return found
 
@@ -65,4 +86,6 @@ def test_the_domain_touches_no_request_or_response():
 
 def test_the_request_check_sees_a_request_import():
     assert http_uses("from flask import current_app, request\nimport flask\nflask.jsonify({})\n") == [
-        (1, "request"), (3, "flask.jsonify")]
+        (1, "request"),
+        (3, "flask.jsonify"),
+    ]

@@ -1,5 +1,6 @@
 """House habits checked on every test run, so a reviewer does not have to: the project's metadata
 agrees with the files the project is installed from."""
+
 import tomllib
 from pathlib import Path
 
@@ -44,8 +45,7 @@ def test_every_domain_error_kind_is_listed_and_has_an_http_status(app):
     from school_points.platform.errors import KINDS, DomainError
     from webkit.errors import STATUS_BY_KIND
 
-    for package in (school_points, *map(importlib.import_module, ("webkit", "admin", "miniprogram_api",
-                                                                  "wechat_bot"))):
+    for package in (school_points, *map(importlib.import_module, ("webkit", "admin", "miniprogram_api", "wechat_bot"))):
         for module in pkgutil.walk_packages(package.__path__, package.__name__ + "."):
             importlib.import_module(module.name)
     used = {error.__name__: error.kind for error in (DomainError, *all_subclasses(DomainError))}
@@ -63,6 +63,9 @@ def test_ruff_finds_nothing_to_complain_about():
 
     ruff = shutil.which("ruff", path=str(Path(sys.executable).parent)) or shutil.which("ruff")
     assert ruff, "ruff is not installed: scripts/bootstrap.sh (requirements-dev.txt) installs it"
-    result = subprocess.run([ruff, "check", "--no-cache", "--output-format", "concise", "."], cwd=ROOT,
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [ruff, "check", "--no-cache", "--output-format", "concise", "."], cwd=ROOT, capture_output=True, text=True
+    )
     assert result.returncode == 0, result.stdout + result.stderr
+    formatted = subprocess.run([ruff, "format", "--no-cache", "--check", "."], cwd=ROOT, capture_output=True, text=True)
+    assert formatted.returncode == 0, "run `ruff format .`:\n" + formatted.stdout + formatted.stderr

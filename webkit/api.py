@@ -10,6 +10,7 @@ calling `authenticate(auth)` before the view when `auth` is set (the mini-progra
 that guards every route in a `before_request` (the admin API) passes None and reads the
 declaration there.
 """
+
 from functools import cache, wraps
 
 from flask import request
@@ -22,8 +23,20 @@ from webkit import bodies, idempotency
 def declaration(authenticate=None):
     """An `api` decorator for one adapter; `authenticate(auth)` runs before the view when given."""
 
-    def api(summary, *, auth=None, body=None, query=None, out=None, status=200, errors=None,
-            idempotent=False, tags=(), description="", content_type="application/json"):
+    def api(
+        summary,
+        *,
+        auth=None,
+        body=None,
+        query=None,
+        out=None,
+        status=200,
+        errors=None,
+        idempotent=False,
+        tags=(),
+        description="",
+        content_type="application/json",
+    ):
         """Declare a view: `auth` (the adapter's word for who may call it; None: anyone), `body` and
         `query` (input schema classes), `out` (output schema class), `status` (on success), `errors`
         ({409: ["out_of_stock"], ...}: statuses the declaration does not imply)."""
@@ -31,6 +44,7 @@ def declaration(authenticate=None):
         def decorate(view):
             inner = idempotency.idempotent(view) if idempotent else view
             if auth and authenticate is not None:
+
                 @wraps(view)
                 def wrapper(*args, **kwargs):
                     authenticate(auth)
@@ -39,9 +53,16 @@ def declaration(authenticate=None):
                 wrapper = inner
 
             wrapper.api_doc = {
-                "summary": summary, "auth": auth, "body": body, "query": query, "out": out, "status": status,
+                "summary": summary,
+                "auth": auth,
+                "body": body,
+                "query": query,
+                "out": out,
+                "status": status,
                 "errors": {status_: list(codes) for status_, codes in (errors or {}).items()},
-                "idempotent": idempotent, "tags": list(tags), "description": description,
+                "idempotent": idempotent,
+                "tags": list(tags),
+                "description": description,
                 "content_type": content_type,
             }
             return wrapper

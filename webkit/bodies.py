@@ -1,4 +1,5 @@
 """JSON request bodies: one parser for every adapter, refusing what no field of ours can hold."""
+
 import json
 import re
 

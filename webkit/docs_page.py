@@ -4,6 +4,7 @@ Its stylesheet is a static file served next to it (`docs.css`, webkit/static/), 
 <style>: HTML responses carry a Content-Security-Policy that allows styles and scripts from this
 origin only (webkit/security_headers.py).
 """
+
 from flask import render_template_string
 from markupsafe import Markup, escape
 
@@ -45,16 +46,32 @@ def render_docs(spec, *, json_url, css_url):
             if "requestBody" in op:
                 ctype, content = next(iter(op["requestBody"]["content"].items()))
                 body = (ctype, content["schema"])
-            ops.append({
-                "id": op["operationId"], "tag": op["tags"][0], "method": method, "path": path,
-                "summary": op["summary"], "description": op.get("description", ""), "auth": bool(op["security"]),
-                "parameters": op.get("parameters", []), "body": body, "responses": sorted(op["responses"].items()),
-            })
+            ops.append(
+                {
+                    "id": op["operationId"],
+                    "tag": op["tags"][0],
+                    "method": method,
+                    "path": path,
+                    "summary": op["summary"],
+                    "description": op.get("description", ""),
+                    "auth": bool(op["security"]),
+                    "parameters": op.get("parameters", []),
+                    "body": body,
+                    "responses": sorted(op["responses"].items()),
+                }
+            )
     tags = list(dict.fromkeys(op["tag"] for op in ops))
     return render_template_string(
-        TEMPLATE, spec=spec, json_url=json_url, css_url=css_url, ops=ops, tags=tags,
+        TEMPLATE,
+        spec=spec,
+        json_url=json_url,
+        css_url=css_url,
+        ops=ops,
+        tags=tags,
         schemas=sorted(spec["components"]["schemas"].items()),
-        type_of=_type_of, link=_link, describe=_describe,
+        type_of=_type_of,
+        link=_link,
+        describe=_describe,
     )
 
 

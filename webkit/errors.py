@@ -1,6 +1,7 @@
 """The one error shape of SPEC §7 for every HTTP adapter: domain errors, HTTP errors and a database
 that cannot be reached (503 with Retry-After, never 500), each turned into
 `{"error": {"code", "message", "details"}}`; anything else is logged as a bug and answers 500."""
+
 import sqlite3
 
 import psycopg
@@ -98,8 +99,14 @@ DATABASE_RETRY_AFTER_SECONDS = 5
 # TimeoutError a pool with no connection free in time. psycopg errors arrive unwrapped from the
 # autocommit fast path (autocommit.own_transaction).
 _UNREACHABLE = (
-    sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.DisconnectionError, sa_exc.TimeoutError,
-    psycopg.OperationalError, psycopg.InterfaceError, sqlite3.OperationalError, sqlite3.InterfaceError,
+    sa_exc.OperationalError,
+    sa_exc.InterfaceError,
+    sa_exc.DisconnectionError,
+    sa_exc.TimeoutError,
+    psycopg.OperationalError,
+    psycopg.InterfaceError,
+    sqlite3.OperationalError,
+    sqlite3.InterfaceError,
 )
 
 

@@ -8,6 +8,7 @@ Chinese messages, and the stricter rule wherever the adapters used to differ.
   stripped of surrounding whitespace unless `strip=False` (passwords).
 - `StrictSchema` refuses unknown keys (marshmallow's default, stated here with its message).
 """
+
 import copy
 import re
 
@@ -54,7 +55,10 @@ class Str(fields.String):
     """A JSON string without control characters, stripped unless `strip=False`."""
 
     default_error_messages = {
-        **COMMON, "invalid": "必须是字符串", "invalid_utf8": "必须是 UTF-8 字符串", "control": "不能包含控制字符",
+        **COMMON,
+        "invalid": "必须是字符串",
+        "invalid_utf8": "必须是 UTF-8 字符串",
+        "control": "不能包含控制字符",
     }
 
     def __init__(self, *, strip=True, **kwargs):
@@ -141,6 +145,7 @@ class PageQuery(StrictSchema):
 
 # ---------------------------------------------------------------- the error shape, for documents
 
+
 class ErrorBody(Schema):
     code = fields.String(required=True, metadata={"description": "snake_case error code"})
     message = fields.String(required=True, metadata={"description": "中文说明"})
@@ -153,10 +158,13 @@ class ErrorOut(Schema):
 
 def page_of(item_schema, name):
     """The output schema of a list page (SPEC §7) of `item_schema`, named `name` in documents."""
-    return Schema.from_dict({
-        "items": fields.List(fields.Nested(item_schema), required=True),
-        "next_cursor": fields.String(required=True, allow_none=True),
-    }, name=name)
+    return Schema.from_dict(
+        {
+            "items": fields.List(fields.Nested(item_schema), required=True),
+            "next_cursor": fields.String(required=True, allow_none=True),
+        },
+        name=name,
+    )
 
 
 def optional(schema_class, name):

@@ -1,4 +1,5 @@
 """Idempotency-Key (SPEC §7): the first result of a creating POST is replayed on repeats."""
+
 import hashlib
 import time
 from functools import wraps

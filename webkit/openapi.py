@@ -6,6 +6,7 @@ The statuses a route can answer come from its declaration: what it says outright
 what follows from it (a body → 400/413/422, an id in the path → 404, idempotent → 409/422, the
 adapter's `auth_errors` for its kinds of `auth`, every route → 503 while the database is down).
 """
+
 import re
 from pathlib import Path
 
@@ -19,9 +20,15 @@ from webkit.fields import MAX_ID, ErrorOut
 
 STATIC_DIR = Path(__file__).parent / "static"
 MESSAGES = {
-    400: "请求体不是合法的 JSON 对象", 401: "未登录或 token 无效/过期/已停用", 403: "无权执行此操作",
-    404: "资源不存在", 409: "业务规则拒绝", 413: "请求内容过大", 422: "参数校验失败，details 指出字段",
-    429: "操作过于频繁（Retry-After 说明等待秒数）", 502: "微信服务不可用",
+    400: "请求体不是合法的 JSON 对象",
+    401: "未登录或 token 无效/过期/已停用",
+    403: "无权执行此操作",
+    404: "资源不存在",
+    409: "业务规则拒绝",
+    413: "请求内容过大",
+    422: "参数校验失败，details 指出字段",
+    429: "操作过于频繁（Retry-After 说明等待秒数）",
+    502: "微信服务不可用",
     503: "服务暂不可用（Retry-After 说明等待秒数）",
 }
 
@@ -47,8 +54,13 @@ class ApiDocument:
 
     def build(self, app):
         """The OpenAPI document (a dict) for every route of the blueprint."""
-        spec = APISpec(title=self.title, version=self.version, openapi_version="3.0.3",
-                       plugins=[MarshmallowPlugin()], info={"description": self.description})
+        spec = APISpec(
+            title=self.title,
+            version=self.version,
+            openapi_version="3.0.3",
+            plugins=[MarshmallowPlugin()],
+            info={"description": self.description},
+        )
         spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
         spec.components.schema("Error", schema=ErrorOut)
         paths = {}
@@ -68,21 +80,28 @@ class ApiDocument:
 
     def _operation(self, rule, doc, path_parameters):
         operation = {
-            "summary": doc["summary"], "operationId": rule.endpoint[len(self.prefix):],
-            "tags": doc["tags"] or ["其他"], "parameters": list(path_parameters),
-            "responses": self._responses(rule, doc), "security": [{"bearer": []}] if doc["auth"] else [],
+            "summary": doc["summary"],
+            "operationId": rule.endpoint[len(self.prefix) :],
+            "tags": doc["tags"] or ["其他"],
+            "parameters": list(path_parameters),
+            "responses": self._responses(rule, doc),
+            "security": [{"bearer": []}] if doc["auth"] else [],
         }
         if doc["description"]:
             operation["description"] = doc["description"]
         if doc["query"] is not None:
             operation["parameters"].append({"in": "query", "schema": doc["query"]})
         if doc["idempotent"]:
-            operation["parameters"].append({
-                "in": "header", "name": "Idempotency-Key", "required": False,
-                "description": "同一个键和同样的请求体重复提交时返回第一次的结果；"
-                               "不同请求体 → 422 idempotency_key_reused",
-                "schema": {"type": "string", "minLength": 1, "maxLength": 200},
-            })
+            operation["parameters"].append(
+                {
+                    "in": "header",
+                    "name": "Idempotency-Key",
+                    "required": False,
+                    "description": "同一个键和同样的请求体重复提交时返回第一次的结果；"
+                    "不同请求体 → 422 idempotency_key_reused",
+                    "schema": {"type": "string", "minLength": 1, "maxLength": 200},
+                }
+            )
         if doc["body"] is not None:
             operation["requestBody"] = {"required": True, "content": {doc["content_type"]: {"schema": doc["body"]}}}
         return operation
@@ -141,8 +160,11 @@ class ApiDocument:
 
         @bp.get("/docs")
         def docs_html():
-            return render_docs(document.for_app(current_app), json_url=url_for(f"{name}.openapi_json"),
-                               css_url=url_for(f"{name}.docs_css"))
+            return render_docs(
+                document.for_app(current_app),
+                json_url=url_for(f"{name}.openapi_json"),
+                css_url=url_for(f"{name}.docs_css"),
+            )
 
         @bp.get("/docs.css")
         def docs_css():

@@ -1,4 +1,5 @@
 """List pages (SPEC §7): `limit` and an opaque keyset cursor in, `{"items", "next_cursor"}` out."""
+
 import base64
 import json
 

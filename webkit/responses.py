@@ -1,4 +1,5 @@
 """How a view that changed something ends: commit (with its idempotency record), then answer."""
+
 from flask import g, jsonify
 
 from school_points.platform import uow

@@ -12,18 +12,21 @@ any URL, and a few pages are HTML (the API docs, later the staff console). So:
   ProxyFix turns X-Forwarded-Proto into that): sent over plain HTTP it would be ignored anyway,
   and a development server on http://localhost must stay reachable.
 """
+
 from flask import current_app, request
 
-CONTENT_SECURITY_POLICY = "; ".join([
-    "default-src 'self'",
-    "script-src 'self'",
-    "style-src 'self'",
-    "img-src 'self' data:",
-    "object-src 'none'",
-    "base-uri 'none'",
-    "form-action 'self'",
-    "frame-ancestors 'none'",
-])
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
 
 
 def register_security_headers(app):

@@ -1,4 +1,5 @@
 """No cookie session: callers sign in with bearer tokens and WeChat signatures."""
+
 from flask.sessions import SessionInterface
 
 

@@ -1,4 +1,5 @@
 """HTTP adapter for the official account's callback (docs/WECHAT.md)."""
+
 from flask import Blueprint
 
 bp = Blueprint("wechat_bot", __name__)

@@ -1,4 +1,5 @@
 """GET/POST /wechat: WeChat's URL verification and message callback (docs/WECHAT.md)."""
+
 from flask import Response, current_app, request
 
 from school_points.platform import clock
@@ -24,9 +25,13 @@ def _settings():
     token = config.get("WECHAT_OA_TOKEN")
     if not token:
         raise EnvelopeError(503, "wechat_not_configured", "未配置公众号消息 Token")
-    return Settings(token=token, aes_key=config.get("WECHAT_OA_AES_KEY", ""), app_id=config.get("WECHAT_OA_APP_ID", ""),
-                    max_age=int(config.get("WECHAT_MAX_MESSAGE_AGE", 300) or 0),
-                    allow_plaintext=as_flag(config.get("WECHAT_OA_ALLOW_PLAINTEXT")))
+    return Settings(
+        token=token,
+        aes_key=config.get("WECHAT_OA_AES_KEY", ""),
+        app_id=config.get("WECHAT_OA_APP_ID", ""),
+        max_age=int(config.get("WECHAT_MAX_MESSAGE_AGE", 300) or 0),
+        allow_plaintext=as_flag(config.get("WECHAT_OA_ALLOW_PLAINTEXT")),
+    )
 
 
 def _authentic(settings):

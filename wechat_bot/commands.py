@@ -1,4 +1,5 @@
 """Text commands and menu clicks of the official account (docs/WECHAT.md): thin calls into the domain."""
+
 import contextlib
 import json
 import logging
@@ -39,8 +40,9 @@ def points(message, user, key):
     lines = []
     for student in students:
         account = student.account
-        line = texts.POINTS_LINE.format(name=student.name, balance=account.balance if account else 0,
-                                        lifetime=account.lifetime if account else 0)
+        line = texts.POINTS_LINE.format(
+            name=student.name, balance=account.balance if account else 0, lifetime=account.lifetime if account else 0
+        )
         lines.append(line + (texts.POINTS_DEFAULT_MARK if len(students) > 1 and student.id == current.id else ""))
     return say(message, "\n".join(lines))
 
@@ -104,18 +106,24 @@ def redemptions(message, user, key):
     if student is None:
         return say(message, texts.NO_STUDENT)
     orders = db.session.scalars(
-        select(Redemption).where(Redemption.student_id == student.id)
-        .order_by(Redemption.id.desc()).limit(RECENT_REDEMPTIONS)
+        select(Redemption)
+        .where(Redemption.student_id == student.id)
+        .order_by(Redemption.id.desc())
+        .limit(RECENT_REDEMPTIONS)
     ).all()
     if not orders:
         return say(message, texts.NO_REDEMPTIONS.format(name=student.name))
     lines = [texts.REDEMPTIONS_TITLE.format(name=student.name)]
     for order in orders:
-        lines.append(texts.REDEMPTION_LINE.format(
-            goods=order.goods_name, quantity=order.quantity, points=order.total_points,
-            status=texts.REDEMPTION_STATUS.get(order.status, order.status),
-            time=isoformat(order.created_at)[:16].replace("T", " "),
-        ))
+        lines.append(
+            texts.REDEMPTION_LINE.format(
+                goods=order.goods_name,
+                quantity=order.quantity,
+                points=order.total_points,
+                status=texts.REDEMPTION_STATUS.get(order.status, order.status),
+                time=isoformat(order.created_at)[:16].replace("T", " "),
+            )
+        )
     return say(message, "\n".join(lines))
 
 
@@ -158,8 +166,10 @@ def referral_qr_url(code):
 
 def usage(text):
     """A command that only explains itself."""
+
     def reply(message, user, key):
         return say(message, text)
+
     return reply
 
 

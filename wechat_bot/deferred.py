@@ -8,6 +8,7 @@ drain only when none is pending) and answers. A retry of the same MsgId conflict
 and gets the stored acknowledgement.
 Without Redis, or while it is down, `defer` declines and the check-in is done in the request.
 """
+
 from flask import current_app
 
 from school_points.media.wechat_media import fetch_record_media

@@ -1,4 +1,5 @@
 """Which handler answers a message: events, text commands, photos, everything else."""
+
 from school_points.people import oa_users
 from school_points.points import growth
 from school_points.points.oa_checkins import sent_of
@@ -59,7 +60,7 @@ def checkin_of(message):
     text = (message._data.get("Content") or "").strip()
     if not text.startswith(CHECKIN_WORD):
         return None
-    content = text[len(CHECKIN_WORD):].strip(ARGUMENT_SEPARATORS)
+    content = text[len(CHECKIN_WORD) :].strip(ARGUMENT_SEPARATORS)
     if not content or len(content) > growth.MAX_CONTENT_LENGTH:
         return None
     return sent_of(content=content)
@@ -72,5 +73,5 @@ def handle_text(message, user, key):
         return EXACT[text](message, user, key)
     for word, command in WITH_ARGUMENT.items():
         if text.startswith(word):
-            return command(message, user, key, text[len(word):].strip(ARGUMENT_SEPARATORS))
+            return command(message, user, key, text[len(word) :].strip(ARGUMENT_SEPARATORS))
     return say(message, texts.UNKNOWN_COMMAND)

@@ -5,6 +5,7 @@ a wrong signature, a stale timestamp, plaintext where safe mode is configured, a
 large, XML that is malformed or carries a DTD or entities (defusedxml refuses those before
 wechatpy's parser ever sees the text).
 """
+
 import base64
 import binascii
 import hashlib
@@ -77,8 +78,11 @@ def check_fresh(settings, args, now):
         skew = None
     if skew is None or abs(skew) > settings.max_age:
         # No secret in this line: the skew alone tells an operator whether the server clock is off.
-        log.warning("wechat callback refused: timestamp %s s from now (limit %s s)",
-                    "unreadable" if skew is None else -skew, settings.max_age)
+        log.warning(
+            "wechat callback refused: timestamp %s s from now (limit %s s)",
+            "unreadable" if skew is None else -skew,
+            settings.max_age,
+        )
         raise EnvelopeError(403, "stale_message", "消息时间戳无效或已过期")
 
 
@@ -89,8 +93,10 @@ def check_mode(settings, args):
     `encrypt_type=aes`), so a plaintext one is someone else's, with a body nobody signed.
     """
     if settings.aes_key and not settings.allow_plaintext and not is_safe_mode(args):
-        log.warning("wechat callback refused: plaintext message while WECHAT_OA_AES_KEY is set "
-                    "(set WECHAT_OA_ALLOW_PLAINTEXT=1 only if the account really is in plaintext mode)")
+        log.warning(
+            "wechat callback refused: plaintext message while WECHAT_OA_AES_KEY is set "
+            "(set WECHAT_OA_ALLOW_PLAINTEXT=1 only if the account really is in plaintext mode)"
+        )
         raise EnvelopeError(403, "plaintext_refused", "已启用安全模式，拒绝未加密的消息")
 
 

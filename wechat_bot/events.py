@@ -1,4 +1,5 @@
 """Events of the official account: follow/unfollow, QR scenes, menu clicks, template receipts."""
+
 import logging
 
 from school_points.people import account_links, oa_users
@@ -25,8 +26,9 @@ def handle_event(message, key, click_commands):
     if event == "unsubscribe":
         return unsubscribe(message)
     if event == "templatesendjobfinish":
-        delivery.record_delivery_status(message._data.get("MsgID") or message._data.get("MsgId"),
-                                        message._data.get("Status"))
+        delivery.record_delivery_status(
+            message._data.get("MsgID") or message._data.get("MsgId"), message._data.get("Status")
+        )
         return silent()
     if event == "click":
         command = click_commands.get(str(message._data.get("EventKey") or ""))
@@ -72,10 +74,10 @@ def _run_scene(message, scene, *, following_before):
                 return texts.LINKED
             user, created = oa_users.find_or_create_oa_user(openid)
             if scene.startswith("ref_"):
-                referral.record_referral(user, scene[len("ref_"):], known_before=following_before or not created)
+                referral.record_referral(user, scene[len("ref_") :], known_before=following_before or not created)
                 return ""
             if scene.startswith("bind_"):
-                guardian = referral.bind_and_reward(user, scene[len("bind_"):])
+                guardian = referral.bind_and_reward(user, scene[len("bind_") :])
                 return texts.BOUND_VIA_SCENE.format(name=guardian.student.name)
     except DomainError as exc:
         # The scene's code binds a child or links an account, and the openid names a parent:
@@ -87,7 +89,7 @@ def _run_scene(message, scene, *, following_before):
 
 def _scene(message):
     scene = str(message._data.get("EventKey") or "")
-    return scene[len("qrscene_"):] if scene.startswith("qrscene_") else scene
+    return scene[len("qrscene_") :] if scene.startswith("qrscene_") else scene
 
 
 def _scene_kind(scene):

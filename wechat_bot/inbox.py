@@ -11,6 +11,7 @@ job use the same record and keys: wechat_bot/deferred.py):
 3. The services' ledger idempotency keys are derived from the same key, the last line if both
    caches are gone.
 """
+
 import logging
 import time
 

@@ -1,4 +1,5 @@
 """Reply XML for the callback, and the Outcome a handler returns."""
+
 from dataclasses import dataclass, field
 
 from wechatpy.replies import TextReply

@@ -3,6 +3,7 @@
 The results of check-ins live with the job that tells them (school_points.points.oa_checkins), so
 a check-in answered in the request and one told later by a customer-service message read alike.
 """
+
 from school_points.points.oa_checkins import NO_STUDENT  # noqa: F401 - one wording for both paths
 
 HELP = (

@@ -11,11 +11,12 @@ Revises: 4dd74c178111
 Create Date: 2026-12-01 14:22:43.750371
 
 """
+
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = '7d0844d37b46'
-down_revision = '4dd74c178111'
+revision = "7d0844d37b46"
+down_revision = "4dd74c178111"
 branch_labels = None
 depends_on = None
 
@@ -168,8 +169,10 @@ END
 $fn$;
 """
 
-DROP_SQL = ("DROP FUNCTION IF EXISTS redeem_goods(integer, integer, integer, varchar, integer, varchar, integer, "
-            "varchar, timestamptz, date, varchar)")
+DROP_SQL = (
+    "DROP FUNCTION IF EXISTS redeem_goods(integer, integer, integer, varchar, integer, varchar, integer, "
+    "varchar, timestamptz, date, varchar)"
+)
 
 
 def upgrade():

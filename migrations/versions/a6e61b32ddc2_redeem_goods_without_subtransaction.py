@@ -15,14 +15,15 @@ Revises: 7d0844d37b46
 Create Date: 2026-12-01 16:20:00
 
 """
+
 import importlib.util
 from pathlib import Path
 
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = 'a6e61b32ddc2'
-down_revision = '7d0844d37b46'
+revision = "a6e61b32ddc2"
+down_revision = "7d0844d37b46"
 branch_labels = None
 depends_on = None
 

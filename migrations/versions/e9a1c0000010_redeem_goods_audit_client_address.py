@@ -14,14 +14,15 @@ Revises: e9a1c0000002
 Create Date: 2026-12-02 10:00:00
 
 """
+
 import importlib.util
 from pathlib import Path
 
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = 'e9a1c0000010'
-down_revision = 'e9a1c0000002'
+revision = "e9a1c0000010"
+down_revision = "e9a1c0000002"
 branch_labels = None
 depends_on = None
 
@@ -173,10 +174,14 @@ END
 $fn$;
 """
 
-DROP_PREVIOUS_SQL = ("DROP FUNCTION IF EXISTS redeem_goods(integer, integer, integer, varchar, integer, varchar, "
-                     "integer, varchar, timestamptz, date, varchar)")
-DROP_SQL = ("DROP FUNCTION IF EXISTS redeem_goods(integer, integer, integer, varchar, integer, varchar, integer, "
-            "varchar, timestamptz, date, varchar, varchar)")
+DROP_PREVIOUS_SQL = (
+    "DROP FUNCTION IF EXISTS redeem_goods(integer, integer, integer, varchar, integer, varchar, "
+    "integer, varchar, timestamptz, date, varchar)"
+)
+DROP_SQL = (
+    "DROP FUNCTION IF EXISTS redeem_goods(integer, integer, integer, varchar, integer, varchar, integer, "
+    "varchar, timestamptz, date, varchar, varchar)"
+)
 
 
 def upgrade():

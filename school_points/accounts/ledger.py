@@ -4,6 +4,7 @@ Every operation works on an account the caller has locked with `lock`/`lock_many
 transaction (row lock on PostgreSQL; SQLite serialises writers with BEGIN IMMEDIATE), so checks
 made under the lock (caps, balance, limits) cannot be raced. Callers commit.
 """
+
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -89,8 +90,11 @@ def credit(account, points, kind, *, key, ref=None, actor=SYSTEM, note="") -> Le
     if counts_as_earning(kind, points):
         expires_at = expiry_for_new_points()
         if expires_at is not None:
-            db.session.add(PointsLot(student_id=account.student_id, entry=entry, points=points, remaining=points,
-                                     expires_at=expires_at))
+            db.session.add(
+                PointsLot(
+                    student_id=account.student_id, entry=entry, points=points, remaining=points, expires_at=expires_at
+                )
+            )
     return entry
 
 
@@ -109,7 +113,8 @@ def refund(account, spent_entry, kind, *, key, ref=None, actor=SYSTEM, note="") 
     points = -spent_entry.delta
     entry = _post(account, points, kind, key=key, ref=ref, actor=actor, note=note)
     uses = db.session.scalars(
-        select(LotUse).where(LotUse.entry_id == spent_entry.id).options(joinedload(LotUse.lot))).all()
+        select(LotUse).where(LotUse.entry_id == spent_entry.id).options(joinedload(LotUse.lot))
+    ).all()
     for use in uses:
         use.lot.remaining = min(use.lot.points, use.lot.remaining + use.points)
     return entry
@@ -121,8 +126,16 @@ def reverse(account, earned_entry, *, key, actor=SYSTEM, note="") -> LedgerEntry
     if points <= 0:
         return None
     lot = db.session.scalars(select(PointsLot).where(PointsLot.entry_id == earned_entry.id)).first()
-    entry = debit(account, points, "reversal", key=key, ref=Ref("ledger_entry", earned_entry.id),
-                  actor=actor, note=note, prefer_lot=lot)
+    entry = debit(
+        account,
+        points,
+        "reversal",
+        key=key,
+        ref=Ref("ledger_entry", earned_entry.id),
+        actor=actor,
+        note=note,
+        prefer_lot=lot,
+    )
     entry.reverses_id = earned_entry.id
     return entry
 
@@ -137,8 +150,15 @@ def expire_lot(account, lot) -> LedgerEntry | None:
     points = min(lot.remaining, account.balance)
     if points <= 0:
         return None
-    return debit(account, points, "expiry", key=expiry_key(lot.id), ref=Ref("points_lot", lot.id),
-                 note="积分过期", prefer_lot=lot)
+    return debit(
+        account,
+        points,
+        "expiry",
+        key=expiry_key(lot.id),
+        ref=Ref("points_lot", lot.id),
+        note="积分过期",
+        prefer_lot=lot,
+    )
 
 
 def expiry_for_new_points(now=None) -> datetime | None:

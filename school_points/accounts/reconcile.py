@@ -1,4 +1,5 @@
 """`points check`: every balance against its ledger, every lot against its balance, stock against orders."""
+
 from sqlalchemy import case, func, select
 
 from school_points.accounts.ledger import LIFETIME_KINDS
@@ -23,8 +24,9 @@ def _balances():
         .subquery()
     )
     rows = db.session.execute(
-        select(PointsAccount.student_id, PointsAccount.balance, PointsAccount.lifetime, sums.c.total, sums.c.earned)
-        .outerjoin(sums, sums.c.student_id == PointsAccount.student_id)
+        select(
+            PointsAccount.student_id, PointsAccount.balance, PointsAccount.lifetime, sums.c.total, sums.c.earned
+        ).outerjoin(sums, sums.c.student_id == PointsAccount.student_id)
     ).all()
     out = []
     for student_id, balance, lifetime, total, earned in rows:
@@ -35,9 +37,15 @@ def _balances():
             out.append(f"student {student_id}: lifetime {lifetime} but earnings sum to {earned}")
         if balance < 0:
             out.append(f"student {student_id}: negative balance {balance}")
-    orphans = db.session.execute(
-        select(LedgerEntry.student_id).where(~LedgerEntry.student_id.in_(select(PointsAccount.student_id))).distinct()
-    ).scalars().all()
+    orphans = (
+        db.session.execute(
+            select(LedgerEntry.student_id)
+            .where(~LedgerEntry.student_id.in_(select(PointsAccount.student_id)))
+            .distinct()
+        )
+        .scalars()
+        .all()
+    )
     out += [f"student {sid}: ledger entries but no points account" for sid in orphans]
     last = (
         select(LedgerEntry.student_id, func.max(LedgerEntry.id).label("last_id"))
@@ -72,14 +80,17 @@ def _stock():
         .subquery()
     )
     rows = db.session.execute(
-        select(Goods.id, Goods.stock, Goods.stock_received, func.coalesce(live.c.units, 0))
-        .outerjoin(live, live.c.goods_id == Goods.id)
+        select(Goods.id, Goods.stock, Goods.stock_received, func.coalesce(live.c.units, 0)).outerjoin(
+            live, live.c.goods_id == Goods.id
+        )
     ).all()
     out = []
     for goods_id, stock, received, units in rows:
         if stock != received - int(units):
-            out.append(f"goods {goods_id}: stock {stock} but received {received} - ordered {int(units)}"
-                       f" = {received - int(units)}")
+            out.append(
+                f"goods {goods_id}: stock {stock} but received {received} - ordered {int(units)}"
+                f" = {received - int(units)}"
+            )
         if stock < 0:
             out.append(f"goods {goods_id}: negative stock {stock}")
     return out

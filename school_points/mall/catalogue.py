@@ -1,4 +1,5 @@
 """The points mall (积分商城): what a student may see and buy."""
+
 from typing import Any
 
 from sqlalchemy import func, or_, select
@@ -12,13 +13,15 @@ from school_points.school.settings import get_settings
 def mall_view(student=None) -> dict[str, Any]:
     """The mall page: open flag, poster, notice and the goods on sale for the student's campus."""
     config = get_settings()["mall"]
-    view = {"open": bool(config["open"]), "poster_url": config.get("poster_url", ""),
-            "notice": config.get("notice", ""), "goods": []}
+    view = {
+        "open": bool(config["open"]),
+        "poster_url": config.get("poster_url", ""),
+        "notice": config.get("notice", ""),
+        "goods": [],
+    }
     if not view["open"]:
         return view  # a closed mall lists nothing (docs/PRODUCT.md)
-    goods = db.session.scalars(
-        _on_sale(student).order_by(Goods.sort, Goods.id)
-    ).all()
+    goods = db.session.scalars(_on_sale(student).order_by(Goods.sort, Goods.id)).all()
     redeemed = units_redeemed(student.id, [g.id for g in goods]) if student is not None else {}
     view["goods"] = [goods_item(g, redeemed.get(g.id, 0)) for g in goods]
     return view
@@ -49,8 +52,9 @@ def units_redeemed(student_id, goods_ids) -> dict[int, int]:
         return {}
     rows = db.session.execute(
         select(Redemption.goods_id, func.sum(Redemption.quantity))
-        .where(Redemption.student_id == student_id, Redemption.goods_id.in_(goods_ids),
-               Redemption.status != "cancelled")
+        .where(
+            Redemption.student_id == student_id, Redemption.goods_id.in_(goods_ids), Redemption.status != "cancelled"
+        )
         .group_by(Redemption.goods_id)
     ).all()
     return {goods_id: int(units) for goods_id, units in rows}
@@ -59,9 +63,15 @@ def units_redeemed(student_id, goods_ids) -> dict[int, int]:
 def goods_item(goods, redeemed_by_student=0) -> dict[str, Any]:
     """One goods as the mall lists it."""
     return {
-        "id": goods.id, "name": goods.name, "description": goods.description, "image_url": goods.image_url,
-        "points": goods.points, "stock": goods.stock, "limit_per_student": goods.limit_per_student,
-        "campus_id": goods.campus_id, "redeemed_by_student": redeemed_by_student,
+        "id": goods.id,
+        "name": goods.name,
+        "description": goods.description,
+        "image_url": goods.image_url,
+        "points": goods.points,
+        "stock": goods.stock,
+        "limit_per_student": goods.limit_per_student,
+        "campus_id": goods.campus_id,
+        "redeemed_by_student": redeemed_by_student,
     }
 
 

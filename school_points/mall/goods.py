@@ -4,6 +4,7 @@ Stock edits lock the goods row (the last lock in the house order) and keep
 `stock_received` consistent: every unit put on sale or taken away moves it too, so
 `points check` (stock == stock_received - units in live orders) keeps holding.
 """
+
 from sqlalchemy import Select, or_, select
 
 from school_points.models import Goods

@@ -3,6 +3,7 @@
 The order rules themselves (pending only, refund exactly once, notifications, the audit entry
 for staff actions) live in `redemption`; this module keeps the admin inside its campus scope.
 """
+
 from sqlalchemy import Select, select
 from sqlalchemy.orm import selectinload
 
@@ -13,10 +14,11 @@ from school_points.school.scoping import get_in_scope
 
 def list_orders_query(scope, *, status=None, campus_id=None, student_id=None, goods_id=None) -> Select:
     """Orders inside the scope, filtered, with their students loaded up front."""
-    query = scope.filter(select(Redemption).options(selectinload(Redemption.student)), Redemption.campus_id,
-                         campus_id)
+    query = scope.filter(select(Redemption).options(selectinload(Redemption.student)), Redemption.campus_id, campus_id)
     for column, value in (
-        (Redemption.status, status), (Redemption.student_id, student_id), (Redemption.goods_id, goods_id),
+        (Redemption.status, status),
+        (Redemption.student_id, student_id),
+        (Redemption.goods_id, goods_id),
     ):
         if value is not None:
             query = query.where(column == value)

@@ -4,6 +4,7 @@ Lock order (docs/ARCHITECTURE.md): the student's points account, then the goods 
 UPDATE taken last). Status changes are guarded UPDATEs (`... WHERE status = 'pending'`), so an
 order is issued or cancelled exactly once however many requests race.
 """
+
 import hmac
 
 from sqlalchemy import select, update
@@ -49,8 +50,9 @@ def redeem(student_id, goods_id, quantity, *, key, actor, guardian_id=None, stan
     _check_quantity(quantity)
     order_key = f"s{student_id}:{key_digest(key)}"
     if db.session.get_bind().dialect.name == "postgresql":
-        return redemption_pg.redeem(student_id, goods_id, quantity, order_key, actor=actor, guardian_id=guardian_id,
-                                      standalone=standalone)
+        return redemption_pg.redeem(
+            student_id, goods_id, quantity, order_key, actor=actor, guardian_id=guardian_id, standalone=standalone
+        )
     if guardian_id is not None:
         _ensure_guardian(guardian_id, student_id)
     if (done := find_by_key(order_key)) is not None:
@@ -62,12 +64,23 @@ def redeem(student_id, goods_id, quantity, *, key, actor, guardian_id=None, stan
         return done
     _ensure_within_limit(student.id, goods, quantity)
     with db.session.begin_nested():  # a failure below undoes the debit even if a caller commits
-        ledger.debit(account, goods.points * quantity, "redemption", key=f"redeem:{order_key}",
-                     ref=ledger.Ref("goods", goods.id), actor=actor, note=f"兑换 {goods.name} × {quantity}")
+        ledger.debit(
+            account,
+            goods.points * quantity,
+            "redemption",
+            key=f"redeem:{order_key}",
+            ref=ledger.Ref("goods", goods.id),
+            actor=actor,
+            note=f"兑换 {goods.name} × {quantity}",
+        )
         order = _add_order(student, goods, quantity, order_key, actor)
         _record_action(actor, "redemption.create", order, {"goods_id": goods.id, "quantity": quantity})
-        notify_student("redeemed", student.id, {"goods": order.goods_name, "points": order.total_points,
-                                                "balance": account.balance}, key=f"redeemed:{order.id}")
+        notify_student(
+            "redeemed",
+            student.id,
+            {"goods": order.goods_name, "points": order.total_points, "balance": account.balance},
+            key=f"redeemed:{order.id}",
+        )
         # Last: every redemption of these goods queues on this row until the commit, so it is
         # locked only after all other work is done (a flash sale's throughput depends on it).
         _take_stock(goods, quantity)
@@ -110,36 +123,58 @@ def cancel(order, *, actor, reason="") -> Redemption:
     """Cancel a pending order: points refunded and stock restored, exactly once."""
     reason = (reason or "").strip()[:255] if isinstance(reason, str) else ""
     account = ledger.lock(order.student_id)
-    _transition(order, "cancelled", refused=OrderNotPending, cancelled_at=utcnow(), cancelled_by_type=actor.type,
-                cancelled_by_id=actor.id, cancel_reason=reason)
+    _transition(
+        order,
+        "cancelled",
+        refused=OrderNotPending,
+        cancelled_at=utcnow(),
+        cancelled_by_type=actor.type,
+        cancelled_by_id=actor.id,
+        cancel_reason=reason,
+    )
     spent = ledger.find_entry(f"redeem:{order.idempotency_key}")
-    ledger.refund(account, spent, "redemption_refund", key=f"redemption_refund:{order.idempotency_key}",
-                  ref=ledger.Ref("redemption", order.id), actor=actor, note=f"取消兑换 {order.goods_name}")
+    ledger.refund(
+        account,
+        spent,
+        "redemption_refund",
+        key=f"redemption_refund:{order.idempotency_key}",
+        ref=ledger.Ref("redemption", order.id),
+        actor=actor,
+        note=f"取消兑换 {order.goods_name}",
+    )
     db.session.execute(
-        update(Goods).where(Goods.id == order.goods_id, Goods.stock + order.quantity <= Goods.stock_received)
+        update(Goods)
+        .where(Goods.id == order.goods_id, Goods.stock + order.quantity <= Goods.stock_received)
         .values(stock=Goods.stock + order.quantity)
     )
     _record_action(actor, "redemption.cancel", order, {"reason": reason, "refund": order.total_points})
-    notify_student("cancelled", order.student_id, {"goods": order.goods_name, "points": order.total_points,
-                                                   "remark": reason or "订单已取消，积分已退回"},
-                   key=f"cancelled:{order.id}")
+    notify_student(
+        "cancelled",
+        order.student_id,
+        {"goods": order.goods_name, "points": order.total_points, "remark": reason or "订单已取消，积分已退回"},
+        key=f"cancelled:{order.id}",
+    )
     return order
 
 
 def _issue(order, actor, method):
-    _transition(order, "issued", issued_at=utcnow(), issued_by_type=actor.type, issued_by_id=actor.id,
-                issue_method=method)
+    _transition(
+        order, "issued", issued_at=utcnow(), issued_by_type=actor.type, issued_by_id=actor.id, issue_method=method
+    )
     _record_action(actor, "redemption.issue", order, {"method": method})
-    notify_student("issued", order.student_id, {"goods": order.goods_name, "status": "已发放"},
-                   key=f"issued:{order.id}")
+    notify_student(
+        "issued", order.student_id, {"goods": order.goods_name, "status": "已发放"}, key=f"issued:{order.id}"
+    )
     return order
 
 
 def _transition(order, status, *, refused=None, **changes):
     """Guarded status change: only a pending order moves, and only one request moves it."""
     result = db.session.execute(
-        update(Redemption).where(Redemption.id == order.id, Redemption.status == "pending")
-        .values(status=status, **changes).execution_options(synchronize_session=False)
+        update(Redemption)
+        .where(Redemption.id == order.id, Redemption.status == "pending")
+        .values(status=status, **changes)
+        .execution_options(synchronize_session=False)
     )
     db.session.refresh(order)
     if result.rowcount != 1:
@@ -166,8 +201,10 @@ def _ensure_within_limit(student_id, goods, quantity):
 def _take_stock(goods, quantity):
     """Guarded decrement, taken last and briefly: it never oversells under any concurrency."""
     result = db.session.execute(
-        update(Goods).where(Goods.id == goods.id, Goods.stock >= quantity)
-        .values(stock=Goods.stock - quantity).execution_options(synchronize_session=False)
+        update(Goods)
+        .where(Goods.id == goods.id, Goods.stock >= quantity)
+        .values(stock=Goods.stock - quantity)
+        .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:
         raise OutOfStock()
@@ -176,10 +213,20 @@ def _take_stock(goods, quantity):
 
 def _add_order(student, goods, quantity, order_key, actor):
     order = Redemption(
-        student_id=student.id, goods_id=goods.id, campus_id=student.campus_id, quantity=quantity,
-        points_each=goods.points, total_points=goods.points * quantity, goods_name=goods.name,
-        goods_image_url=goods.image_url or "", status="pending", pickup_code=_free_pickup_code(),
-        idempotency_key=order_key, created_by_type=actor.type, created_by_id=actor.id, created_at=utcnow(),
+        student_id=student.id,
+        goods_id=goods.id,
+        campus_id=student.campus_id,
+        quantity=quantity,
+        points_each=goods.points,
+        total_points=goods.points * quantity,
+        goods_name=goods.name,
+        goods_image_url=goods.image_url or "",
+        status="pending",
+        pickup_code=_free_pickup_code(),
+        idempotency_key=order_key,
+        created_by_type=actor.type,
+        created_by_id=actor.id,
+        created_at=utcnow(),
     )
     db.session.add(order)
     db.session.flush()
@@ -197,8 +244,14 @@ def _free_pickup_code():
 def _record_action(actor, action, order, changes):
     """Teacher and admin actions on orders are audited; parents' own actions are in the order itself."""
     if actor.type in ("teacher", "admin"):
-        audit.record(actor, action, "redemption", order.id, campus_id=order.campus_id,
-                     changes={"student_id": order.student_id, "status": order.status, **changes})
+        audit.record(
+            actor,
+            action,
+            "redemption",
+            order.id,
+            campus_id=order.campus_id,
+            changes={"student_id": order.student_id, "status": order.status, **changes},
+        )
 
 
 def _ensure_guardian(user_id, student_id):

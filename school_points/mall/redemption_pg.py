@@ -17,6 +17,7 @@ The function is created by the Alembic revisions 7d0844d37b46, a6e61b32ddc2 and 
 (deployments) and by the metadata's `after_create` event below (test and benchmark databases built with
 `create_all`); tests/perf/test_redeem_function.py checks the two definitions are the same.
 """
+
 from datetime import date, datetime
 
 import psycopg
@@ -195,8 +196,10 @@ END
 $fn$;
 """
 
-DROP_SQL = "DROP FUNCTION IF EXISTS redeem_goods(integer, integer, integer, varchar, integer, varchar, integer, " \
-           "varchar, timestamptz, date, varchar, varchar)"
+DROP_SQL = (
+    "DROP FUNCTION IF EXISTS redeem_goods(integer, integer, integer, varchar, integer, varchar, integer, "
+    "varchar, timestamptz, date, varchar, varchar)"
+)
 
 _CALL = text(
     "SELECT redeem_goods(CAST(:student_id AS integer), CAST(:goods_id AS integer), CAST(:quantity AS integer), "
@@ -236,9 +239,16 @@ def redeem(student_id, goods_id, quantity, order_key, *, actor, guardian_id=None
     """
     now = utcnow()
     params = {
-        "student_id": _id_or_none(student_id), "goods_id": _id_or_none(goods_id), "quantity": quantity,
-        "order_key": order_key, "guardian_id": guardian_id, "actor_type": actor.type, "actor_id": actor.id,
-        "now": now, "local_day": local_today(now), "time_text": isoformat(now),
+        "student_id": _id_or_none(student_id),
+        "goods_id": _id_or_none(goods_id),
+        "quantity": quantity,
+        "order_key": order_key,
+        "guardian_id": guardian_id,
+        "actor_type": actor.type,
+        "actor_id": actor.id,
+        "now": now,
+        "local_day": local_today(now),
+        "time_text": isoformat(now),
         "client_address": client_address(),  # for the audit entry of a staff redemption, as audit.record keeps
     }
     alone = standalone and not session_in_transaction()
@@ -290,12 +300,28 @@ def _call_alone(params):
 
 def _attach_order(row, student_id, goods_id, quantity, order_key, actor, now):
     """The order the function inserted, as a persistent object, without reading it back."""
-    return _as_loaded(Redemption, dict(
-        student_id=student_id, goods_id=goods_id, quantity=quantity, status="pending", idempotency_key=order_key,
-        created_by_type=actor.type, created_by_id=actor.id, created_at=now, issued_at=None, issued_by_type=None,
-        issued_by_id=None, issue_method=None, cancelled_at=None, cancelled_by_type=None, cancelled_by_id=None,
-        cancel_reason="", **row,
-    ))
+    return _as_loaded(
+        Redemption,
+        dict(
+            student_id=student_id,
+            goods_id=goods_id,
+            quantity=quantity,
+            status="pending",
+            idempotency_key=order_key,
+            created_by_type=actor.type,
+            created_by_id=actor.id,
+            created_at=now,
+            issued_at=None,
+            issued_by_type=None,
+            issued_by_id=None,
+            issue_method=None,
+            cancelled_at=None,
+            cancelled_by_type=None,
+            cancelled_by_id=None,
+            cancel_reason="",
+            **row,
+        ),
+    )
 
 
 def _attach_student(row):
@@ -303,11 +329,18 @@ def _attach_student(row):
     known = db.session.identity_map.get(db.session.identity_key(Student, row["id"]))
     if known is not None:
         return known
-    return _as_loaded(Student, dict(
-        id=row["id"], name=row["name"], campus_id=row["campus_id"], status=row["status"], bind_code=row["bind_code"],
-        birthday=date.fromisoformat(row["birthday"]) if row["birthday"] else None,
-        created_at=datetime.fromisoformat(row["created_at"]),
-    ))
+    return _as_loaded(
+        Student,
+        dict(
+            id=row["id"],
+            name=row["name"],
+            campus_id=row["campus_id"],
+            status=row["status"],
+            bind_code=row["bind_code"],
+            birthday=date.fromisoformat(row["birthday"]) if row["birthday"] else None,
+            created_at=datetime.fromisoformat(row["created_at"]),
+        ),
+    )
 
 
 def _as_loaded(model, values):

@@ -6,6 +6,7 @@ encoding of those pixels. That drops EXIF (a phone photo's GPS position, time an
 comments, colour profiles and anything appended after the image (polyglot files), and turns the
 EXIF orientation into real pixels first so photos stay upright.
 """
+
 import io
 import os
 import re
@@ -84,8 +85,16 @@ def store_upload(user_id, stream, *, source="mp") -> Upload:
     # Written before the caller commits: if the commit fails, the file has no row and can never be
     # attached to a record (check_media needs the row); it is only unused disk space.
     _write(name, clean)
-    upload = Upload(name=name, user_id=user_id, source=source, kind=kind, received_bytes=len(data),
-                    stored_bytes=len(clean), local_day=clock.local_today(), created_at=clock.utcnow())
+    upload = Upload(
+        name=name,
+        user_id=user_id,
+        source=source,
+        kind=kind,
+        received_bytes=len(data),
+        stored_bytes=len(clean),
+        local_day=clock.local_today(),
+        created_at=clock.utcnow(),
+    )
     db.session.add(upload)
     db.session.flush()
     return upload
@@ -114,8 +123,9 @@ def clean_image(data) -> tuple[str, bytes]:
 
 def _open(data):
     """The image opened (header only) and verified; refuses other formats and decompression bombs."""
-    too_many = TooManyPixels(details={"file": [f"图片不能超过 {MAX_IMAGE_PIXELS // 10000} 万像素"],
-                                      "max_pixels": MAX_IMAGE_PIXELS})
+    too_many = TooManyPixels(
+        details={"file": [f"图片不能超过 {MAX_IMAGE_PIXELS // 10000} 万像素"], "max_pixels": MAX_IMAGE_PIXELS}
+    )
     try:
         probe = Image.open(io.BytesIO(data), formats=list(FORMATS))
         width, height = probe.size
@@ -135,8 +145,9 @@ def _open(data):
 
 def _looks_like_ours(head):
     """Whether the first bytes claim JPEG, PNG or WebP (only to choose the error's wording)."""
-    return (head.startswith((b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n"))
-            or (len(head) >= 12 and head[:4] == b"RIFF" and head[8:12] == b"WEBP"))
+    return head.startswith((b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n")) or (
+        len(head) >= 12 and head[:4] == b"RIFF" and head[8:12] == b"WEBP"
+    )
 
 
 def _plain_pixels(image, *, keep_alpha):
@@ -154,6 +165,7 @@ def _plain_pixels(image, *, keep_alpha):
 
 # --- the daily quota ------------------------------------------------------------------------------
 
+
 def daily_limits() -> tuple[int, int]:
     """(files, bytes) a user may upload per school day (UPLOAD_DAILY_FILES, UPLOAD_DAILY_BYTES)."""
     config = current_app.config
@@ -163,8 +175,9 @@ def daily_limits() -> tuple[int, int]:
 def uploaded_today(user_id) -> tuple[int, int]:
     """(files, bytes received) the user uploaded on today's school day."""
     files, size = db.session.execute(
-        select(func.count(Upload.id), func.coalesce(func.sum(Upload.received_bytes), 0))
-        .where(Upload.user_id == user_id, Upload.local_day == clock.local_today())
+        select(func.count(Upload.id), func.coalesce(func.sum(Upload.received_bytes), 0)).where(
+            Upload.user_id == user_id, Upload.local_day == clock.local_today()
+        )
     ).one()
     return int(files), int(size)
 
@@ -174,10 +187,15 @@ def _check_quota(user_id, size):
     files, used = uploaded_today(user_id)
     if files + 1 > max_files or used + size > max_bytes:
         retry_after = max(1, int((clock.day_end(clock.local_today()) - clock.utcnow()) / timedelta(seconds=1)))
-        raise UploadQuotaExceeded(details={
-            "retry_after": retry_after, "max_files": max_files, "max_bytes": max_bytes,
-            "files_today": files, "bytes_today": used,
-        })
+        raise UploadQuotaExceeded(
+            details={
+                "retry_after": retry_after,
+                "max_files": max_files,
+                "max_bytes": max_bytes,
+                "files_today": files,
+                "bytes_today": used,
+            }
+        )
 
 
 def _lock_user(user_id):
@@ -186,6 +204,7 @@ def _lock_user(user_id):
 
 
 # --- files and their URLs -------------------------------------------------------------------------
+
 
 def _write(name, data):
     directory = upload_dir()
@@ -218,14 +237,17 @@ def check_media(urls, user_id, base) -> list[str]:
     this user that exists; raises InvalidMedia naming the others by index."""
     names, bad = [], {}
     for index, url in enumerate(urls):
-        name = url[len(base + UPLOADS_PATH):] if url.startswith(base + UPLOADS_PATH) else None
+        name = url[len(base + UPLOADS_PATH) :] if url.startswith(base + UPLOADS_PATH) else None
         if name is None or not _NAME.match(name):
             bad[str(index)] = ["只能使用本服务上传的图片地址"]
         else:
             names.append((index, name))
     if names:
-        known = set(db.session.scalars(select(Upload.name).where(
-            Upload.user_id == user_id, Upload.name.in_([name for _, name in names]))))
+        known = set(
+            db.session.scalars(
+                select(Upload.name).where(Upload.user_id == user_id, Upload.name.in_([name for _, name in names]))
+            )
+        )
         for index, name in names:
             if name not in known or stored_path(name) is None:
                 bad[str(index)] = ["图片不存在，请重新上传"]

@@ -4,6 +4,7 @@ The callback stores the photo's MediaId in the record as a placeholder and answe
 job downloads the image, stores it like a mini-program upload (decoded, re-encoded without
 metadata, counted in the sender's daily upload quota) and puts its URL in the record.
 """
+
 import io
 import logging
 from datetime import timedelta
@@ -40,7 +41,7 @@ def fetch_record_media(record_id) -> int:
         if not item.startswith(PLACEHOLDER):
             media.append(item)
             continue
-        url, keep = _fetch(item[len(PLACEHOLDER):], record.author_user_id)
+        url, keep = _fetch(item[len(PLACEHOLDER) :], record.author_user_id)
         if url:
             media.append(url)
         elif keep:
@@ -80,10 +81,16 @@ def public_upload_url(name) -> str:
 def records_missing_media(now=None) -> list[int]:
     """Ids of recent records that still have a photo to fetch (for the sweep)."""
     now = now or utcnow()
-    return list(db.session.scalars(
-        select(GrowthRecord.id).where(
-            GrowthRecord.source == "oa", GrowthRecord.deleted_at.is_(None),
-            GrowthRecord.created_at >= now - MEDIA_LIFETIME,
-            cast(GrowthRecord.media, String).like(f"%{PLACEHOLDER}%"),
-        ).order_by(GrowthRecord.id).limit(500)
-    ))
+    return list(
+        db.session.scalars(
+            select(GrowthRecord.id)
+            .where(
+                GrowthRecord.source == "oa",
+                GrowthRecord.deleted_at.is_(None),
+                GrowthRecord.created_at >= now - MEDIA_LIFETIME,
+                cast(GrowthRecord.media, String).like(f"%{PLACEHOLDER}%"),
+            )
+            .order_by(GrowthRecord.id)
+            .limit(500)
+        )
+    )

@@ -1,4 +1,5 @@
 """All models, importable from one place (Alembic autogenerate sees them through here)."""
+
 from school_points.models.auth import RevokedToken
 from school_points.models.mall import ORDER_STATUSES, Goods, Redemption
 from school_points.models.media import Upload
@@ -19,9 +20,34 @@ from school_points.models.social import GrowthRecord, Like, Referral, Share
 from school_points.platform.idempotency import IdempotencyRecord
 
 __all__ = [
-    "AccountLink", "Admin", "AuditLog", "Campus", "Goods", "GrowthRecord", "Guardian", "IdempotencyRecord",
-    "LedgerEntry", "Like", "LotUse", "NOTIFICATION_KINDS", "Notification", "ORDER_STATUSES",
-    "PointsAccount", "PointsLot", "ProcessedWechatMessage", "Redemption", "Referral", "RevokedToken", "SchoolClass",
-    "SchoolSetting", "Share", "Signin", "Student", "Teacher", "Upload", "WechatUser", "class_student",
+    "AccountLink",
+    "Admin",
+    "AuditLog",
+    "Campus",
+    "Goods",
+    "GrowthRecord",
+    "Guardian",
+    "IdempotencyRecord",
+    "LedgerEntry",
+    "Like",
+    "LotUse",
+    "NOTIFICATION_KINDS",
+    "Notification",
+    "ORDER_STATUSES",
+    "PointsAccount",
+    "PointsLot",
+    "ProcessedWechatMessage",
+    "Redemption",
+    "Referral",
+    "RevokedToken",
+    "SchoolClass",
+    "SchoolSetting",
+    "Share",
+    "Signin",
+    "Student",
+    "Teacher",
+    "Upload",
+    "WechatUser",
+    "class_student",
     "class_teacher",
 ]

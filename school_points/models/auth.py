@@ -1,4 +1,5 @@
 """Logged-out tokens: kept until the token would have expired anyway."""
+
 from sqlalchemy.orm import Mapped, mapped_column
 
 from school_points.platform.columns import AwareDateTime

@@ -1,4 +1,5 @@
 """Goods in the points mall and the redemption orders that spend points on them."""
+
 from sqlalchemy import CheckConstraint, ForeignKey, Index
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 

@@ -1,4 +1,5 @@
 """Uploaded images: one row per stored file (the daily quota counts them; erasure finds them)."""
+
 from sqlalchemy import ForeignKey, Index
 from sqlalchemy.orm import Mapped, mapped_column
 

@@ -1,5 +1,6 @@
 """Operational records: notification outbox, audit log, processed WeChat messages (the
 idempotency record of creating POSTs lives with the HTTP plumbing: platform/idempotency.py)."""
+
 from sqlalchemy import ForeignKey, Index
 from sqlalchemy.orm import Mapped, mapped_column
 

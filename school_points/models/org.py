@@ -1,4 +1,5 @@
 """The school itself: settings, campuses, classes, students, teachers, admins."""
+
 from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, Table
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 

@@ -1,4 +1,5 @@
 """WeChat users and the guardians who bind them to students."""
+
 from sqlalchemy import ForeignKey, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 

@@ -1,4 +1,5 @@
 """Points accounts, the immutable ledger, expiring lots and sign-ins."""
+
 from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 

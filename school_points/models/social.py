@@ -1,4 +1,5 @@
 """Growth records (成长记录/打卡), their likes and shares, and referrals."""
+
 from sqlalchemy import ForeignKey, Index, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 

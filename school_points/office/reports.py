@@ -3,6 +3,7 @@ still outstanding (and what it would cost the school in yuan), and orders by sta
 
 Every figure is one aggregate query; nothing loops over rows.
 """
+
 from decimal import Decimal
 from typing import Any
 

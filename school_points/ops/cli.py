@@ -1,4 +1,5 @@
 """The `flask --app wsgi ...` operator commands (README.md)."""
+
 import sys
 
 import click

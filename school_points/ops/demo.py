@@ -1,4 +1,5 @@
 """`flask seed-demo`: a small school to click through (two campuses, classes, teachers, students, goods)."""
+
 from datetime import date
 
 from flask import current_app
@@ -75,13 +76,30 @@ def seed_demo() -> list[str]:
     db.session.flush()
     for name, description, points, stock, limit in GOODS:
         campus_id = campuses["人民路校区"].id if "人民路" in description else None
-        db.session.add(Goods(name=name, description=description, points=points, stock=stock, stock_received=stock,
-                             limit_per_student=limit, campus_id=campus_id, verify_code="2468", sort=0))
+        db.session.add(
+            Goods(
+                name=name,
+                description=description,
+                points=points,
+                stock=stock,
+                stock_received=stock,
+                limit_per_student=limit,
+                campus_id=campus_id,
+                verify_code="2468",
+                sort=0,
+            )
+        )
     students = db.session.scalars(select(Student).order_by(Student.id)).all()
     accounts = ledger.lock_many([s.id for s in students])
     for student in students:
-        ledger.credit(accounts[student.id], 100, "welcome", key=f"demo:welcome:{student.id}", actor=SYSTEM,
-                      note="演示数据：入学欢迎积分")
+        ledger.credit(
+            accounts[student.id],
+            100,
+            "welcome",
+            key=f"demo:welcome:{student.id}",
+            actor=SYSTEM,
+            note="演示数据：入学欢迎积分",
+        )
     create_admin(*DEMO_ADMIN)
     db.session.flush()
     return ["seed-demo: created the demo school"] + _summary()

@@ -7,6 +7,7 @@ does what `start()` does, and on a Redis error logs one line, waits with capped 
 backoff (REDIS_RETRY_MAX_SECONDS) and tries again. A job whose enqueue failed was not marked as
 run, so it is enqueued once when Redis is back; the scheduler re-registers itself in the new Redis.
 """
+
 import contextlib
 import logging
 import signal
@@ -65,8 +66,12 @@ def _raise_stop(signum, frame):
 
 
 @click.command("scheduler")
-@click.option("--timetable", default=TIMETABLE, show_default=True,
-              help="Module that registers the periodic jobs with rq.cron.register.")
+@click.option(
+    "--timetable",
+    default=TIMETABLE,
+    show_default=True,
+    help="Module that registers the periodic jobs with rq.cron.register.",
+)
 @with_appcontext
 def scheduler_command(timetable) -> None:
     """Run the scheduler: enqueue the periodic jobs (sweeps, expiry, reminders, birthdays)."""

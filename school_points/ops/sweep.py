@@ -4,6 +4,7 @@
 the worker itself when it starts and when Redis comes back, so a killed and restarted worker
 picks up what it owed in seconds.
 """
+
 from datetime import timedelta
 
 from sqlalchemy import delete, or_, select
@@ -38,7 +39,8 @@ def due_notification_ids(now=None, *, starting=False) -> list[int]:
     query = (
         select(Notification.id)
         .where(Notification.status.in_(("pending", "claimed", "sending")), due)
-        .order_by(Notification.id).limit(BATCH)
+        .order_by(Notification.id)
+        .limit(BATCH)
     )
     ids = list(db.session.scalars(query))
     db.session.rollback()

@@ -5,6 +5,7 @@ Jobs run on the worker (`flask --app wsgi worker`), inside the app context. The 
 hourly rather than at one clock time: each is idempotent (ledger keys, reminded_at), so repeats
 cost nothing, and whatever the school's timezone, a day's work is done within its first hour.
 """
+
 from rq import cron
 
 from school_points.ops.sweep import prune_processed_messages, sweep_media, sweep_outbox

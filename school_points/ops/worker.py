@@ -13,6 +13,7 @@ exponential backoff and starts a new one in the same process. Each start (the fi
 after an outage) first runs the startup sweep (`ops.sweep.recover_owed_work`), which re-queues
 whatever the jobs lost with Redis, or with a killed worker, would have done.
 """
+
 import logging
 import os
 import signal

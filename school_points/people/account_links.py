@@ -4,6 +4,7 @@ The mini-program asks for a link (POST /me/oa-link) and shows the official accou
 the scene; when the same person scans it, the official-account bot calls `consume_link` with the
 scene's token and the scanner's openid.
 """
+
 import secrets
 from datetime import timedelta
 
@@ -30,8 +31,10 @@ class AlreadyLinked(DomainError):
 def create_link(user, *, ttl_seconds=LINK_TTL_SECONDS) -> AccountLink:
     """A new one-time link for `user`; its scene is `scene_for(link)`."""
     link = AccountLink(
-        token=secrets.token_urlsafe(16), user_id=user.id,
-        expires_at=utcnow() + timedelta(seconds=ttl_seconds), created_at=utcnow(),
+        token=secrets.token_urlsafe(16),
+        user_id=user.id,
+        expires_at=utcnow() + timedelta(seconds=ttl_seconds),
+        created_at=utcnow(),
     )
     db.session.add(link)
     db.session.flush()
@@ -51,7 +54,7 @@ def consume_link(token, oa_openid) -> WechatUser:
     already joined to someone else.
     """
     if token.startswith(SCENE_PREFIX):
-        token = token[len(SCENE_PREFIX):]
+        token = token[len(SCENE_PREFIX) :]
     link = db.session.scalars(select(AccountLink).where(AccountLink.token == token).with_for_update()).first()
     if link is None:
         raise LinkNotFound()

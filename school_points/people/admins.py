@@ -1,4 +1,5 @@
 """Admin accounts: hashed passwords, super or campus scope."""
+
 from functools import cache
 
 from flask import current_app

@@ -1,4 +1,5 @@
 """Classes (班级): a campus's classes with their teachers and students, all of that campus."""
+
 from typing import Any
 
 from sqlalchemy import Select, select
@@ -13,9 +14,7 @@ from school_points.school.scoping import campus_for_write, get_in_scope
 
 def list_classes_query(scope, *, campus_id=None) -> Select:
     """Classes inside the scope, members loaded in one query each."""
-    query = select(SchoolClass).options(
-        selectinload(SchoolClass.teachers), selectinload(SchoolClass.students)
-    )
+    query = select(SchoolClass).options(selectinload(SchoolClass.teachers), selectinload(SchoolClass.students))
     return scope.filter(query, SchoolClass.campus_id, campus_id)
 
 
@@ -68,8 +67,14 @@ def update_class(class_id, data, *, scope, actor) -> SchoolClass:
     student_ids = data.get("student_ids", [s.id for s in klass.students])
     klass.teachers, klass.students = _members(teacher_ids, student_ids, klass.campus_id)
     db.session.flush()
-    audit.record(actor, "class.update", "class", klass.id, campus_id=klass.campus_id,
-                 changes={"old": before, "new": _snapshot(klass)})
+    audit.record(
+        actor,
+        "class.update",
+        "class",
+        klass.id,
+        campus_id=klass.campus_id,
+        changes={"old": before, "new": _snapshot(klass)},
+    )
     return klass
 
 

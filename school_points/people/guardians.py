@@ -1,4 +1,5 @@
 """Guardians (家长): binding WeChat users to students and choosing the default student."""
+
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
@@ -53,7 +54,8 @@ def guardian_student(user, student_id) -> Student:
     if not isinstance(student_id, int) or isinstance(student_id, bool):
         raise NotFound("学员不存在")
     student = db.session.scalars(
-        select(Student).join(Guardian, Guardian.student_id == Student.id)
+        select(Student)
+        .join(Guardian, Guardian.student_id == Student.id)
         .where(Guardian.user_id == user.id, Student.id == student_id)
     ).first()
     if student is None:
@@ -69,8 +71,12 @@ def is_guardian(user_id, student_id) -> bool:
 def students_of(user, *, with_accounts=False) -> list[Student]:
     """The user's students in the order they were bound (with their points accounts, in one more
     query, when asked)."""
-    query = (select(Student).join(Guardian, Guardian.student_id == Student.id)
-             .where(Guardian.user_id == user.id).order_by(Guardian.id))
+    query = (
+        select(Student)
+        .join(Guardian, Guardian.student_id == Student.id)
+        .where(Guardian.user_id == user.id)
+        .order_by(Guardian.id)
+    )
     if with_accounts:
         query = query.options(selectinload(Student.account))
     return list(db.session.scalars(query))

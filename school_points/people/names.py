@@ -14,15 +14,18 @@ is from the family name. The rule, in order:
    shown as it is: there is nothing else to show.
 6. Anything else (a one-word Latin name) is shown as it is.
 """
+
 import re
 import unicodedata
 
 # The compound (two-character) family names in use today, from 百家姓 and the census's common ones.
-COMPOUND_SURNAMES = frozenset("""
+COMPOUND_SURNAMES = frozenset(
+    """
 欧阳 司马 诸葛 上官 东方 皇甫 尉迟 公孙 慕容 长孙 宇文 司徒 夏侯 令狐 端木 独孤 南宫 西门 轩辕 呼延
 澹台 公冶 太史 申屠 闻人 万俟 赫连 钟离 宗政 濮阳 淳于 单于 太叔 仲孙 鲜于 闾丘 司空 亓官 司寇
 子车 颛孙 拓跋 百里 东郭 南门 梁丘 左丘 第五 公羊 公良 乐正 壤驷 漆雕 巫马 谷梁 羊舌 微生 梁丘
-""".split())  # noqa: SIM905 - a table of names reads better as text than as a list literal
+""".split()
+)  # noqa: SIM905 - a table of names reads better as text than as a list literal
 
 _SEPARATOR_DOTS = "·•・‧"
 _SPACES = re.compile(r"\s+")
@@ -30,8 +33,7 @@ _SPACES = re.compile(r"\s+")
 
 def is_han(ch) -> bool:
     """A CJK ideograph (the basic block, extension A and the compatibility block) or 〇."""
-    return ("\u4e00" <= ch <= "\u9fff" or "\u3400" <= ch <= "\u4dbf" or "\uf900" <= ch <= "\ufaff"
-            or ch == "\u3007")
+    return "\u4e00" <= ch <= "\u9fff" or "\u3400" <= ch <= "\u4dbf" or "\uf900" <= ch <= "\ufaff" or ch == "\u3007"
 
 
 def given_name(full_name) -> str:

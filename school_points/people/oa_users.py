@@ -3,6 +3,7 @@
 The official account knows a person by an openid of its own; unionid (from WeChat's user info,
 fetched by a job) or a `link_` scene joins that row with the person's mini-program row.
 """
+
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 

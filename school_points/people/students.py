@@ -1,4 +1,5 @@
 """Students (学员): enrolment, their bind codes, and the admin's view of their points."""
+
 from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
@@ -67,8 +68,14 @@ def update_student(student_id, data, *, scope, actor) -> Student:
             setattr(student, field, data[field])
     move_with_classes(student, data, scope)
     db.session.flush()
-    audit.record(actor, "student.update", "student", student.id, campus_id=student.campus_id,
-                 changes={"old": before, "new": _snapshot(student)})
+    audit.record(
+        actor,
+        "student.update",
+        "student",
+        student.id,
+        campus_id=student.campus_id,
+        changes={"old": before, "new": _snapshot(student)},
+    )
     return student
 
 

@@ -1,4 +1,5 @@
 """Teachers (老师): created by admins with a one-time invite code a WeChat user redeems."""
+
 from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
@@ -48,8 +49,14 @@ def update_teacher(teacher_id, data, *, scope, actor) -> Teacher:
             setattr(teacher, field, data[field])
     move_with_classes(teacher, data, scope)
     db.session.flush()
-    audit.record(actor, "teacher.update", "teacher", teacher.id, campus_id=teacher.campus_id,
-                 changes={"old": before, "new": _snapshot(teacher)})
+    audit.record(
+        actor,
+        "teacher.update",
+        "teacher",
+        teacher.id,
+        campus_id=teacher.campus_id,
+        changes={"old": before, "new": _snapshot(teacher)},
+    )
     return teacher
 
 

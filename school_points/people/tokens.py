@@ -6,6 +6,7 @@ authenticated request looks its token id up there by primary key (one indexed qu
 bites at once in every process. Only the signature check is cached per process, never the
 revocation.
 """
+
 import secrets
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -94,9 +95,7 @@ def revoke(found) -> None:
     """
     db.session.execute(delete(RevokedToken).where(RevokedToken.expires_at < utcnow()))
     db.session.execute(
-        insert_or_skip(RevokedToken.__table__, ["jti"]).values(
-            jti=found.token_id, expires_at=found.expires_at
-        )
+        insert_or_skip(RevokedToken.__table__, ["jti"]).values(jti=found.token_id, expires_at=found.expires_at)
     )
 
 

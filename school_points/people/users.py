@@ -4,6 +4,7 @@ A person can reach us first through the official account (oa_openid, maybe union
 through the mini-program (mp_openid, maybe unionid), or the other way round. When a unionid or an
 explicit link step shows two rows are one person, `merge_users` folds one into the other.
 """
+
 import logging
 
 from sqlalchemy import delete, select, update
@@ -84,7 +85,9 @@ def merge_users(*, keep, other) -> WechatUser:
     _drop_duplicates(keep, other)
     _move_references(keep, other)
     identity = {
-        "mp_openid": other.mp_openid, "oa_openid": other.oa_openid, "unionid": other.unionid,
+        "mp_openid": other.mp_openid,
+        "oa_openid": other.oa_openid,
+        "unionid": other.unionid,
     }
     flags = {"default_student_id": other.default_student_id, "oa_subscribed": other.oa_subscribed}
     nickname = other.nickname
@@ -105,9 +108,7 @@ def merge_users(*, keep, other) -> WechatUser:
 def _drop_duplicates(keep, other):
     """Remove `other`'s rows that would collide with `keep`'s on a unique constraint."""
     kept_students = select(Guardian.student_id).where(Guardian.user_id == keep.id)
-    db.session.execute(
-        delete(Guardian).where(Guardian.user_id == other.id, Guardian.student_id.in_(kept_students))
-    )
+    db.session.execute(delete(Guardian).where(Guardian.user_id == other.id, Guardian.student_id.in_(kept_students)))
     kept_likes = select(Like.record_id).where(Like.user_id == keep.id)
     for like in db.session.scalars(select(Like).where(Like.user_id == other.id, Like.record_id.in_(kept_likes))):
         _forget_like(like)
@@ -116,11 +117,13 @@ def _drop_duplicates(keep, other):
     if db.session.scalars(select(Referral.id).where(Referral.referred_user_id == keep.id)).first():
         db.session.execute(delete(Referral).where(Referral.referred_user_id == other.id))
     # A person who "referred" their own other row referred nobody.
-    db.session.execute(delete(Referral).where(
-        Referral.status == "pending",
-        ((Referral.referrer_user_id == keep.id) & (Referral.referred_user_id == other.id))
-        | ((Referral.referrer_user_id == other.id) & (Referral.referred_user_id == keep.id)),
-    ))
+    db.session.execute(
+        delete(Referral).where(
+            Referral.status == "pending",
+            ((Referral.referrer_user_id == keep.id) & (Referral.referred_user_id == other.id))
+            | ((Referral.referrer_user_id == other.id) & (Referral.referred_user_id == keep.id)),
+        )
+    )
     db.session.flush()
 
 
@@ -128,7 +131,8 @@ def _forget_like(like):
     from school_points.models import GrowthRecord
 
     db.session.execute(
-        update(GrowthRecord).where(GrowthRecord.id == like.record_id, GrowthRecord.like_count > 0)
+        update(GrowthRecord)
+        .where(GrowthRecord.id == like.record_id, GrowthRecord.like_count > 0)
         .values(like_count=GrowthRecord.like_count - 1)
     )
     db.session.delete(like)

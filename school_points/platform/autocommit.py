@@ -7,6 +7,7 @@ COMMIT round trips, and none of the session's or Core's machinery, which costs t
 CPU than the statement itself (in-process: ~0.3 ms against ~0.06 ms for the statement's own
 round trip). The pool's checkout events (the ping of a connection that sat idle) still run.
 """
+
 from collections.abc import Iterator
 from contextlib import contextmanager
 

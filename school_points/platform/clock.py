@@ -4,6 +4,7 @@ Also the process's clocks (`monotonic`, `epoch_seconds`, `sleep`) for code that 
 durations: they go through `_source`, which tests replace with a virtual clock (tests/clock.py), so
 a test of a window, a linger or an expiry advances time instead of sleeping through it.
 """
+
 import time as _time
 from collections.abc import Iterator
 from contextlib import contextmanager

@@ -1,4 +1,5 @@
 """Random codes people type or scan: bind codes, invite codes, pickup codes, referral codes."""
+
 import hashlib
 import secrets
 import uuid

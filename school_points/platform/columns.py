@@ -1,4 +1,5 @@
 """Column types and helpers shared by every model."""
+
 from datetime import UTC, datetime
 
 from sqlalchemy import DateTime, TypeDecorator

@@ -1,4 +1,5 @@
 """Configuration read from the environment (README.md)."""
+
 import os
 from pathlib import Path
 from typing import Any
@@ -16,9 +17,9 @@ STRONG_PASSWORD_HASH = "scrypt"
 def normalize_database_url(url) -> str:
     """Accept postgres:// and postgresql:// URLs and use the psycopg 3 driver for both."""
     if url.startswith("postgres://"):
-        url = "postgresql://" + url[len("postgres://"):]
+        url = "postgresql://" + url[len("postgres://") :]
     if url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
     return url
 
 
@@ -155,8 +156,16 @@ def _public_base_url(value, app_env):
             )
         return ""
     parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment \
-            or parts.username or parts.password or "\\" in value or any(ch.isspace() for ch in value):
+    if (
+        parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or parts.query
+        or parts.fragment
+        or parts.username
+        or parts.password
+        or "\\" in value
+        or any(ch.isspace() for ch in value)
+    ):
         raise ConfigError(
             f"PUBLIC_BASE_URL must be an absolute http(s) URL without query, fragment or credentials, "
             f"e.g. https://points.example-school.cn (got {value!r})"

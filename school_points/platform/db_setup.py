@@ -1,5 +1,6 @@
 """Engine tuning per database: PostgreSQL pings connections that sat idle; SQLite gets WAL, foreign
 keys and writer serialisation."""
+
 import time
 
 from sqlalchemy import Insert, event

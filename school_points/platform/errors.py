@@ -3,10 +3,18 @@
 # Every `kind` a domain error may carry. Adapters map each to an HTTP status (webkit/errors.py);
 # tests/test_house_habits.py fails when an error uses a kind not listed here or a listed kind has no
 # status, so this list cannot go stale the way a comment did.
-KINDS = frozenset({
-    "conflict", "not_found", "forbidden", "validation", "unauthorized", "rate_limited", "unavailable",
-    "bad_gateway",
-})
+KINDS = frozenset(
+    {
+        "conflict",
+        "not_found",
+        "forbidden",
+        "validation",
+        "unauthorized",
+        "rate_limited",
+        "unavailable",
+        "bad_gateway",
+    }
+)
 
 
 class DomainError(Exception):

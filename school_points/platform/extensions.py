@@ -1,4 +1,5 @@
 """Extension instances, created unbound; create_app() binds them."""
+
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData

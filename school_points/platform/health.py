@@ -1,4 +1,5 @@
 """Readiness: the database must answer; Redis being down is reported, not fatal."""
+
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 

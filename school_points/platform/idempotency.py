@@ -4,6 +4,7 @@ A table of the HTTP plumbing rather than of the domain: webkit.idempotency reads
 and webkit may import nothing of school_points but platform. school_points.models re-exports it,
 so Alembic and the tests still see every table in one place.
 """
+
 from sqlalchemy import UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 

@@ -7,6 +7,7 @@ than the openid, and every handler we set up also passes each line through `Secr
 blanks secret-looking query parameters in whatever a library printed (a request line, a URL in an
 exception message).
 """
+
 import hashlib
 import hmac
 import logging
@@ -16,8 +17,20 @@ from flask import current_app, has_app_context
 
 # Query parameters whose values never belong in a log: WeChat's callback and API URLs, and the
 # mini-program login's code.
-SECRET_PARAMS = ("signature", "msg_signature", "nonce", "openid", "echostr", "access_token", "token",
-                 "secret", "appsecret", "js_code", "code", "encrypt")
+SECRET_PARAMS = (
+    "signature",
+    "msg_signature",
+    "nonce",
+    "openid",
+    "echostr",
+    "access_token",
+    "token",
+    "secret",
+    "appsecret",
+    "js_code",
+    "code",
+    "encrypt",
+)
 _SECRET_QUERY = re.compile(r"(?i)([?&](?:{})=)[^&\s\"'#]*".format("|".join(SECRET_PARAMS)))
 REDACTED = "[redacted]"
 

@@ -1,4 +1,5 @@
 """The one enqueue seam: RQ when REDIS_URL is configured, in-process otherwise."""
+
 import logging
 from typing import Any
 
@@ -46,8 +47,9 @@ def enqueue_each(func, args) -> None:
     try:
         queue.enqueue_many([Queue.prepare_data(func, args=(arg,)) for arg in args])
     except redis.RedisError as exc:
-        log.warning("enqueue of %d %s jobs failed, left for the sweep: %s", len(args),
-                    getattr(func, "__name__", func), exc)
+        log.warning(
+            "enqueue of %d %s jobs failed, left for the sweep: %s", len(args), getattr(func, "__name__", func), exc
+        )
 
 
 def run_inline(func, *args, **kwargs) -> Any:

@@ -5,6 +5,7 @@ failure falls back to memory rather than failing the request. The window starts 
 attempt (INCR, then EXPIRE NX) instead of at clock-aligned boundaries, so a burst of attempts can
 never be split in two by a boundary and get twice the allowance.
 """
+
 import contextlib
 import threading
 

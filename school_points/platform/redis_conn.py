@@ -1,4 +1,5 @@
 """The Redis connection, when REDIS_URL is configured; everything works without it."""
+
 import redis
 from flask import current_app
 

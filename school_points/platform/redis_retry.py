@@ -4,6 +4,7 @@
 REDIS_RETRY_MAX_SECONDS); `Outage` makes the log say one line when an outage begins and one when
 it ends, however many attempts it takes in between.
 """
+
 import logging
 import time
 
@@ -46,8 +47,7 @@ class Outage:
             return
         self.since = self.clock()
         cap = f" (at most {retry_cap:g} s apart)" if retry_cap else ""
-        self.log.warning("%s: Redis unavailable (%s); reconnecting with backoff%s", self.who,
-                         _one_line(error), cap)
+        self.log.warning("%s: Redis unavailable (%s); reconnecting with backoff%s", self.who, _one_line(error), cap)
 
     def ended(self) -> bool:
         """Redis answered; logs the end of an outage, and returns True, if one was ongoing."""

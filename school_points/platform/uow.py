@@ -22,6 +22,7 @@ outside any request behaves as a request does.
   (`platform.autocommit.own_transaction`), whose commit has already happened: the effect runs at
   once, with the same guard (logged, never raised).
 """
+
 import logging
 
 from sqlalchemy import event

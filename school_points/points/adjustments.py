@@ -1,4 +1,5 @@
 """Manual points adjustments by school staff: a reason, an audit entry, never below zero."""
+
 from school_points.accounts import ledger
 from school_points.models import LedgerEntry
 from school_points.people.students import get_student
@@ -27,8 +28,18 @@ def adjust(student_id, delta, reason, *, actor, key, scope=ALL_CAMPUSES) -> Ledg
     else:
         entry = ledger.debit(account, -delta, "adjustment", key=ledger_key, ref=ref, actor=actor, note=reason)
     db.session.flush()
-    audit.record(actor, "points.adjust", "student", student.id, campus_id=student.campus_id, changes={
-        "entry_id": entry.id, "delta": delta, "reason": reason,
-        "balance_before": before, "balance_after": account.balance,
-    })
+    audit.record(
+        actor,
+        "points.adjust",
+        "student",
+        student.id,
+        campus_id=student.campus_id,
+        changes={
+            "entry_id": entry.id,
+            "delta": delta,
+            "reason": reason,
+            "balance_before": before,
+            "balance_after": account.balance,
+        },
+    )
     return entry

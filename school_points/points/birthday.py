@@ -1,4 +1,5 @@
 """Birthday bonus (生日积分): once per student per year, on the school-local birthday. A daily job."""
+
 import calendar
 
 from sqlalchemy import extract, or_, select
@@ -27,7 +28,7 @@ def award_birthdays(today=None) -> int:
     ids = _birthday_student_ids(today)
     awarded = 0
     for start in range(0, len(ids), BATCH):
-        awarded += _award_batch(ids[start:start + BATCH], points, today.year)
+        awarded += _award_batch(ids[start : start + BATCH], points, today.year)
         db.session.commit()
     return awarded
 
@@ -46,15 +47,29 @@ def _birthday_student_ids(today):
 def _award_batch(student_ids, points, year):
     keys = {sid: f"birthday:s{sid}:{year}" for sid in student_ids}
     accounts = ledger.lock_many(student_ids)
-    done = set(db.session.scalars(
-        select(LedgerEntry.idempotency_key).where(LedgerEntry.idempotency_key.in_(list(keys.values())))))
+    done = set(
+        db.session.scalars(
+            select(LedgerEntry.idempotency_key).where(LedgerEntry.idempotency_key.in_(list(keys.values())))
+        )
+    )
     awarded = 0
     for sid in student_ids:
         if keys[sid] in done:
             continue
-        entry = ledger.credit(accounts[sid], points, "birthday", key=keys[sid], ref=ledger.Ref("student", sid),
-                              actor=SYSTEM, note="生日快乐！生日积分")
-        notify_student("points_awarded", sid, {"points": points, "balance": entry.balance_after, "remark": "生日快乐"},
-                       key=f"points_awarded:{keys[sid]}")
+        entry = ledger.credit(
+            accounts[sid],
+            points,
+            "birthday",
+            key=keys[sid],
+            ref=ledger.Ref("student", sid),
+            actor=SYSTEM,
+            note="生日快乐！生日积分",
+        )
+        notify_student(
+            "points_awarded",
+            sid,
+            {"points": points, "balance": entry.balance_after, "remark": "生日快乐"},
+            key=f"points_awarded:{keys[sid]}",
+        )
         awarded += 1
     return awarded

@@ -34,18 +34,37 @@ def evaluate(teacher, student_ids, *, behavior_id=None, points=None, comment="",
     note = f"{reason}：{comment}" if comment else reason
     actor = Actor.teacher(teacher.id)
     entries = [
-        ledger.credit(accounts[sid], points, "evaluation", key=keys[sid], ref=ledger.Ref("teacher", teacher.id),
-                      actor=actor, note=note)
+        ledger.credit(
+            accounts[sid],
+            points,
+            "evaluation",
+            key=keys[sid],
+            ref=ledger.Ref("teacher", teacher.id),
+            actor=actor,
+            note=note,
+        )
         for sid in ids
     ]
     db.session.flush()  # one batched INSERT for the whole class
-    audit.record(actor, "evaluate", "student", ",".join(map(str, ids))[:64], campus_id=teacher.campus_id,
-                 changes={"student_ids": ids, "points": points, "reason": reason, "comment": comment})
-    notify_students("points_awarded", [
-        (sid, {"points": points, "balance": entry.balance_after, "remark": note},
-         f"points_awarded:{entry.idempotency_key}")
-        for sid, entry in zip(ids, entries, strict=True)
-    ])
+    audit.record(
+        actor,
+        "evaluate",
+        "student",
+        ",".join(map(str, ids))[:64],
+        campus_id=teacher.campus_id,
+        changes={"student_ids": ids, "points": points, "reason": reason, "comment": comment},
+    )
+    notify_students(
+        "points_awarded",
+        [
+            (
+                sid,
+                {"points": points, "balance": entry.balance_after, "remark": note},
+                f"points_awarded:{entry.idempotency_key}",
+            )
+            for sid, entry in zip(ids, entries, strict=True)
+        ],
+    )
     return entries
 
 
@@ -128,14 +147,19 @@ def _ensure_budget(teacher, rules, wanted):
     budget = int(rules["teacher_daily_budget"])
     used = _awarded_today(teacher.id, local_today())
     if used + wanted > budget:
-        raise BudgetExceeded(details={"budget": budget, "used": used, "requested": wanted,
-                                      "remaining": max(0, budget - used)})
+        raise BudgetExceeded(
+            details={"budget": budget, "used": used, "requested": wanted, "remaining": max(0, budget - used)}
+        )
 
 
 def _awarded_today(teacher_id, day):
-    return int(db.session.scalar(
-        select(func.coalesce(func.sum(LedgerEntry.delta), 0)).where(
-            LedgerEntry.actor_type == "teacher", LedgerEntry.actor_id == teacher_id,
-            LedgerEntry.kind == "evaluation", LedgerEntry.local_day == day,
+    return int(
+        db.session.scalar(
+            select(func.coalesce(func.sum(LedgerEntry.delta), 0)).where(
+                LedgerEntry.actor_type == "teacher",
+                LedgerEntry.actor_id == teacher_id,
+                LedgerEntry.kind == "evaluation",
+                LedgerEntry.local_day == day,
+            )
         )
-    ))
+    )

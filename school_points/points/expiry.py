@@ -3,6 +3,7 @@
 Both are jobs: they commit, one short transaction per lot (expiry) or per reminder, so a long
 run never holds many accounts locked and a crash loses nothing already done.
 """
+
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -55,8 +56,12 @@ def remind_expiring(now=None) -> int:
     horizon = now + timedelta(days=int(get_settings()["expiry"]["remind_days"]))
     groups = db.session.execute(
         select(PointsLot.student_id, PointsLot.expires_at)
-        .where(PointsLot.reminded_at.is_(None), PointsLot.remaining > 0,
-               PointsLot.expires_at > now, PointsLot.expires_at <= horizon)
+        .where(
+            PointsLot.reminded_at.is_(None),
+            PointsLot.remaining > 0,
+            PointsLot.expires_at > now,
+            PointsLot.expires_at <= horizon,
+        )
         .group_by(PointsLot.student_id, PointsLot.expires_at)
         .order_by(PointsLot.expires_at, PointsLot.student_id)
     ).all()
@@ -71,16 +76,25 @@ def remind_expiring(now=None) -> int:
 def _remind_group(student_id, expires_at, now):
     ledger.lock(student_id)  # serialise with spending, which changes `remaining`
     lots = db.session.scalars(
-        select(PointsLot).where(PointsLot.student_id == student_id, PointsLot.expires_at == expires_at,
-                                PointsLot.reminded_at.is_(None), PointsLot.remaining > 0)
-        .order_by(PointsLot.id).execution_options(populate_existing=True)
+        select(PointsLot)
+        .where(
+            PointsLot.student_id == student_id,
+            PointsLot.expires_at == expires_at,
+            PointsLot.reminded_at.is_(None),
+            PointsLot.remaining > 0,
+        )
+        .order_by(PointsLot.id)
+        .execution_options(populate_existing=True)
     ).all()
     if not lots:
         return 0
     points = sum(lot.remaining for lot in lots)
-    notify_student("expiring", student_id,
-                   {"points": points, "time": isoformat(expires_at), "remark": "积分即将过期，请尽快兑换"},
-                   key=f"expiring:s{student_id}:lot{lots[0].id}")
+    notify_student(
+        "expiring",
+        student_id,
+        {"points": points, "time": isoformat(expires_at), "remark": "积分即将过期，请尽快兑换"},
+        key=f"expiring:s{student_id}:lot{lots[0].id}",
+    )
     for lot in lots:
         lot.reminded_at = now
     return 1

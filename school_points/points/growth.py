@@ -1,4 +1,5 @@
 """Growth records (成长记录/打卡): check-in points, likes and shares, each under its daily cap."""
+
 from dataclasses import dataclass
 
 from sqlalchemy import case, func, select, update
@@ -67,11 +68,18 @@ def _post(user, student, content, media, *, source, key):
     record_key = f"growth:u{user.id}:{key_digest(key)}"
     # Under the lock, one INSERT ... ON CONFLICT DO NOTHING is both the idempotency check and the
     # insert; a repeat (or a concurrent one that committed while we waited) finds the first record.
-    record = _insert_record(dict(
-        student_id=student.id, author_user_id=user.id, content=content, media=media,
-        source=source if source in ("mp", "oa") else "mp", local_day=local_today(),
-        idempotency_key=record_key, created_at=utcnow(),
-    ))
+    record = _insert_record(
+        dict(
+            student_id=student.id,
+            author_user_id=user.id,
+            content=content,
+            media=media,
+            source=source if source in ("mp", "oa") else "mp",
+            local_day=local_today(),
+            idempotency_key=record_key,
+            created_at=utcnow(),
+        )
+    )
     if record is None:
         done = _record_by_key(record_key)
         return done, _checkin_points(done), account
@@ -87,8 +95,13 @@ def delete_record(user, record_id) -> GrowthRecord:
     record.deleted_at = utcnow()
     if record.checkin_entry_id is not None and record.local_day == local_today():
         earned = db.session.get(LedgerEntry, record.checkin_entry_id)
-        ledger.reverse(account, earned, key=f"reversal:checkin:rec:{record.id}", actor=Actor.user(user.id),
-                       note="删除打卡记录，收回打卡积分")
+        ledger.reverse(
+            account,
+            earned,
+            key=f"reversal:checkin:rec:{record.id}",
+            actor=Actor.user(user.id),
+            note="删除打卡记录，收回打卡积分",
+        )
     db.session.flush()
     return record
 
@@ -106,8 +119,9 @@ def like_record(user, record_id) -> tuple[bool, int, int]:
             db.session.add(like)
     except IntegrityError:  # the same user's concurrent like won
         return True, get_record(record_id, refresh=True).like_count, 0
-    db.session.execute(update(GrowthRecord).where(GrowthRecord.id == record.id)
-                       .values(like_count=GrowthRecord.like_count + 1))
+    db.session.execute(
+        update(GrowthRecord).where(GrowthRecord.id == record.id).values(like_count=GrowthRecord.like_count + 1)
+    )
     record = get_record(record_id, refresh=True)
     like.awarded = _award_like(account, record, user)
     db.session.flush()
@@ -130,8 +144,15 @@ def share_record(user, record_id, *, key) -> int:
     rules = get_settings()["share"]
     points, cap = int(rules["points"]), int(rules["daily_cap"])
     if points > 0 and _entries_today(record.student_id, "share") < cap:
-        ledger.credit(account, points, "share", key=f"share:{share.id}", ref=ledger.Ref("growth_record", record.id),
-                      actor=Actor.user(user.id), note="分享成长记录")
+        ledger.credit(
+            account,
+            points,
+            "share",
+            key=f"share:{share.id}",
+            ref=ledger.Ref("growth_record", record.id),
+            actor=Actor.user(user.id),
+            note="分享成长记录",
+        )
         share.awarded = points
     db.session.flush()
     return share.awarded
@@ -156,8 +177,15 @@ def _award_checkin(account, record, actor):
     points, daily_count = int(rules["points"]), int(rules["daily_count"])
     if points <= 0 or _entries_today(record.student_id, "checkin") >= daily_count:
         return 0
-    entry = ledger.credit(account, points, "checkin", key=f"checkin:rec:{record.id}",
-                          ref=ledger.Ref("growth_record", record.id), actor=actor, note="成长记录打卡")
+    entry = ledger.credit(
+        account,
+        points,
+        "checkin",
+        key=f"checkin:rec:{record.id}",
+        ref=ledger.Ref("growth_record", record.id),
+        actor=actor,
+        note="成长记录打卡",
+    )
     db.session.flush()
     record.checkin_entry_id = entry.id
     return points
@@ -172,8 +200,15 @@ def _award_like(account, record, user):
     points = min(int(rules["points"]), room)
     if points <= 0:
         return 0
-    ledger.credit(account, points, "like", key=f"like:rec:{record.id}:u:{user.id}",
-                  ref=ledger.Ref("growth_record", record.id), actor=Actor.user(user.id), note="成长记录获赞")
+    ledger.credit(
+        account,
+        points,
+        "like",
+        key=f"like:rec:{record.id}:u:{user.id}",
+        ref=ledger.Ref("growth_record", record.id),
+        actor=Actor.user(user.id),
+        note="成长记录获赞",
+    )
     return points
 
 
@@ -182,8 +217,10 @@ def _clean_content(content, media):
     media = media if media is not None else []
     if not isinstance(content, str) or len(content.strip()) > MAX_CONTENT_LENGTH:
         raise ValidationFailed(details={"content": [f"内容最多 {MAX_CONTENT_LENGTH} 字"]})
-    if not isinstance(media, list) or len(media) > MAX_MEDIA or any(
-        not isinstance(url, str) or not url.strip() or len(url) > MAX_MEDIA_URL_LENGTH for url in media
+    if (
+        not isinstance(media, list)
+        or len(media) > MAX_MEDIA
+        or any(not isinstance(url, str) or not url.strip() or len(url) > MAX_MEDIA_URL_LENGTH for url in media)
     ):
         raise ValidationFailed(details={"media": [f"最多 {MAX_MEDIA} 张图片，每项是图片地址"]})
     if not content.strip() and not media:
@@ -198,17 +235,23 @@ def _checkin_points(record):
 
 
 def _entries_today(student_id, kind):
-    return int(db.session.scalar(
-        select(func.count(LedgerEntry.id)).where(
-            LedgerEntry.student_id == student_id, LedgerEntry.kind == kind, LedgerEntry.local_day == local_today())
-    ))
+    return int(
+        db.session.scalar(
+            select(func.count(LedgerEntry.id)).where(
+                LedgerEntry.student_id == student_id, LedgerEntry.kind == kind, LedgerEntry.local_day == local_today()
+            )
+        )
+    )
 
 
 def _points_today(student_id, kind):
-    return int(db.session.scalar(
-        select(func.coalesce(func.sum(LedgerEntry.delta), 0)).where(
-            LedgerEntry.student_id == student_id, LedgerEntry.kind == kind, LedgerEntry.local_day == local_today())
-    ))
+    return int(
+        db.session.scalar(
+            select(func.coalesce(func.sum(LedgerEntry.delta), 0)).where(
+                LedgerEntry.student_id == student_id, LedgerEntry.kind == kind, LedgerEntry.local_day == local_today()
+            )
+        )
+    )
 
 
 def _oa_sender_and_default_student(openid):

@@ -22,6 +22,7 @@ t, and keeps looking for owed check-ins until LINGER_SECONDS after clearing it; 
 starts after t + LINGER_SECONDS > t + WAKE_MEMO_SECONDS, so it finds every message committed
 before the memo ran out. Only the durations matter, so this holds across processes and hosts.
 """
+
 import contextlib
 import functools
 import logging
@@ -173,8 +174,11 @@ def wake_drainer(*, trust_memo=True) -> str | None:
     if trust_memo and asked - _drain_pending_since < WAKE_MEMO_SECONDS:
         return "pending"  # the drain this process saw pending lingers long enough to find the message
     try:
-        woken = "pending" if not client.set(DRAIN_FLAG, "1", nx=True, ex=DRAIN_FLAG_SECONDS) else (
-            "queued" if _queue_drain() is not None else None)
+        woken = (
+            "pending"
+            if not client.set(DRAIN_FLAG, "1", nx=True, ex=DRAIN_FLAG_SECONDS)
+            else ("queued" if _queue_drain() is not None else None)
+        )
     except redis.RedisError as exc:
         log.warning("check-in drain not woken: %s", exc)
         return None
@@ -269,9 +273,14 @@ def _next_owed(skip):
     """The dedupe key of the oldest owed check-in no other drain holds, locked; None when none is left."""
     query = (
         select(ProcessedWechatMessage.dedupe_key)
-        .where(ProcessedWechatMessage.done_at.is_(None), ProcessedWechatMessage.checkin.is_not(None),
-               ProcessedWechatMessage.created_at >= utcnow() - SWEEP_WINDOW)
-        .order_by(ProcessedWechatMessage.id).limit(1).with_for_update(skip_locked=True)
+        .where(
+            ProcessedWechatMessage.done_at.is_(None),
+            ProcessedWechatMessage.checkin.is_not(None),
+            ProcessedWechatMessage.created_at >= utcnow() - SWEEP_WINDOW,
+        )
+        .order_by(ProcessedWechatMessage.id)
+        .limit(1)
+        .with_for_update(skip_locked=True)
     )
     if skip:
         query = query.where(ProcessedWechatMessage.dedupe_key.not_in(skip))
@@ -326,11 +335,14 @@ def overdue(now=None, grace=GRACE) -> bool:
     (a worker starting up passes no grace: whatever is owed then, it drains)."""
     now = now or utcnow()
     found = db.session.scalar(
-        select(ProcessedWechatMessage.id).where(
-            ProcessedWechatMessage.done_at.is_(None), ProcessedWechatMessage.checkin.is_not(None),
+        select(ProcessedWechatMessage.id)
+        .where(
+            ProcessedWechatMessage.done_at.is_(None),
+            ProcessedWechatMessage.checkin.is_not(None),
             ProcessedWechatMessage.created_at >= now - SWEEP_WINDOW,
             ProcessedWechatMessage.created_at <= now - grace,
-        ).limit(1)
+        )
+        .limit(1)
     )
     db.session.rollback()
     return found is not None
@@ -340,8 +352,11 @@ def _owed(key):
     """The stored check-in of `key`, locked, if it is still owed."""
     return db.session.scalars(
         select(ProcessedWechatMessage)
-        .where(ProcessedWechatMessage.dedupe_key == key, ProcessedWechatMessage.done_at.is_(None),
-               ProcessedWechatMessage.checkin.is_not(None))
+        .where(
+            ProcessedWechatMessage.dedupe_key == key,
+            ProcessedWechatMessage.done_at.is_(None),
+            ProcessedWechatMessage.checkin.is_not(None),
+        )
         .with_for_update()
     ).first()
 

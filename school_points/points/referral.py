@@ -1,4 +1,5 @@
 """Referrals (老带新, docs/WECHAT.md): recorded once per new person, rewarded when they enrol a new student."""
+
 from typing import Any
 
 from sqlalchemy import func, select
@@ -49,8 +50,10 @@ def bind_and_reward(user, bind_code, relation="家长") -> Guardian:
 def reward_on_bind(user, student) -> Referral | None:
     """Reward the user's pending referral if `student` enrolled after it; exactly once."""
     referral = db.session.scalars(
-        select(Referral).where(Referral.referred_user_id == user.id, Referral.status == "pending")
-        .with_for_update().execution_options(populate_existing=True)
+        select(Referral)
+        .where(Referral.referred_user_id == user.id, Referral.status == "pending")
+        .with_for_update()
+        .execution_options(populate_existing=True)
     ).first()
     if referral is None or as_aware(student.created_at) <= as_aware(referral.created_at):
         return None
@@ -68,9 +71,11 @@ def reward_on_bind(user, student) -> Referral | None:
 
 def referral_summary(user) -> dict[str, Any]:
     """The user's referral code with how many people they referred and how many were rewarded."""
-    counts = dict(db.session.execute(
-        select(Referral.status, func.count()).where(Referral.referrer_user_id == user.id).group_by(Referral.status)
-    ).all())
+    counts = dict(
+        db.session.execute(
+            select(Referral.status, func.count()).where(Referral.referrer_user_id == user.id).group_by(Referral.status)
+        ).all()
+    )
     return {
         "code": user.referral_code,
         "referred": sum(counts.values()),
@@ -89,10 +94,21 @@ def _pay(referral, referrer_student_id, new_student_id):
         if points <= 0:
             continue
         key = f"{kind}:referral:{referral.id}"
-        ledger.credit(accounts[student_id], points, kind, key=key, ref=ledger.Ref("referral", referral.id),
-                      actor=SYSTEM, note=note)
-        notify_student("points_awarded", student_id,
-                       {"points": points, "balance": accounts[student_id].balance, "remark": note}, key=key)
+        ledger.credit(
+            accounts[student_id],
+            points,
+            kind,
+            key=key,
+            ref=ledger.Ref("referral", referral.id),
+            actor=SYSTEM,
+            note=note,
+        )
+        notify_student(
+            "points_awarded",
+            student_id,
+            {"points": points, "balance": accounts[student_id].balance, "remark": note},
+            key=key,
+        )
 
 
 def _already_known(user):

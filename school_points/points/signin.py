@@ -1,4 +1,5 @@
 """Daily sign-in (每日签到): points by streak day, cycling; missing a day restarts the streak."""
+
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -25,8 +26,15 @@ def sign_in(student_id, *, actor) -> tuple[int, int, int]:
     db.session.add(Signin(student_id=student.id, local_day=today, streak=streak, points=points, created_at=utcnow()))
     db.session.flush()
     if points > 0:
-        ledger.credit(account, points, "signin", key=f"signin:s{student.id}:{today.isoformat()}",
-                      ref=ledger.Ref("signin", today.isoformat()), actor=actor, note=f"连续签到第 {streak} 天")
+        ledger.credit(
+            account,
+            points,
+            "signin",
+            key=f"signin:s{student.id}:{today.isoformat()}",
+            ref=ledger.Ref("signin", today.isoformat()),
+            actor=actor,
+            note=f"连续签到第 {streak} 天",
+        )
     return points, streak, account.balance
 
 

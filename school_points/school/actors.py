@@ -1,4 +1,5 @@
 """Who did something: written into ledger entries, orders and the audit log."""
+
 from dataclasses import dataclass
 from typing import Self
 

@@ -1,4 +1,5 @@
 """The audit log: who changed points, goods, orders or settings, and from which address."""
+
 from flask import g, has_app_context
 
 from school_points.models import AuditLog

@@ -1,4 +1,5 @@
 """Campuses (校区): created by super admins, listed within an admin's scope."""
+
 from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 

@@ -3,6 +3,7 @@
 Anything outside an admin's scope answers exactly like something that does not exist (NotFound),
 so a campus admin cannot even learn that another campus's student or order exists.
 """
+
 from dataclasses import dataclass
 from typing import TypeVar
 

@@ -1,4 +1,5 @@
 """The school's rules and settings (docs/PRODUCT.md): defaults, stored overrides, merge-patching."""
+
 import copy
 from typing import Any
 
@@ -10,8 +11,13 @@ NOTIFICATION_FIELD_DEFAULTS = {
     "redeemed": {"student": "thing1", "goods": "thing2", "points": "number3", "balance": "number4", "time": "time5"},
     "issued": {"student": "thing1", "goods": "thing2", "status": "phrase3", "time": "time4"},
     "cancelled": {"student": "thing1", "goods": "thing2", "points": "number3", "remark": "thing4"},
-    "points_awarded": {"student": "thing1", "points": "number2", "balance": "number3", "remark": "thing4",
-                       "time": "time5"},
+    "points_awarded": {
+        "student": "thing1",
+        "points": "number2",
+        "balance": "number3",
+        "remark": "thing4",
+        "time": "time5",
+    },
     "expiring": {"student": "thing1", "points": "number2", "time": "time3", "remark": "thing4"},
 }
 

@@ -1,4 +1,5 @@
 """Admins changing the school's settings (docs/PRODUCT.md): super admins only, audit logged."""
+
 from typing import Any
 
 from school_points.models import SchoolSetting
@@ -16,10 +17,16 @@ def change_settings(patch, *, scope, actor) -> dict[str, Any]:
     _ensure_row()
     old, new = update_settings(patch)
     changed = sorted(key for key in new if old.get(key) != new.get(key))
-    audit.record(actor, "settings.update", "settings", 1, changes={
-        "old": {key: old.get(key) for key in changed},
-        "new": {key: new[key] for key in changed},
-    })
+    audit.record(
+        actor,
+        "settings.update",
+        "settings",
+        1,
+        changes={
+            "old": {key: old.get(key) for key in changed},
+            "new": {key: new[key] for key in changed},
+        },
+    )
     return new
 
 

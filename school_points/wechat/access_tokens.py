@@ -7,6 +7,7 @@ token error, the bad token is replaced only if it is still the cached one: a sec
 saw the same error finds the fresh token instead of refreshing again. Without Redis (or while it
 is down) each process keeps its own cache under a thread lock.
 """
+
 import logging
 import secrets
 import threading

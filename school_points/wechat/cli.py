@@ -1,4 +1,5 @@
 """`flask --app wsgi wechat ...`: official-account setup commands (README.md)."""
+
 import json
 from typing import Any
 
@@ -16,20 +17,28 @@ MALL_PAGE = "pages/mall/index"
 
 def build_menu(mall_page=MALL_PAGE) -> dict[str, Any]:
     """The official account's menu: points actions, the mall (mini-program page), more."""
-    return {"button": [
-        {"name": "我的积分", "sub_button": [
-            {"type": "click", "name": "查积分", "key": "POINTS"},
-            {"type": "click", "name": "每日签到", "key": "SIGNIN"},
-            {"type": "click", "name": "练习打卡", "key": "CHECKIN"},
-            {"type": "click", "name": "兑换记录", "key": "REDEMPTIONS"},
-        ]},
-        mall_button(mall_page),
-        {"name": "更多", "sub_button": [
-            {"type": "click", "name": "推荐有礼", "key": "REFERRAL"},
-            {"type": "click", "name": "绑定孩子", "key": "BIND"},
-            {"type": "click", "name": "使用帮助", "key": "HELP"},
-        ]},
-    ]}
+    return {
+        "button": [
+            {
+                "name": "我的积分",
+                "sub_button": [
+                    {"type": "click", "name": "查积分", "key": "POINTS"},
+                    {"type": "click", "name": "每日签到", "key": "SIGNIN"},
+                    {"type": "click", "name": "练习打卡", "key": "CHECKIN"},
+                    {"type": "click", "name": "兑换记录", "key": "REDEMPTIONS"},
+                ],
+            },
+            mall_button(mall_page),
+            {
+                "name": "更多",
+                "sub_button": [
+                    {"type": "click", "name": "推荐有礼", "key": "REFERRAL"},
+                    {"type": "click", "name": "绑定孩子", "key": "BIND"},
+                    {"type": "click", "name": "使用帮助", "key": "HELP"},
+                ],
+            },
+        ]
+    }
 
 
 def mall_button(mall_page) -> dict[str, str]:
@@ -37,8 +46,13 @@ def mall_button(mall_page) -> dict[str, str]:
     config = current_app.config
     fallback = config.get("PUBLIC_BASE_URL") or "https://mp.weixin.qq.com"
     if config.get("WECHAT_MP_APP_ID"):
-        return {"type": "miniprogram", "name": "积分商城", "url": fallback,
-                "appid": config["WECHAT_MP_APP_ID"], "pagepath": mall_page}
+        return {
+            "type": "miniprogram",
+            "name": "积分商城",
+            "url": fallback,
+            "appid": config["WECHAT_MP_APP_ID"],
+            "pagepath": mall_page,
+        }
     return {"type": "view", "name": "积分商城", "url": fallback}
 
 

@@ -5,6 +5,7 @@ the absolute ones some wrappers hard-code) goes to WECHAT_API_BASE_URL; the acce
 from the shared `TokenStore`; and its unbounded auto-retry on 40001 is off. `call()` is the one
 place that retries after a token error: refresh once, retry once.
 """
+
 import logging
 import re
 from datetime import timedelta
@@ -84,8 +85,12 @@ class SchoolWeChatClient(WeChatClient):
 
     def _fetch_token(self, force=False):
         # stable_token returns the token already in force instead of replacing it, unless forced.
-        body = {"grant_type": "client_credential", "appid": self.appid, "secret": self.secret,
-                "force_refresh": bool(force)}
+        body = {
+            "grant_type": "client_credential",
+            "appid": self.appid,
+            "secret": self.secret,
+            "force_refresh": bool(force),
+        }
         result = self._send("post", self.base_url + "/cgi-bin/stable_token", json=body, timeout=self.timeout)
         return result["access_token"], result.get("expires_in", 7200)
 
@@ -106,7 +111,7 @@ class SchoolWeChatClient(WeChatClient):
     def rebase(self, url) -> str:
         """Send an official WeChat URL to our configured base instead."""
         if url.startswith(OFFICIAL_BASE):
-            return self.base_url + url[len(OFFICIAL_BASE):]
+            return self.base_url + url[len(OFFICIAL_BASE) :]
         return url
 
     def _send(self, method, url, **kwargs):
@@ -221,8 +226,12 @@ def mp_code2session(code) -> dict[str, str]:
             # answer it, not the 503 that would tell a prober the dev login exists but is off.
             raise InvalidCode()
     client = mp_client()
-    params = {"appid": client.appid, "secret": client.secret, "js_code": code.strip(),
-              "grant_type": "authorization_code"}
+    params = {
+        "appid": client.appid,
+        "secret": client.secret,
+        "js_code": code.strip(),
+        "grant_type": "authorization_code",
+    }
     try:
         result = client._send("get", client.base_url + "/sns/jscode2session", params=params, timeout=client.timeout)
     except WechatUnavailable as exc:
@@ -248,8 +257,11 @@ def oa_qrcode(scene, expire_seconds=30 * 24 * 3600, *, timeout=API_TIMEOUT_SECON
         body = {"action_name": "QR_LIMIT_STR_SCENE", "action_info": {"scene": {"scene_str": scene}}}
     else:
         expire_seconds = max(60, min(int(expire_seconds), 30 * 24 * 3600))
-        body = {"expire_seconds": expire_seconds, "action_name": "QR_STR_SCENE",
-                "action_info": {"scene": {"scene_str": scene}}}
+        body = {
+            "expire_seconds": expire_seconds,
+            "action_name": "QR_STR_SCENE",
+            "action_info": {"scene": {"scene_str": scene}},
+        }
     result = call(oa_client(), lambda client: client.post("qrcode/create", data=body, timeout=timeout))
     ticket = result.get("ticket")
     if not ticket:

@@ -29,6 +29,7 @@ sent again: at most once. What remains is WeChat's side: a crash during the HTTP
 the outcome's commit loses such a message instead of doubling it, and a call that times out
 after WeChat took it is retried like any timeout (docs/WECHAT.md, "What a crash can still do").
 """
+
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -92,9 +93,12 @@ def claim(notification_id, token, now=None) -> bool:
     due = (Notification.next_attempt_at.is_(None)) | (Notification.next_attempt_at <= now)
     result = db.session.execute(
         update(Notification)
-        .where(Notification.id == notification_id,
-               ((Notification.status == "pending") & due) | (Notification.status == "claimed")
-               | (_interrupted(now) & _repeatable(now)))
+        .where(
+            Notification.id == notification_id,
+            ((Notification.status == "pending") & due)
+            | (Notification.status == "claimed")
+            | (_interrupted(now) & _repeatable(now)),
+        )
         .values(status="claimed", claim_token=token, next_attempt_at=now + timedelta(seconds=CLAIM_LEASE_SECONDS))
         .execution_options(synchronize_session=False)
     )
@@ -107,12 +111,15 @@ def begin_send(notification, token, channel, now=None) -> bool:
     now = now or utcnow()
     result = db.session.execute(
         update(Notification)
-        .where(Notification.id == notification.id, Notification.status == "claimed",
-               Notification.claim_token == token)
-        .values(status="sending", channel=channel, attempts=Notification.attempts + 1,
-                client_msg_id=notification.client_msg_id,
-                attempt_started_at=func.coalesce(Notification.attempt_started_at, now),
-                next_attempt_at=now + timedelta(seconds=SEND_LEASE_SECONDS))
+        .where(Notification.id == notification.id, Notification.status == "claimed", Notification.claim_token == token)
+        .values(
+            status="sending",
+            channel=channel,
+            attempts=Notification.attempts + 1,
+            client_msg_id=notification.client_msg_id,
+            attempt_started_at=func.coalesce(Notification.attempt_started_at, now),
+            next_attempt_at=now + timedelta(seconds=SEND_LEASE_SECONDS),
+        )
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:
@@ -142,9 +149,12 @@ def _interrupted(now):
 
 def _repeatable(now):
     """WeChat drops a repeat: a template message with its client_msg_id, first tried inside the window."""
-    return ((Notification.channel == "oa_template") & (Notification.client_msg_id != "")
-            & Notification.attempt_started_at.is_not(None)
-            & (Notification.attempt_started_at > now - CLIENT_MSG_ID_WINDOW))
+    return (
+        (Notification.channel == "oa_template")
+        & (Notification.client_msg_id != "")
+        & Notification.attempt_started_at.is_not(None)
+        & (Notification.attempt_started_at > now - CLIENT_MSG_ID_WINDOW)
+    )
 
 
 def record_custom_message(user_id, text, *, key, now=None) -> Notification:
@@ -152,10 +162,17 @@ def record_custom_message(user_id, text, *, key, now=None) -> Notification:
     by the caller (the returned row's `claim_token`), who commits and then sends it
     (`wechat.notify.deliver_claimed`); if the caller dies first, any worker may take it over."""
     now = now or utcnow()
-    notification = Notification(kind="checkin_result", dedupe_key=key[:200], user_id=user_id, channel=CUSTOM_CHANNEL,
-                                values={"text": text}, status="claimed", created_at=now,
-                                claim_token=new_claim_token(),
-                                next_attempt_at=now + timedelta(seconds=CLAIM_LEASE_SECONDS))
+    notification = Notification(
+        kind="checkin_result",
+        dedupe_key=key[:200],
+        user_id=user_id,
+        channel=CUSTOM_CHANNEL,
+        values={"text": text},
+        status="claimed",
+        created_at=now,
+        claim_token=new_claim_token(),
+        next_attempt_at=now + timedelta(seconds=CLAIM_LEASE_SECONDS),
+    )
     db.session.add(notification)
     db.session.flush()
     return notification
@@ -199,8 +216,12 @@ def payload(notification, target) -> dict[str, Any]:
         return {"touser": target.openid, "msgtype": "text", "text": {"content": text}}
     data = template_data(notification.kind, notification.values or {})
     if target.channel == "oa_template":
-        body = {"touser": target.openid, "template_id": target.template_id, "data": data,
-                "client_msg_id": notification.client_msg_id}
+        body = {
+            "touser": target.openid,
+            "template_id": target.template_id,
+            "data": data,
+            "client_msg_id": notification.client_msg_id,
+        }
         mp_appid = current_app.config.get("WECHAT_MP_APP_ID")
         if notification.page and mp_appid:
             body["miniprogram"] = {"appid": mp_appid, "pagepath": notification.page}
@@ -214,8 +235,7 @@ def payload(notification, target) -> dict[str, Any]:
 def send(target, body) -> str:
     """Send one message; returns WeChat's msgid. Raises WechatUnavailable with the errcode."""
     if target.channel == CUSTOM_CHANNEL:  # message/custom/send through wechatpy's wrapper
-        clients.call(clients.oa_client(),
-                            lambda c: c.message.send_text(target.openid, body["text"]["content"]))
+        clients.call(clients.oa_client(), lambda c: c.message.send_text(target.openid, body["text"]["content"]))
         return ""
     endpoint = "message/template/send" if target.channel == "oa_template" else "message/subscribe/send"
     client = clients.oa_client() if target.channel == "oa_template" else clients.mp_client()
@@ -288,9 +308,7 @@ def is_retryable(error) -> bool:
 
 def record_delivery_status(msgid, status) -> Notification | None:
     """TEMPLATESENDJOBFINISH: WeChat says how the template message with `msgid` ended."""
-    notification = db.session.scalars(
-        db.select(Notification).where(Notification.wechat_msgid == str(msgid))
-    ).first()
+    notification = db.session.scalars(db.select(Notification).where(Notification.wechat_msgid == str(msgid))).first()
     if notification is not None:
         notification.delivery_status = (status or "")[:64]
         db.session.flush()

@@ -1,5 +1,6 @@
 """sync_follower(openid): ask WeChat for a new follower's unionid and join it with their
 mini-program identity (WeChat's callback messages never carry the unionid)."""
+
 import logging
 
 from school_points.people import oa_users

@@ -1,6 +1,7 @@
 """Notifications, outbox side (docs/WECHAT.md): a domain operation records them in its own transaction;
 after the commit, the unit of work enqueues one delivery job per record (`deliver_after_commit`).
 """
+
 from sqlalchemy import select
 
 from school_points.models import NOTIFICATION_KINDS, Guardian, Notification, Student
@@ -51,8 +52,13 @@ def notify_students(kind, items, *, page="") -> list[Notification]:
         if dedupe_key in seen:
             continue
         record = Notification(
-            kind=kind, dedupe_key=dedupe_key, user_id=user_id, student_id=student_id,
-            template_id=config.get("template_id", ""), page=page, created_at=now,
+            kind=kind,
+            dedupe_key=dedupe_key,
+            user_id=user_id,
+            student_id=student_id,
+            template_id=config.get("template_id", ""),
+            page=page,
+            created_at=now,
             values={"student": names.get(student_id, ""), "time": isoformat(now), **values},
         )
         if not config.get("enabled"):

@@ -1,4 +1,5 @@
 """deliver(notification_id): send one outbox notification to WeChat and store the outcome."""
+
 import logging
 
 from school_points.models import Notification

@@ -1,4 +1,5 @@
 """Helpers for the admin API tests: a staff member's client, DB fingerprints, a query counter."""
+
 from sqlalchemy import event, func, select
 
 from school_points.models import AuditLog, LedgerEntry, PointsAccount

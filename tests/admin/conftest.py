@@ -1,4 +1,5 @@
 """Admin API fixtures: admins of each kind, logged in through the real login route."""
+
 import pytest
 
 from school_points.people.admins import create_admin
@@ -12,6 +13,7 @@ def make_admin(app):
         admin = create_admin(username, PASSWORD, campus_id=campus_id)
         db.session.commit()
         return admin
+
     return make
 
 

@@ -1,4 +1,5 @@
 """Manual adjustments and the points history an admin reads."""
+
 import pytest
 from sqlalchemy import select
 
@@ -16,7 +17,11 @@ def test_adding_points_writes_an_adjustment_entry_with_the_reason(api, make_stud
     assert response.json["balance"] == 25
     entry = response.json["entry"]
     assert (entry["delta"], entry["kind"], entry["note"], entry["actor_type"]) == (
-        15, "adjustment", "比赛获奖", "admin")
+        15,
+        "adjustment",
+        "比赛获奖",
+        "admin",
+    )
     assert balance_of(student.id) == 25
     assert find_differences() == []
 
@@ -48,18 +53,21 @@ def test_every_adjustment_is_audit_logged(api, make_student):
     assert (entry.changes["balance_before"], entry.changes["balance_after"]) == (5, 0)
 
 
-@pytest.mark.parametrize("body", [
-    {"delta": 0, "reason": "零"},
-    {"delta": 10**12, "reason": "太多"},
-    {"delta": -10**12, "reason": "太多"},
-    {"delta": 1.5, "reason": "小数"},
-    {"delta": "10", "reason": "字符串"},
-    {"delta": True, "reason": "布尔"},
-    {"delta": 10},
-    {"delta": 10, "reason": ""},
-    {"delta": 10, "reason": "长" * 256},
-    {"delta": 10, "reason": "x", "kind": "birthday"},
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"delta": 0, "reason": "零"},
+        {"delta": 10**12, "reason": "太多"},
+        {"delta": -(10**12), "reason": "太多"},
+        {"delta": 1.5, "reason": "小数"},
+        {"delta": "10", "reason": "字符串"},
+        {"delta": True, "reason": "布尔"},
+        {"delta": 10},
+        {"delta": 10, "reason": ""},
+        {"delta": 10, "reason": "长" * 256},
+        {"delta": 10, "reason": "x", "kind": "birthday"},
+    ],
+)
 def test_bad_adjustments_are_422_and_change_nothing(api, make_student, body):
     student = make_student(balance=10)
     before = db_state()
@@ -115,7 +123,8 @@ def test_concurrent_deductions_never_drive_a_balance_below_zero(app, api, make_s
 
     def deduct(n):
         response = AdminApi(app.test_client(), api.token).post(
-            f"/students/{student_id}/adjustments", {"delta": -60, "reason": f"扣{n}"})
+            f"/students/{student_id}/adjustments", {"delta": -60, "reason": f"扣{n}"}
+        )
         return response.status_code
 
     outcomes = run_concurrently(app, deduct, [1, 2, 3])
@@ -130,8 +139,10 @@ def test_concurrent_repeats_of_one_keyed_adjustment_count_once(app, api, make_st
 
     def add(_):
         response = AdminApi(app.test_client(), api.token).post(
-            f"/students/{student_id}/adjustments", {"delta": 50, "reason": "奖励"},
-            headers={"Idempotency-Key": "same-click"})
+            f"/students/{student_id}/adjustments",
+            {"delta": 50, "reason": "奖励"},
+            headers={"Idempotency-Key": "same-click"},
+        )
         return response.status_code, response.json["balance"]
 
     outcomes = run_concurrently(app, add, range(4))

@@ -1,4 +1,5 @@
 """Logging in to the admin API, logging out, and the token guard on every other route."""
+
 from datetime import timedelta
 
 import pytest
@@ -74,8 +75,9 @@ def test_login_body_is_validated(fresh_api):
 
 def test_repeated_wrong_passwords_are_rate_limited(fresh_api, make_admin):
     make_admin("boss")
-    codes = [fresh_api.post("/auth/login", {"username": "boss", "password": f"guess-{i}"}).status_code
-             for i in range(6)]
+    codes = [
+        fresh_api.post("/auth/login", {"username": "boss", "password": f"guess-{i}"}).status_code for i in range(6)
+    ]
     assert codes == [401] * 5 + [429]
     # Even the right password waits out the window from this address: guessing cannot go on meanwhile.
     limited = fresh_api.post("/auth/login", {"username": "boss", "password": PASSWORD})
@@ -85,33 +87,49 @@ def test_repeated_wrong_passwords_are_rate_limited(fresh_api, make_admin):
 
 # ---------------------------------------------------------------- issue 9: limits behind a proxy
 
-def test_sixty_wrong_passwords_from_one_address_do_not_lock_the_real_admin_out(app, fresh_api, make_admin,
-                                                                                 behind_proxies):
+
+def test_sixty_wrong_passwords_from_one_address_do_not_lock_the_real_admin_out(
+    app, fresh_api, make_admin, behind_proxies
+):
     make_admin("boss")
     behind_proxies(1)
-    attacker = [fresh_api.post("/auth/login", {"username": "boss", "password": f"guess-{i}"},
-                               **via_proxy("198.51.100.66")).status_code for i in range(60)]
+    attacker = [
+        fresh_api.post(
+            "/auth/login", {"username": "boss", "password": f"guess-{i}"}, **via_proxy("198.51.100.66")
+        ).status_code
+        for i in range(60)
+    ]
     assert attacker[:5] == [401] * 5 and set(attacker[5:]) == {429}
     real = fresh_api.post("/auth/login", {"username": "boss", "password": PASSWORD}, **via_proxy("203.0.113.10"))
     assert real.status_code == 200
     assert AdminApi(fresh_api.client, real.json["token"]).get("/campuses").status_code == 200
 
 
-def test_forged_forwarded_addresses_do_not_buy_an_attacker_more_guesses(app, fresh_api, make_admin,
-                                                                         behind_proxies):
+def test_forged_forwarded_addresses_do_not_buy_an_attacker_more_guesses(app, fresh_api, make_admin, behind_proxies):
     make_admin("boss")
     behind_proxies(1)
-    codes = [fresh_api.post("/auth/login", {"username": "boss", "password": f"guess-{i}"},
-                            **via_proxy("198.51.100.66", forged=[f"192.0.2.{i}"])).status_code for i in range(8)]
+    codes = [
+        fresh_api.post(
+            "/auth/login",
+            {"username": "boss", "password": f"guess-{i}"},
+            **via_proxy("198.51.100.66", forged=[f"192.0.2.{i}"]),
+        ).status_code
+        for i in range(8)
+    ]
     assert codes == [401] * 5 + [429] * 3
 
 
-def test_wrong_passwords_sprayed_over_many_usernames_stop_at_fifty_per_address(app, fresh_api, make_admin,
-                                                                                behind_proxies):
+def test_wrong_passwords_sprayed_over_many_usernames_stop_at_fifty_per_address(
+    app, fresh_api, make_admin, behind_proxies
+):
     make_admin("boss")
     behind_proxies(1)
-    codes = [fresh_api.post("/auth/login", {"username": f"user{i}", "password": "guess-123"},
-                            **via_proxy("198.51.100.66")).status_code for i in range(51)]
+    codes = [
+        fresh_api.post(
+            "/auth/login", {"username": f"user{i}", "password": "guess-123"}, **via_proxy("198.51.100.66")
+        ).status_code
+        for i in range(51)
+    ]
     assert codes == [401] * 50 + [429]
     # The school's real admin at another address is unaffected.
     real = fresh_api.post("/auth/login", {"username": "boss", "password": PASSWORD}, **via_proxy("203.0.113.10"))
@@ -123,17 +141,18 @@ def test_right_passwords_never_use_up_an_address_allowance(app, fresh_api, make_
 
     monkeypatch.setattr(auth, "WRONG_PASSWORDS_PER_ADDRESS", 3)
     make_admin("boss")
-    codes = [fresh_api.post("/auth/login", {"username": "boss", "password": PASSWORD}).status_code
-             for _ in range(10)]
+    codes = [fresh_api.post("/auth/login", {"username": "boss", "password": PASSWORD}).status_code for _ in range(10)]
     assert codes == [200] * 10
 
 
 def test_audit_log_records_the_address_the_outermost_proxy_saw(app, api, behind_proxies):
     behind_proxies(1)
-    response = api.client.post("/api/admin/v1/campuses", json={"name": "滨江校区"},
-                               headers={"Authorization": f"Bearer {api.token}",
-                                        "X-Forwarded-For": "192.0.2.1, 203.0.113.9"},
-                               environ_base=NGINX)
+    response = api.client.post(
+        "/api/admin/v1/campuses",
+        json={"name": "滨江校区"},
+        headers={"Authorization": f"Bearer {api.token}", "X-Forwarded-For": "192.0.2.1, 203.0.113.9"},
+        environ_base=NGINX,
+    )
     assert response.status_code == 201, response.json
     entry = db.session.scalars(select(AuditLog).where(AuditLog.action == "campus.create")).one()
     assert entry.client_address == "203.0.113.9"
@@ -142,6 +161,7 @@ def test_audit_log_records_the_address_the_outermost_proxy_saw(app, api, behind_
 
 
 # ---------------------------------------------------------------- issue 9: token hygiene and logout
+
 
 def test_login_response_with_the_token_is_not_cacheable(fresh_api, make_admin):
     make_admin("boss")

@@ -1,4 +1,5 @@
 """Whatever arrives over HTTP gets the documented 4xx, never a 500, and changes nothing."""
+
 import pytest
 from sqlalchemy import func, select
 
@@ -30,8 +31,14 @@ def test_bodies_that_are_not_json_objects_are_400(api, make_student, raw):
 
 def test_ids_beyond_any_row_are_404_not_500(api):
     huge = 2**63
-    for path in (f"/students/{huge}", f"/goods/{huge}", f"/teachers/{huge}", f"/classes/{huge}",
-                 f"/redemptions/{huge}", f"/students/{huge}/points/history"):
+    for path in (
+        f"/students/{huge}",
+        f"/goods/{huge}",
+        f"/teachers/{huge}",
+        f"/classes/{huge}",
+        f"/redemptions/{huge}",
+        f"/students/{huge}/points/history",
+    ):
         assert api.get(path).status_code == 404, path
 
 
@@ -45,8 +52,12 @@ def test_ids_beyond_any_row_in_bodies_are_422(api, campus):
 def test_unsupported_methods_are_405(api, make_goods):
     goods = make_goods()
     assert api.delete("/students").status_code == 405
-    assert api.client.put(f"/api/admin/v1/goods/{goods.id}", json={},
-                          headers={"Authorization": f"Bearer {api.token}"}).status_code == 405
+    assert (
+        api.client.put(
+            f"/api/admin/v1/goods/{goods.id}", json={}, headers={"Authorization": f"Bearer {api.token}"}
+        ).status_code
+        == 405
+    )
     assert db.session.get(Goods, goods.id).deleted is False
 
 
@@ -89,8 +100,11 @@ def test_missing_and_unknown_fields_speak_the_shared_messages(api, campus):
     (webkit.fields); before, the admin API said "必填" where the mini-program said "缺少必填字段"."""
     response = api.post("/campuses", {"colour": "red"})
     assert response.status_code == 422
-    assert response.json["error"] == {"code": "validation_error", "message": "参数不正确",
-                                      "details": {"name": ["缺少必填字段"], "colour": ["不支持的字段"]}}
+    assert response.json["error"] == {
+        "code": "validation_error",
+        "message": "参数不正确",
+        "details": {"name": ["缺少必填字段"], "colour": ["不支持的字段"]},
+    }
 
 
 def test_unknown_list_parameters_are_422_on_every_list(api, make_student):

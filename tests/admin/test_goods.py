@@ -1,4 +1,5 @@
 """Goods in the points mall as admins manage them."""
+
 import pytest
 from sqlalchemy import func, select
 
@@ -10,8 +11,17 @@ from school_points.school.actors import Actor
 from tests.admin.admin_testkit import AdminApi
 from tests.conftest import requires_pg, run_concurrently
 
-NEW_GOODS = {"name": "卡通橡皮", "description": "可爱的橡皮", "image_url": "https://img.example/eraser.png",
-             "points": 30, "stock": 10, "limit_per_student": 2, "on_shelf": True, "sort": 5, "verify_code": "8866"}
+NEW_GOODS = {
+    "name": "卡通橡皮",
+    "description": "可爱的橡皮",
+    "image_url": "https://img.example/eraser.png",
+    "points": 30,
+    "stock": 10,
+    "limit_per_student": 2,
+    "on_shelf": True,
+    "sort": 5,
+    "verify_code": "8866",
+}
 
 
 def goods_row(goods_id):
@@ -20,8 +30,9 @@ def goods_row(goods_id):
 
 
 def order(student, goods, quantity=1):
-    placed = redeem(student.id, goods.id, quantity, key=f"test-{student.id}-{goods.id}-{quantity}",
-                    actor=Actor.system())
+    placed = redeem(
+        student.id, goods.id, quantity, key=f"test-{student.id}-{goods.id}-{quantity}", actor=Actor.system()
+    )
     db.session.commit()
     return placed
 
@@ -47,12 +58,27 @@ def test_verify_code_is_required(api):
     assert db.session.scalar(select(func.count()).select_from(Goods)) == 0
 
 
-@pytest.mark.parametrize("change", [
-    {"points": 0}, {"points": 10**12}, {"points": "30"}, {"stock": -1}, {"stock": 10**12},
-    {"limit_per_student": 0}, {"name": ""}, {"name": "名" * 65}, {"description": "长" * 2001},
-    {"image_url": "javascript:alert(1)"}, {"verify_code": "12"}, {"verify_code": "88 66"},
-    {"on_shelf": 1}, {"sort": 1.5}, {"campus_id": 999}, {"price": 3},
-])
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"points": 0},
+        {"points": 10**12},
+        {"points": "30"},
+        {"stock": -1},
+        {"stock": 10**12},
+        {"limit_per_student": 0},
+        {"name": ""},
+        {"name": "名" * 65},
+        {"description": "长" * 2001},
+        {"image_url": "javascript:alert(1)"},
+        {"verify_code": "12"},
+        {"verify_code": "88 66"},
+        {"on_shelf": 1},
+        {"sort": 1.5},
+        {"campus_id": 999},
+        {"price": 3},
+    ],
+)
 def test_bad_goods_are_422_and_nothing_is_stored(api, change):
     response = api.post("/goods", {**NEW_GOODS, **change})
     assert response.status_code == 422, response.json

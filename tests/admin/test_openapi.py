@@ -1,6 +1,7 @@
 """The admin API's OpenAPI document (/api/admin/openapi.json) and docs page (/api/admin/docs):
 valid, complete, and true to what the routes answer. A staff developer reads the page or feeds the
 document to a client generator instead of reading the code."""
+
 import pytest
 from openapi_schema_validator import OAS30Validator
 from openapi_spec_validator import validate
@@ -53,8 +54,10 @@ def test_statuses_follow_from_each_declaration(client):
                 assert "404" in responses, (method, path)
     assert "403" in paths[f"{PREFIX}/settings"]["patch"]["responses"]
     assert "super_admin_required" in paths[f"{PREFIX}/campuses"]["post"]["responses"]["403"]["description"]
-    assert "insufficient_points" in paths[f"{PREFIX}/students/{{student_id}}/adjustments"]["post"]["responses"]["409"][
-        "description"]
+    assert (
+        "insufficient_points"
+        in paths[f"{PREFIX}/students/{{student_id}}/adjustments"]["post"]["responses"]["409"]["description"]
+    )
     issue = paths[f"{PREFIX}/redemptions/{{order_id}}/issue"]["post"]
     assert {"409", "422"} <= set(issue["responses"])
     assert any(p["name"] == "Idempotency-Key" for p in issue["parameters"])
@@ -122,10 +125,20 @@ def test_real_responses_match_their_documented_schemas(client, api, fresh_api, c
     _check(spec, "/students/{student_id}", "get", api.get("/students/99999"), 404)
     _check(spec, "/students/{student_id}", "patch", api.patch(f"/students/{sid}", {"birthday": None}), 200)
     _check(spec, "/students/{student_id}/bind-code", "post", api.post(f"/students/{sid}/bind-code"), 201)
-    _check(spec, "/students/{student_id}/adjustments", "post",
-           api.post(f"/students/{sid}/adjustments", {"delta": 5, "reason": "奖励"}), 201)
-    _check(spec, "/students/{student_id}/adjustments", "post",
-           api.post(f"/students/{sid}/adjustments", {"delta": -999999, "reason": "扣"}), 409)
+    _check(
+        spec,
+        "/students/{student_id}/adjustments",
+        "post",
+        api.post(f"/students/{sid}/adjustments", {"delta": 5, "reason": "奖励"}),
+        201,
+    )
+    _check(
+        spec,
+        "/students/{student_id}/adjustments",
+        "post",
+        api.post(f"/students/{sid}/adjustments", {"delta": -999999, "reason": "扣"}),
+        409,
+    )
     _check(spec, "/students/{student_id}/points/history", "get", api.get(f"/students/{sid}/points/history"), 200)
     teacher = api.post("/teachers", {"name": "李老师", "campus_id": cid})
     _check(spec, "/teachers", "post", teacher, 201)
@@ -133,8 +146,9 @@ def test_real_responses_match_their_documented_schemas(client, api, fresh_api, c
     _check(spec, "/teachers/{teacher_id}", "get", api.get(f"/teachers/{teacher.json['id']}"), 200)
     tid = teacher.json["id"]
     _check(spec, "/teachers/{teacher_id}", "patch", api.patch(f"/teachers/{tid}", {"active": False}), 200)
-    _check(spec, "/teachers/{teacher_id}/invite-code", "post", api.post(f"/teachers/{teacher.json['id']}/invite-code"),
-           201)
+    _check(
+        spec, "/teachers/{teacher_id}/invite-code", "post", api.post(f"/teachers/{teacher.json['id']}/invite-code"), 201
+    )
     _check(spec, "/goods", "post", api.post("/goods", {"name": "橡皮", "points": 3, "verify_code": "1234"}), 201)
     _check(spec, "/goods", "post", api.post("/goods", {"name": "橡皮", "points": True, "verify_code": "1"}), 422)
     _check(spec, "/goods", "get", api.get("/goods", on_shelf="true"), 200)

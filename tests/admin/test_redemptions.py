@@ -1,4 +1,5 @@
 """Redemption orders at the admin desk: list, filter, hand out, cancel."""
+
 from sqlalchemy import select
 
 from school_points.accounts.reconcile import find_differences

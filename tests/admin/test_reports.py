@@ -1,4 +1,5 @@
 """The summary report and the audit log."""
+
 from datetime import timedelta
 
 from school_points.accounts import ledger
@@ -21,8 +22,8 @@ def spend(student, goods, key):
 
 
 def school_with_activity(make_student, make_goods, campus, other_campus):
-    a = make_student(name="甲", balance=100)                             # adjustment +100
-    b = make_student(name="乙", balance=40, campus_id=other_campus.id)   # adjustment +40
+    a = make_student(name="甲", balance=100)  # adjustment +100
+    b = make_student(name="乙", balance=40, campus_id=other_campus.id)  # adjustment +40
     earn(a, 5, "checkin")
     earn(a, 2, "evaluation")
     earn(b, 20, "birthday")
@@ -46,8 +47,11 @@ def test_summary_counts_points_and_orders(api, make_student, make_goods, campus,
     assert report["issued"]["total"] == 167
     assert (report["spent"], report["refunded"], report["expired"]) == (60, 30, 7)
     assert report["outstanding"] == {"points": 100, "value_fen": 500, "value_yuan": "5.00"}
-    assert report["orders"] == {"pending": {"count": 2, "points": 60}, "issued": {"count": 0, "points": 0},
-                                "cancelled": {"count": 1, "points": 30}}
+    assert report["orders"] == {
+        "pending": {"count": 2, "points": 60},
+        "issued": {"count": 0, "points": 0},
+        "cancelled": {"count": 1, "points": 30},
+    }
 
 
 def test_summary_for_one_campus(api, make_student, make_goods, campus, other_campus):
@@ -60,8 +64,9 @@ def test_summary_for_one_campus(api, make_student, make_goods, campus, other_cam
     assert report["orders"]["pending"] == {"count": 1, "points": 30}
 
 
-def test_days_outside_the_range_count_nothing_but_outstanding_stays(api, make_student, make_goods, campus,
-                                                                    other_campus):
+def test_days_outside_the_range_count_nothing_but_outstanding_stays(
+    api, make_student, make_goods, campus, other_campus
+):
     school_with_activity(make_student, make_goods, campus, other_campus)
     yesterday = (local_today() - timedelta(days=1)).isoformat()
     report = api.get("/reports/summary", **{"from": "2020-01-01", "to": yesterday}).json
@@ -103,6 +108,7 @@ def test_summary_is_a_handful_of_queries_however_big_the_school(api, make_studen
 
 
 # ------------------------------------------------------------------ audit log
+
 
 def test_audit_log_lists_who_changed_what_newest_first(api, make_student):
     student = make_student(balance=10)

@@ -1,4 +1,5 @@
 """Campuses, classes and teachers as school staff set them up."""
+
 from sqlalchemy import func, select
 
 from school_points.models import AuditLog, Campus, SchoolClass, Teacher
@@ -14,6 +15,7 @@ def count(model):
 
 
 # ------------------------------------------------------------------ campuses
+
 
 def test_super_admin_creates_and_lists_campuses(api):
     created = api.post("/campuses", {"name": "东区校区"})
@@ -45,10 +47,13 @@ def test_campus_name_is_validated(api):
 
 # ------------------------------------------------------------------ classes
 
+
 def test_class_with_teachers_and_students_of_its_campus(api, campus, make_teacher, make_student):
     teacher, student = make_teacher(), make_student()
-    response = api.post("/classes", {"name": "钢琴一班", "campus_id": campus.id,
-                                     "teacher_ids": [teacher.id], "student_ids": [student.id]})
+    response = api.post(
+        "/classes",
+        {"name": "钢琴一班", "campus_id": campus.id, "teacher_ids": [teacher.id], "student_ids": [student.id]},
+    )
     assert response.status_code == 201
     assert (response.json["teacher_ids"], response.json["student_ids"]) == ([teacher.id], [student.id])
     assert api.get(f"/classes/{response.json['id']}").json == response.json
@@ -57,8 +62,15 @@ def test_class_with_teachers_and_students_of_its_campus(api, campus, make_teache
 def test_members_of_another_campus_are_refused(api, campus, other_campus, make_teacher, make_student):
     foreign_teacher = make_teacher(campus_id=other_campus.id)
     foreign_student = make_student(campus_id=other_campus.id)
-    response = api.post("/classes", {"name": "一班", "campus_id": campus.id,
-                                     "teacher_ids": [foreign_teacher.id], "student_ids": [foreign_student.id, 999]})
+    response = api.post(
+        "/classes",
+        {
+            "name": "一班",
+            "campus_id": campus.id,
+            "teacher_ids": [foreign_teacher.id],
+            "student_ids": [foreign_student.id, 999],
+        },
+    )
     assert response.status_code == 422
     assert set(response.json["error"]["details"]) == {"teacher_ids", "student_ids"}
     assert count(SchoolClass) == 0
@@ -93,8 +105,9 @@ def test_campus_admin_and_classes_of_other_campuses(campus_api, campus, other_ca
     assert db.session.get(SchoolClass, theirs.id).name == "他校班"
 
 
-def test_listing_fifty_classes_takes_a_fixed_number_of_queries(api, make_class, make_student, make_teacher,
-                                                               count_queries):
+def test_listing_fifty_classes_takes_a_fixed_number_of_queries(
+    api, make_class, make_student, make_teacher, count_queries
+):
     students, teacher = [make_student(name=f"学员{i}") for i in range(3)], make_teacher()
     for i in range(50):
         make_class(name=f"班{i}", students=students, teachers=[teacher])
@@ -105,6 +118,7 @@ def test_listing_fifty_classes_takes_a_fixed_number_of_queries(api, make_class, 
 
 
 # ------------------------------------------------------------------ teachers
+
 
 def test_create_teacher_returns_an_invite_code(api, campus, make_class):
     klass = make_class()
@@ -145,7 +159,10 @@ def test_patch_teacher(api, make_teacher, make_class):
     response = api.patch(f"/teachers/{teacher.id}", {"name": "李明老师", "active": False, "class_ids": [klass.id]})
     assert response.status_code == 200
     assert (response.json["name"], response.json["active"], response.json["class_ids"]) == (
-        "李明老师", False, [klass.id])
+        "李明老师",
+        False,
+        [klass.id],
+    )
     assert db.session.scalars(select(AuditLog).where(AuditLog.action == "teacher.update")).one()
     assert api.patch(f"/teachers/{teacher.id}", {"active": "no"}).status_code == 422
 

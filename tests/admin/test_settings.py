@@ -1,4 +1,5 @@
 """GET/PATCH /settings: the whole §4 document, validated, merged, audited."""
+
 from sqlalchemy import select
 
 from school_points.models import AuditLog, SchoolSetting

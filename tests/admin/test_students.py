@@ -1,4 +1,5 @@
 """Students: enrolment with bind codes and points accounts, search, edits, campus scope."""
+
 from sqlalchemy import func, select
 
 from school_points.models import AuditLog, PointsAccount, Student
@@ -8,8 +9,9 @@ from tests.admin.admin_testkit import db_state
 
 def test_create_returns_bind_code_and_opens_a_points_account(api, campus, make_class):
     klass = make_class()
-    response = api.post("/students", {"name": "张小雨", "campus_id": campus.id, "class_ids": [klass.id],
-                                      "birthday": "2016-05-01"})
+    response = api.post(
+        "/students", {"name": "张小雨", "campus_id": campus.id, "class_ids": [klass.id], "birthday": "2016-05-01"}
+    )
     assert response.status_code == 201
     student = response.json
     assert len(student["bind_code"]) == 8

@@ -1,4 +1,5 @@
 """Fixtures for background jobs: notifications to send, a real RQ worker, a Redis we may kill."""
+
 import shutil
 
 import pytest
@@ -18,8 +19,14 @@ TEMPLATE = "TPL-REDEEMED"
 @pytest.fixture
 def notifications_on(app):
     """Every notification kind enabled with a template id (the default field mappings)."""
-    update_settings({"notifications": {kind: {"enabled": True, "template_id": f"TPL-{kind.upper()}"}
-                                       for kind in ("redeemed", "issued", "cancelled", "points_awarded", "expiring")}})
+    update_settings(
+        {
+            "notifications": {
+                kind: {"enabled": True, "template_id": f"TPL-{kind.upper()}"}
+                for kind in ("redeemed", "issued", "cancelled", "points_awarded", "expiring")
+            }
+        }
+    )
     db.session.commit()
 
 
@@ -39,12 +46,14 @@ def notify(app, monkeypatch):
 
     Delivery is not dispatched here: tests run `deliver` or a worker themselves.
     """
+
     def make(student, key="order-1", **values):
         values = {"goods": "铅笔", "points": 30, "balance": 70, **values}
         created = notify_student("redeemed", student.id, values, key=key)
         uow.discard_pending(db.session)  # no delivery job: the test delivers it itself
         db.session.commit()
         return created[0]
+
     return make
 
 
@@ -70,6 +79,7 @@ def throwaway_redis(app):
 @pytest.fixture
 def run_worker(app):
     """Run every queued job with a real RQ worker (burst, in this process, app context per job)."""
+
     def run():
         from school_points.platform.redis_conn import get_redis
 
@@ -81,4 +91,5 @@ def run_worker(app):
         worker.work(burst=True)
         db.session.rollback()  # a fresh transaction sees what the jobs committed
         return worker
+
     return run

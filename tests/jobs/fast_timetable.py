@@ -1,4 +1,5 @@
 """A scheduler timetable for tests: the outbox sweep every second (the real one: school_points.ops.timetable)."""
+
 from rq import cron
 
 from school_points.ops.sweep import sweep_outbox

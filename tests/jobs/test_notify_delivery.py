@@ -1,4 +1,5 @@
 """deliver(notification_id) against the fake WeChat API (docs/WECHAT.md): every outcome is stored."""
+
 import pytest
 
 from school_points.models import Notification
@@ -72,8 +73,9 @@ def test_refusals_fail_without_retry(fake_wechat, notifications_on, follower, no
 
 
 @pytest.mark.parametrize("outcome,code", [(-1, -1), (HTTP(500), 500), (HTTP(503), 503)])
-def test_transient_errors_are_retried_later_with_backoff(fake_wechat, notifications_on, follower, notify,
-                                                        outcome, code):
+def test_transient_errors_are_retried_later_with_backoff(
+    fake_wechat, notifications_on, follower, notify, outcome, code
+):
     fake_wechat.script(TEMPLATE_SEND, outcome)
     n = notify(follower[1])
     assert deliver(n.id) == "pending"

@@ -4,6 +4,7 @@ A private redis-server is stopped while the worker is in the middle of a job and
 the same port; without restarting either process, a new check-in is awarded (and its result told)
 by the worker, and the scheduler's sweep runs again. Every wait is bounded; nothing is timed.
 """
+
 import os
 import signal
 import subprocess
@@ -32,8 +33,13 @@ class Process:
     def __init__(self, args, env, log_path):
         self.log_path = log_path
         self.log_file = open(log_path, "w")  # noqa: SIM115 - the process writes to it until stop() closes it
-        self.popen = subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi", *args], cwd=ROOT, env=env,
-                                      stdout=self.log_file, stderr=subprocess.STDOUT)
+        self.popen = subprocess.Popen(
+            [sys.executable, "-m", "flask", "--app", "wsgi", *args],
+            cwd=ROOT,
+            env=env,
+            stdout=self.log_file,
+            stderr=subprocess.STDOUT,
+        )
 
     @property
     def alive(self):
@@ -72,15 +78,22 @@ def wait_until(condition, what, processes):
 def processes(app, throwaway_redis, fake_wechat, tmp_path):
     """Start the Procfile's worker and (with a one-second timetable) scheduler against the
     throwaway Redis and the test database; stopped afterwards."""
-    env = {**os.environ, "REDIS_URL": throwaway_redis.url, "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
-           "SCHOOL_TIMEZONE": app.config["SCHOOL_TIMEZONE"], "WORKER_NICE": "0",
-           "REDIS_RETRY_MAX_SECONDS": "0.5", "PYTHONPATH": str(ROOT)}
+    env = {
+        **os.environ,
+        "REDIS_URL": throwaway_redis.url,
+        "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+        "SCHOOL_TIMEZONE": app.config["SCHOOL_TIMEZONE"],
+        "WORKER_NICE": "0",
+        "REDIS_RETRY_MAX_SECONDS": "0.5",
+        "PYTHONPATH": str(ROOT),
+    }
     env.update({key: str(value) for key, value in app.config.items() if key.startswith("WECHAT_") and value})
     started = []
     try:
         started.append(Process(["worker"], env, tmp_path / "worker.log"))
-        started.append(Process(["scheduler", "--timetable", "tests.jobs.fast_timetable"], env,
-                               tmp_path / "scheduler.log"))
+        started.append(
+            Process(["scheduler", "--timetable", "tests.jobs.fast_timetable"], env, tmp_path / "scheduler.log")
+        )
         yield started
     finally:
         for process in started:
@@ -89,8 +102,11 @@ def processes(app, throwaway_redis, fake_wechat, tmp_path):
 
 def _sweep_ran(connection):
     registry = FinishedJobRegistry(QUEUE_NAME, connection=connection)
-    return any(job.func_name.endswith("sweep_outbox")
-               for job in Job.fetch_many(registry.get_job_ids(), connection=connection) if job)
+    return any(
+        job.func_name.endswith("sweep_outbox")
+        for job in Job.fetch_many(registry.get_job_ids(), connection=connection)
+        if job
+    )
 
 
 def _check_in(key):
@@ -103,8 +119,9 @@ def _told():
     return ProcessedWechatMessage.query.filter(ProcessedWechatMessage.done_at.is_not(None)).count()
 
 
-def test_worker_and_scheduler_carry_on_after_redis_stops_and_starts_again(app, throwaway_redis, fake_wechat,
-                                                                          follower, processes):
+def test_worker_and_scheduler_carry_on_after_redis_stops_and_starts_again(
+    app, throwaway_redis, fake_wechat, follower, processes
+):
     worker, scheduler = processes
     wait_until(lambda: _sweep_ran(get_redis()), "the scheduler's sweep run by the worker", processes)
 
@@ -112,18 +129,23 @@ def test_worker_and_scheduler_carry_on_after_redis_stops_and_starts_again(app, t
     wait_until(lambda: busy.get_status(refresh=True) == "started", "the worker to start the job", processes)
     throwaway_redis.stop()
     for process in processes:
-        wait_until(lambda p=process: "Redis unavailable" in p.output or not p.alive,
-                   f"{process.log_path.name} to notice the outage", processes)
+        wait_until(
+            lambda p=process: "Redis unavailable" in p.output or not p.alive,
+            f"{process.log_path.name} to notice the outage",
+            processes,
+        )
     assert worker.alive and scheduler.alive  # before the fix: both had exited
 
     throwaway_redis.start()  # same port, empty (no persistence): the queue and registries are gone
     _check_in("msg:after-the-outage")
-    wait_until(lambda: _told() == 1 and fake_wechat.count(CUSTOM_SEND) == 1,
-               "the new check-in awarded and its result told", processes)
+    wait_until(
+        lambda: _told() == 1 and fake_wechat.count(CUSTOM_SEND) == 1,
+        "the new check-in awarded and its result told",
+        processes,
+    )
     assert "打卡成功！王小明 +5 积分" in fake_wechat.calls(CUSTOM_SEND)[0].json["text"]["content"]
     wait_until(lambda: _sweep_ran(get_redis()), "the scheduler's next sweep, in the new Redis", processes)
-    wait_until(lambda: all("Redis is back" in p.output for p in processes), "both to log the recovery",
-               processes)
+    wait_until(lambda: all("Redis is back" in p.output for p in processes), "both to log the recovery", processes)
     assert worker.alive and scheduler.alive
     for process in processes:  # one line per outage, not one per reconnection attempt
         assert process.output.count("Redis unavailable") == 1, process.output[-3000:]

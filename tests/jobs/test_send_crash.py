@@ -4,6 +4,7 @@ worker's startup sweep (jobs.sweep.recover_owed_work).
 A kill is simulated at the seam: the step after which the process "dies" raises Killed, and the
 session's transaction is dropped, as the database does when a worker's connection goes away.
 """
+
 from datetime import timedelta
 
 import pytest
@@ -47,7 +48,8 @@ def _row():
 
 
 def test_check_in_result_is_told_once_when_the_worker_dies_between_award_and_send(
-        app, throwaway_redis, fake_wechat, follower, run_worker, monkeypatch):
+    app, throwaway_redis, fake_wechat, follower, run_worker, monkeypatch
+):
     key = _deferred_check_in()
     with monkeypatch.context() as seam:
         seam.setattr(oa_checkins, "deliver_claimed", die)  # awarded and committed, nothing sent
@@ -62,7 +64,8 @@ def test_check_in_result_is_told_once_when_the_worker_dies_between_award_and_sen
 
 
 def test_notification_is_sent_once_when_the_worker_dies_between_claim_and_send(
-        app, throwaway_redis, fake_wechat, notifications_on, follower, notify, run_worker, monkeypatch):
+    app, throwaway_redis, fake_wechat, notifications_on, follower, notify, run_worker, monkeypatch
+):
     n = notify(follower[1])
     with monkeypatch.context() as seam:
         seam.setattr(delivery, "route", die)
@@ -75,8 +78,7 @@ def test_notification_is_sent_once_when_the_worker_dies_between_claim_and_send(
     assert _row().status == "sent"
 
 
-def test_check_in_result_interrupted_after_wechat_took_it_is_not_sent_again(
-        app, fake_wechat, follower, monkeypatch):
+def test_check_in_result_interrupted_after_wechat_took_it_is_not_sent_again(app, fake_wechat, follower, monkeypatch):
     """Customer-service messages have no dedupe id: an interrupted send is settled, never repeated."""
     key = _deferred_check_in()
     with monkeypatch.context() as seam:
@@ -97,7 +99,8 @@ def test_check_in_result_interrupted_after_wechat_took_it_is_not_sent_again(
 
 
 def test_interrupted_template_message_is_repeated_only_inside_wechats_dedupe_window(
-        app, fake_wechat, notifications_on, follower, notify, monkeypatch):
+    app, fake_wechat, notifications_on, follower, notify, monkeypatch
+):
     first, late = notify(follower[1], key="order-1"), notify(follower[1], key="order-2")
     for n in (first, late):
         with monkeypatch.context() as seam:
@@ -124,8 +127,9 @@ def test_worker_that_lost_its_claim_does_not_send(app, fake_wechat, notification
     assert fake_wechat.count(TEMPLATE_SEND) == 0
 
 
-def test_startup_sweep_drains_check_ins_acknowledged_a_moment_ago(app, throwaway_redis, fake_wechat, follower,
-                                                                 run_worker):
+def test_startup_sweep_drains_check_ins_acknowledged_a_moment_ago(
+    app, throwaway_redis, fake_wechat, follower, run_worker
+):
     _deferred_check_in()  # stored, its drain lost (never queued)
     assert sweep_outbox() == 0  # the scheduler's sweep would wait out its 60 s grace period first
     assert recover_owed_work() == 1

@@ -1,4 +1,5 @@
 """Jobs on a real RQ worker and real Redis; Redis stopped mid-test loses nothing (docs/WECHAT.md, README.md)."""
+
 import time
 from datetime import timedelta
 
@@ -23,8 +24,9 @@ def _notify(student, key):
     db.session.commit()  # the unit of work enqueues the delivery
 
 
-def test_notification_is_delivered_by_a_real_worker(throwaway_redis, fake_wechat, notifications_on, follower,
-                                                    run_worker):
+def test_notification_is_delivered_by_a_real_worker(
+    throwaway_redis, fake_wechat, notifications_on, follower, run_worker
+):
     _notify(follower[1], "order-1")
     assert len(get_queue()) == 1  # queued, not sent in the request
     assert fake_wechat.count(TEMPLATE_SEND) == 0
@@ -47,8 +49,14 @@ def test_cron_config_schedules_every_periodic_job(throwaway_redis, run_worker):
     scheduler = CronScheduler(connection=get_redis())
     scheduler.load_config_from_file("school_points.ops.timetable")
     names = {job.func.__name__ for job in scheduler.get_jobs()}
-    assert names == {"sweep_outbox", "sweep_media", "expire_due", "remind_expiring", "award_birthdays",
-                     "prune_processed_messages"}
+    assert names == {
+        "sweep_outbox",
+        "sweep_media",
+        "expire_due",
+        "remind_expiring",
+        "award_birthdays",
+        "prune_processed_messages",
+    }
     enqueued = scheduler.enqueue_jobs()  # interval jobs are due at once
     assert {job.func.__name__ for job in enqueued} == {"sweep_outbox", "sweep_media"}
     run_worker()
@@ -57,8 +65,9 @@ def test_cron_config_schedules_every_periodic_job(throwaway_redis, run_worker):
         assert Job.fetch(job_id, connection=get_redis()).get_status() == "finished"
 
 
-def test_redis_down_keeps_the_bot_working_and_loses_nothing(app, client, throwaway_redis, fake_wechat,
-                                                             notifications_on, follower, run_worker, oa_config):
+def test_redis_down_keeps_the_bot_working_and_loses_nothing(
+    app, client, throwaway_redis, fake_wechat, notifications_on, follower, run_worker, oa_config
+):
     user, student = follower
     oa = OfficialAccount(client)
     assert "王小明：可用 100 积分" in oa.say("oa-parent", "积分")
@@ -111,10 +120,12 @@ def test_old_callback_dedupe_records_are_pruned(app):
     from school_points.models import ProcessedWechatMessage
     from school_points.ops.sweep import prune_processed_messages
 
-    db.session.add_all([
-        ProcessedWechatMessage(dedupe_key="msg:old", reply="", created_at=utcnow() - timedelta(days=4)),
-        ProcessedWechatMessage(dedupe_key="msg:new", reply="", created_at=utcnow() - timedelta(hours=1)),
-    ])
+    db.session.add_all(
+        [
+            ProcessedWechatMessage(dedupe_key="msg:old", reply="", created_at=utcnow() - timedelta(days=4)),
+            ProcessedWechatMessage(dedupe_key="msg:new", reply="", created_at=utcnow() - timedelta(hours=1)),
+        ]
+    )
     db.session.commit()
     assert prune_processed_messages() == 1
     assert db.session.scalars(select(ProcessedWechatMessage.dedupe_key)).all() == ["msg:new"]
@@ -133,10 +144,20 @@ def test_flask_worker_command_runs_queued_jobs(app, throwaway_redis, make_studen
     enqueue(award_birthdays)
     db.session.commit()
     root = Path(__file__).resolve().parents[2]
-    env = {**os.environ, "REDIS_URL": throwaway_redis.url,
-           "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"], "SCHOOL_TIMEZONE": app.config["SCHOOL_TIMEZONE"]}
-    done = subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", "worker", "--burst"], cwd=root, env=env,
-                          capture_output=True, text=True, timeout=120)
+    env = {
+        **os.environ,
+        "REDIS_URL": throwaway_redis.url,
+        "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+        "SCHOOL_TIMEZONE": app.config["SCHOOL_TIMEZONE"],
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "wsgi", "worker", "--burst"],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     db.session.rollback()
     entry = db.session.scalars(select(LedgerEntry).where(LedgerEntry.kind == "birthday")).one()

@@ -1,9 +1,12 @@
 """The worker's lower CPU priority (WORKER_NICE): jobs use what the web server leaves."""
+
 import subprocess
 import sys
 
-SCRIPT = ("import os, sys; from school_points.ops.worker import lower_priority; before = os.nice(0); "
-          "lower_priority(int(sys.argv[1])); print(os.nice(0) - before)")
+SCRIPT = (
+    "import os, sys; from school_points.ops.worker import lower_priority; before = os.nice(0); "
+    "lower_priority(int(sys.argv[1])); print(os.nice(0) - before)"
+)
 
 
 def raised_by(niceness):

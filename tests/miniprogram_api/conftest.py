@@ -1,4 +1,5 @@
 """Mini-program API fixtures: people logged in through the real login route against the fake WeChat."""
+
 import itertools
 
 import pytest

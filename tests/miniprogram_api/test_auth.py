@@ -163,6 +163,7 @@ def test_ref_is_ignored_for_a_person_the_school_already_knew(login):
 
 # ---------------------------------------------------------------- issue 9: limits behind a proxy
 
+
 def test_default_login_limit_lets_a_parents_meeting_behind_one_nat_in(app, client, fake_wechat):
     for i in range(120):
         fake_wechat.add_code(f"meeting-{i}", openid=f"mp-parent-{i}")
@@ -172,29 +173,38 @@ def test_default_login_limit_lets_a_parents_meeting_behind_one_nat_in(app, clien
 
 
 def test_behind_the_proxy_two_parents_at_different_addresses_have_separate_limits(
-        app, client, fake_wechat, behind_proxies, monkeypatch):
+    app, client, fake_wechat, behind_proxies, monkeypatch
+):
     monkeypatch.setitem(app.config, "MP_LOGIN_RATE_LIMIT", (2, 60))
     behind_proxies(1)
     for i in range(3):
         fake_wechat.add_code(f"a{i}", openid="mp-a")
     fake_wechat.add_code("b0", openid="mp-b")
-    first = [client.post("/api/v1/auth/login", json={"code": f"a{i}"}, **via_proxy("203.0.113.1")).status_code
-             for i in range(3)]
+    first = [
+        client.post("/api/v1/auth/login", json={"code": f"a{i}"}, **via_proxy("203.0.113.1")).status_code
+        for i in range(3)
+    ]
     assert first == [200, 200, 429]
     other = client.post("/api/v1/auth/login", json={"code": "b0"}, **via_proxy("203.0.113.2"))
     assert other.status_code == 200
 
 
 def test_a_client_cannot_escape_the_login_limit_by_forging_forwarded_addresses(
-        app, client, fake_wechat, behind_proxies, monkeypatch):
+    app, client, fake_wechat, behind_proxies, monkeypatch
+):
     monkeypatch.setitem(app.config, "MP_LOGIN_RATE_LIMIT", (2, 60))
     behind_proxies(1)
-    statuses = [client.post("/api/v1/auth/login", json={"code": f"z{i}"},
-                            **via_proxy("203.0.113.1", forged=[f"192.0.2.{i}"])).status_code for i in range(3)]
+    statuses = [
+        client.post(
+            "/api/v1/auth/login", json={"code": f"z{i}"}, **via_proxy("203.0.113.1", forged=[f"192.0.2.{i}"])
+        ).status_code
+        for i in range(3)
+    ]
     assert statuses == [401, 401, 429]
 
 
 # ---------------------------------------------------------------- issue 9: token hygiene and logout
+
 
 def test_login_response_with_the_token_is_not_cacheable(client, fake_wechat):
     fake_wechat.add_code("c1", openid="mp-1")

@@ -3,6 +3,7 @@
 The table below must name every route of the blueprint (the first test checks), so a new route
 cannot be added without saying who may call it.
 """
+
 import pytest
 
 from school_points.models import LedgerEntry, PointsAccount, Redemption
@@ -53,7 +54,7 @@ def test_the_table_names_every_route(app):
     actual = set()
     for rule in app.url_map.iter_rules():
         if rule.endpoint.startswith("miniprogram_api."):
-            path = rule.rule[len("/api/v1"):]
+            path = rule.rule[len("/api/v1") :]
             for name in rule.arguments:
                 path = path.replace(f"<int:{name}>", "{x}").replace(f"<{name}>", "{x}")
             actual |= {(m, path) for m in rule.methods - {"HEAD", "OPTIONS"}}
@@ -75,8 +76,14 @@ def victim(family, uploaded):
     order = mp.post("/redemptions", json={"student_id": student.id, "goods_id": goods.id}).json
     record = mp.post("/growth-records", json={"student_id": student.id, "content": "x"}).json["record"]
     upload = uploaded(mp).rsplit("/", 1)[1]
-    return {"sid": student.id, "order": order["id"], "record": record["id"], "goods": goods.id,
-            "upload": upload, "pickup": order["pickup_code"]}
+    return {
+        "sid": student.id,
+        "order": order["id"],
+        "record": record["id"],
+        "goods": goods.id,
+        "upload": upload,
+        "pickup": order["pickup_code"],
+    }
 
 
 def _fill(value, ids):
@@ -158,6 +165,11 @@ def test_a_teacher_of_another_class_cannot_evaluate_or_issue(victim, teacher_of,
 
 def test_ids_that_cannot_exist_are_404_not_500(victim, family):
     mp, _ = family()
-    for path in ("/students/0/points", f"/students/{2**63}/points", f"/redemptions/{2**40}",
-                 f"/growth-records/{2**31}", f"/mall/goods/{2**70}"):
+    for path in (
+        "/students/0/points",
+        f"/students/{2**63}/points",
+        f"/redemptions/{2**40}",
+        f"/growth-records/{2**31}",
+        f"/mall/goods/{2**70}",
+    ):
         assert mp.get(path).status_code == 404, path

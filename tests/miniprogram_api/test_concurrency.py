@@ -1,4 +1,5 @@
 """Real concurrent requests on PostgreSQL: one person, one row; the last gift goes to one family."""
+
 from sqlalchemy import func, select
 
 from school_points.models import Redemption, WechatUser
@@ -28,8 +29,11 @@ def test_the_last_item_goes_to_exactly_one_of_many_families(app, family):
 
     def redeem(args):
         token, sid = args
-        response = app.test_client().post("/api/v1/redemptions", json={"student_id": sid, "goods_id": goods.id},
-                                          headers={"Authorization": f"Bearer {token}"})
+        response = app.test_client().post(
+            "/api/v1/redemptions",
+            json={"student_id": sid, "goods_id": goods.id},
+            headers={"Authorization": f"Bearer {token}"},
+        )
         return response.status_code
 
     statuses = run_concurrently(app, redeem, tokens)
@@ -45,8 +49,10 @@ def test_a_repeated_idempotency_key_sent_concurrently_makes_one_order(app, famil
 
     def redeem(_):
         response = app.test_client().post(
-            "/api/v1/redemptions", json={"student_id": student.id, "goods_id": goods.id},
-            headers={"Authorization": f"Bearer {mp.token}", "Idempotency-Key": "same-tap"})
+            "/api/v1/redemptions",
+            json={"student_id": student.id, "goods_id": goods.id},
+            headers={"Authorization": f"Bearer {mp.token}", "Idempotency-Key": "same-tap"},
+        )
         return response.status_code, response.json.get("id")
 
     results = run_concurrently(app, redeem, range(4))

@@ -2,6 +2,7 @@
 
 Only with APP_ENV=development and no WECHAT_MP_APP_ID; anywhere else the code is an invalid code.
 """
+
 import pytest
 from sqlalchemy import func, select
 
@@ -47,8 +48,11 @@ def test_same_name_twice_is_the_same_user_and_two_names_are_two_users(client, de
 def test_a_dev_user_can_bind_a_student_like_any_parent(client, development, make_student):
     student = make_student()
     token = dev_login(client, "dad").json["token"]
-    bound = client.post("/api/v1/me/students", json={"bind_code": student.bind_code, "relation": "爸爸"},
-                        headers={"Authorization": f"Bearer {token}"})
+    bound = client.post(
+        "/api/v1/me/students",
+        json={"bind_code": student.bind_code, "relation": "爸爸"},
+        headers={"Authorization": f"Bearer {token}"},
+    )
     assert bound.status_code == 201 and bound.json["id"] == student.id
 
 
@@ -77,8 +81,9 @@ def test_in_production_without_wechat_a_dev_code_is_an_invalid_code(client, app,
 
 
 @pytest.mark.parametrize("app_env", ["development", "production"])
-def test_with_a_mini_program_app_id_a_dev_code_goes_to_wechat_like_any_code(client, app, monkeypatch,
-                                                                            fake_wechat, app_env):
+def test_with_a_mini_program_app_id_a_dev_code_goes_to_wechat_like_any_code(
+    client, app, monkeypatch, fake_wechat, app_env
+):
     monkeypatch.setitem(app.config, "APP_ENV", app_env)  # fake_wechat set WECHAT_MP_APP_ID
     response = dev_login(client, "mum")
     assert response.status_code == 401

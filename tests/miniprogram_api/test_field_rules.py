@@ -2,6 +2,7 @@
 
 What a family would see: a growth record or a redemption with a control character in it is
 refused with a 422 naming the field, and nothing is written (before, the mini-program stored it)."""
+
 from sqlalchemy import func, select
 
 from school_points.models import GrowthRecord
@@ -16,8 +17,11 @@ def test_control_characters_are_refused_and_nothing_is_written(family):
     mp, student = family()
     response = mp.post("/growth-records", json={"student_id": student.id, "content": "今天\x07练字"})
     assert response.status_code == 422
-    assert response.json["error"] == {"code": "validation_error", "message": "参数不正确",
-                                      "details": {"content": ["不能包含控制字符"]}}
+    assert response.json["error"] == {
+        "code": "validation_error",
+        "message": "参数不正确",
+        "details": {"content": ["不能包含控制字符"]},
+    }
     assert _records() == 0
     # Newlines and tabs are text, not control characters to refuse.
     assert mp.post("/growth-records", json={"student_id": student.id, "content": "第一行\n\t第二行"}).status_code == 201

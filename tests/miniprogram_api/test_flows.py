@@ -1,4 +1,5 @@
 """Whole journeys as the mini-program makes them, over HTTP, with WeChat faked at its HTTP boundary."""
+
 import io
 from datetime import timedelta
 
@@ -24,7 +25,8 @@ def travel(monkeypatch):
 
 
 def test_parent_checks_in_gets_likes_signs_in_redeems_and_the_teacher_hands_out(
-        login, make_student, make_teacher, make_class, travel):
+    login, make_student, make_teacher, make_class, travel
+):
     update_settings({"like": {"daily_cap": 1}})
     db.session.commit()
     student = make_student(name="刘小华")
@@ -38,13 +40,14 @@ def test_parent_checks_in_gets_likes_signs_in_redeems_and_the_teacher_hands_out(
     assert bound.status_code == 201
     sid = bound.json["id"]
 
-    url = parent.post("/uploads", data={"file": (io.BytesIO(PNG), "p.png")},
-                      content_type="multipart/form-data").json["url"]
+    url = parent.post("/uploads", data={"file": (io.BytesIO(PNG), "p.png")}, content_type="multipart/form-data").json[
+        "url"
+    ]
     checkin = parent.post("/growth-records", json={"student_id": sid, "content": "练字", "media": [url]}, key="rec-1")
     assert (checkin.status_code, checkin.json["awarded"]) == (201, 5)
     rid = checkin.json["record"]["id"]
 
-    assert parent.post(f"/growth-records/{rid}/likes").json["awarded"] == 0       # own likes earn nothing
+    assert parent.post(f"/growth-records/{rid}/likes").json["awarded"] == 0  # own likes earn nothing
     friend_a, friend_b = login(openid="mp-a"), login(openid="mp-b")
     assert friend_a.get(f"/growth-records/{rid}").json["student_name"] == "小华"
     assert friend_a.post(f"/growth-records/{rid}/likes").json == {"liked": True, "like_count": 2, "awarded": 1}
@@ -82,10 +85,10 @@ def test_a_referral_travels_from_the_share_path_to_the_reward(login, make_studen
     share_path = parent.get("/me/referral").json["share_path"]
     ref = share_path.split("ref=")[1]
 
-    friend = login(openid="mp-new-family", ref=ref)            # opened the shared page: a new person
+    friend = login(openid="mp-new-family", ref=ref)  # opened the shared page: a new person
     summary = parent.get("/me/referral").json
     assert (summary["referred"], summary["rewarded"]) == (1, 0)
-    new_student = make_student(name="新学员")                    # the school enrols the friend's child
+    new_student = make_student(name="新学员")  # the school enrols the friend's child
     bound = friend.post("/me/students", json={"bind_code": new_student.bind_code, "relation": "爸爸"})
     assert bound.status_code == 201
 
@@ -96,8 +99,9 @@ def test_a_referral_travels_from_the_share_path_to_the_reward(login, make_studen
     assert kinds == ["welcome"]
 
 
-def test_a_teacher_evaluates_a_class_of_40_in_one_request(login, make_student, make_teacher, make_class, as_user,
-                                                          make_guardian):
+def test_a_teacher_evaluates_a_class_of_40_in_one_request(
+    login, make_student, make_teacher, make_class, as_user, make_guardian
+):
     students = [make_student(name=f"学生{i:02d}") for i in range(40)]
     teacher = make_teacher()
     make_class(name="四十人班", teachers=[teacher], students=students)
@@ -106,12 +110,18 @@ def test_a_teacher_evaluates_a_class_of_40_in_one_request(login, make_student, m
     teacher_mp.post("/me/teacher", json={"invite_code": teacher.invite_code})
     roster = teacher_mp.get("/teacher/classes").json["items"][0]["students"]
     assert len(roster) == 40
-    response = teacher_mp.post("/teacher/evaluations", key="class-1",
-                               json={"student_ids": [s["id"] for s in roster], "behavior_id": 2, "comment": "积极"})
+    response = teacher_mp.post(
+        "/teacher/evaluations",
+        key="class-1",
+        json={"student_ids": [s["id"] for s in roster], "behavior_id": 2, "comment": "积极"},
+    )
     assert response.status_code == 201
     assert len(response.json["awarded"]) == 40 and response.json["total_points"] == 80
-    replay = teacher_mp.post("/teacher/evaluations", key="class-1",
-                             json={"student_ids": [s["id"] for s in roster], "behavior_id": 2, "comment": "积极"})
+    replay = teacher_mp.post(
+        "/teacher/evaluations",
+        key="class-1",
+        json={"student_ids": [s["id"] for s in roster], "behavior_id": 2, "comment": "积极"},
+    )
     assert replay.json == response.json
     assert parent.get(f"/students/{students[7].id}/points").json["balance"] == 2
     assert teacher_mp.get("/teacher/behaviors").json["used_today"] == 80

@@ -1,4 +1,5 @@
 """Growth records over HTTP: check-in points, the shareable view, likes, shares, deletion."""
+
 import pytest
 
 from school_points.media import uploads
@@ -20,22 +21,25 @@ def test_posting_a_record_with_an_uploaded_image_earns_checkin_points(family, up
     assert balance_of(student.id) == 5
 
 
-@pytest.mark.parametrize("bad", [
-    "https://evil.example/x.png",
-    "javascript:alert(document.cookie)",
-    "data:image/png;base64,iVBORw0KGgo=",
-    "{path}",                                   # relative: not the URL we gave out
-    "https://evil.example{path}",               # our file's name under another host
-    "http://localhost@evil.example{path}",
-    "//evil.example{path}",
-    "{url}?download=1",
-    "{url}#x",
-    "{base}/api/v1/uploads/../../../etc/passwd",
-    "{base}/api/v1/uploads/..%2F..%2Fetc%2Fpasswd",
-    "{base}/api/v1/uploads/{zeros}.png",        # a name we never issued
-    "{base}/api/v1/uploads/{name}/../{zeros}.png",
-    "{url}\u0000",
-])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "https://evil.example/x.png",
+        "javascript:alert(document.cookie)",
+        "data:image/png;base64,iVBORw0KGgo=",
+        "{path}",  # relative: not the URL we gave out
+        "https://evil.example{path}",  # our file's name under another host
+        "http://localhost@evil.example{path}",
+        "//evil.example{path}",
+        "{url}?download=1",
+        "{url}#x",
+        "{base}/api/v1/uploads/../../../etc/passwd",
+        "{base}/api/v1/uploads/..%2F..%2Fetc%2Fpasswd",
+        "{base}/api/v1/uploads/{zeros}.png",  # a name we never issued
+        "{base}/api/v1/uploads/{name}/../{zeros}.png",
+        "{url}\u0000",
+    ],
+)
 def test_media_other_than_our_own_upload_urls_is_422_invalid_media(family, uploaded, bad):
     mp, student = family(balance=0)
     url = uploaded(mp)
@@ -73,8 +77,13 @@ def test_shared_views_show_only_our_uploads_whatever_a_record_stored(family, upl
     name = url.rsplit("/", 1)[1]
     record = mp.post("/growth-records", json={"student_id": student.id, "content": "x"}).json["record"]
     stored = db.session.get(GrowthRecord, record["id"])
-    stored.media = ["https://evil.example/x.png", "javascript:alert(1)", "wechat-media:abc",
-                    "/api/v1/uploads/" + name, "https://old-domain.example/api/v1/uploads/" + name]
+    stored.media = [
+        "https://evil.example/x.png",
+        "javascript:alert(1)",
+        "wechat-media:abc",
+        "/api/v1/uploads/" + name,
+        "https://old-domain.example/api/v1/uploads/" + name,
+    ]
     db.session.commit()
     for viewer in (login(), mp):
         shown = viewer.get(f"/growth-records/{record['id']}").json["media"]
@@ -88,11 +97,20 @@ def test_with_public_base_url_media_must_use_it_not_the_request_host(family, upl
     url = uploaded(mp)
     assert url.startswith("https://points.school.example/api/v1/uploads/")
     forged = url.replace("https://points.school.example", "http://evil.example")
-    response = mp.post("/growth-records", json={"student_id": student.id, "content": "x", "media": [forged]},
-                       headers={"Host": "evil.example"})
+    response = mp.post(
+        "/growth-records",
+        json={"student_id": student.id, "content": "x", "media": [forged]},
+        headers={"Host": "evil.example"},
+    )
     assert (response.status_code, response.json["error"]["code"]) == (422, "invalid_media")
-    assert mp.post("/growth-records", json={"student_id": student.id, "content": "x", "media": [url]},
-                   headers={"Host": "evil.example"}).status_code == 201
+    assert (
+        mp.post(
+            "/growth-records",
+            json={"student_id": student.id, "content": "x", "media": [url]},
+            headers={"Host": "evil.example"},
+        ).status_code
+        == 201
+    )
 
 
 def test_empty_record_is_422(family):

@@ -1,4 +1,5 @@
 """The user's own things: /me, binding students, default student, teacher invite, OA link, referral."""
+
 from sqlalchemy import select
 
 from school_points.models import Guardian, WechatUser
@@ -14,8 +15,14 @@ def test_me_lists_students_with_balance_and_lifetime_points(family):
     assert body["referral_code"] == body["user"]["referral_code"]
     [summary] = body["students"]
     assert summary == {
-        "id": student.id, "name": student.name, "campus_id": student.campus_id, "campus_name": "总校区",
-        "relation": "妈妈", "balance": 40, "lifetime_points": 40, "is_default": True,
+        "id": student.id,
+        "name": student.name,
+        "campus_id": student.campus_id,
+        "campus_name": "总校区",
+        "relation": "妈妈",
+        "balance": 40,
+        "lifetime_points": 40,
+        "is_default": True,
     }
 
 
@@ -127,5 +134,10 @@ def test_a_link_works_once(login):
 def test_referral_info_has_code_share_path_and_scene(login):
     body = login().get("/me/referral").json
     code = body["code"]
-    assert body == {"code": code, "share_path": f"pages/index/index?ref={code}", "qr_scene": f"ref_{code}",
-                    "referred": 0, "rewarded": 0}
+    assert body == {
+        "code": code,
+        "share_path": f"pages/index/index?ref={code}",
+        "qr_scene": f"ref_{code}",
+        "referred": 0,
+        "rewarded": 0,
+    }

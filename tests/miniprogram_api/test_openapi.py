@@ -1,4 +1,5 @@
 """The OpenAPI document: valid, complete, and true to what the routes answer."""
+
 from openapi_schema_validator import OAS30Validator
 from openapi_spec_validator import validate
 
@@ -71,8 +72,12 @@ def test_real_responses_match_their_documented_schemas(client, family, login, te
     _check(spec, "/api/v1/redemptions", "post", order)
     _check(spec, "/api/v1/redemptions", "get", mp.get("/redemptions"))
     _check(spec, "/api/v1/redemptions/{rid}", "get", mp.get(f"/redemptions/{order.json['id']}"))
-    _check(spec, "/api/v1/redemptions/{rid}/confirm", "post",
-           mp.post(f"/redemptions/{order.json['id']}/confirm", json={"verify_code": "0"}))
+    _check(
+        spec,
+        "/api/v1/redemptions/{rid}/confirm",
+        "post",
+        mp.post(f"/redemptions/{order.json['id']}/confirm", json={"verify_code": "0"}),
+    )
     record = mp.post("/growth-records", json={"student_id": sid, "content": "x"})
     _check(spec, "/api/v1/growth-records", "post", record)
     _check(spec, "/api/v1/growth-records", "get", mp.get("/growth-records", student_id=sid))
@@ -82,8 +87,12 @@ def test_real_responses_match_their_documented_schemas(client, family, login, te
     teacher, _, _ = teacher_of([student])
     _check(spec, "/api/v1/teacher/classes", "get", teacher.get("/teacher/classes"))
     _check(spec, "/api/v1/teacher/behaviors", "get", teacher.get("/teacher/behaviors"))
-    _check(spec, "/api/v1/teacher/evaluations", "post",
-           teacher.post("/teacher/evaluations", json={"student_ids": [sid], "points": 2}))
+    _check(
+        spec,
+        "/api/v1/teacher/evaluations",
+        "post",
+        teacher.post("/teacher/evaluations", json={"student_ids": [sid], "points": 2}),
+    )
     _check(spec, "/api/v1/teacher/redemptions", "get", teacher.get("/teacher/redemptions"))
     _check(spec, "/api/v1/ping-db", "get", client.get("/api/v1/ping-db"))
 
@@ -108,10 +117,10 @@ def test_upload_and_media_refusals_are_documented(app, client, family, monkeypat
         return mp.post("/uploads", data={"file": (io.BytesIO(data), "a.png")}, content_type="multipart/form-data")
 
     _check(spec, "/api/v1/uploads", "post", upload(PNG))
-    _check(spec, "/api/v1/uploads", "post", upload(PNG[:40]))            # 422 invalid_image
+    _check(spec, "/api/v1/uploads", "post", upload(PNG[:40]))  # 422 invalid_image
     quota = upload(PNG)
     assert quota.json["error"]["code"] == "upload_quota_exceeded"
-    _check(spec, "/api/v1/uploads", "post", quota)                       # 429
+    _check(spec, "/api/v1/uploads", "post", quota)  # 429
     assert "upload_quota_exceeded" in spec["paths"]["/api/v1/uploads"]["post"]["responses"]["429"]["description"]
     bad = mp.post("/growth-records", json={"student_id": student.id, "media": ["javascript:alert(1)"]})
     assert bad.json["error"]["code"] == "invalid_media"

@@ -1,4 +1,5 @@
 """Balances, history, sign-in, the mall and a family's orders, over HTTP."""
+
 from sqlalchemy import func, select
 
 from school_points.models import Redemption
@@ -61,8 +62,16 @@ def test_mall_lists_goods_for_the_students_campus_with_redeemed_count(family, ma
     body = mp.get("/mall", student_id=student.id).json
     assert body["open"] is True
     assert [g["name"] for g in body["goods"]] == ["铅笔"]
-    assert body["goods"][0] == {"id": pencil.id, "name": "铅笔", "description": "", "image_url": "", "points": 30,
-                                "stock": 9, "limit_per_student": 2, "redeemed_by_student": 1}
+    assert body["goods"][0] == {
+        "id": pencil.id,
+        "name": "铅笔",
+        "description": "",
+        "image_url": "",
+        "points": 30,
+        "stock": 9,
+        "limit_per_student": 2,
+        "redeemed_by_student": 1,
+    }
     assert mp.get(f"/mall/goods/{pencil.id}").json["redeemed_by_student"] == 1
 
 
@@ -134,8 +143,9 @@ def test_confirm_with_the_verify_code_issues_the_order(family):
 def test_wrong_verify_codes_are_rate_limited(family):
     mp, student = family(balance=100)
     order = mp.post("/redemptions", json={"student_id": student.id, "goods_id": _goods().id}).json
-    statuses = [mp.post(f"/redemptions/{order['id']}/confirm", json={"verify_code": f"00{i}"}).status_code
-                for i in range(6)]
+    statuses = [
+        mp.post(f"/redemptions/{order['id']}/confirm", json={"verify_code": f"00{i}"}).status_code for i in range(6)
+    ]
     assert statuses == [409] * 5 + [429]
     assert mp.post(f"/redemptions/{order['id']}/confirm", json={"verify_code": "8888"}).status_code == 429
 

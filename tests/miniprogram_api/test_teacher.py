@@ -1,4 +1,5 @@
 """The teacher's routes: classes, behaviours, evaluating a class, pickup codes, pending orders."""
+
 from sqlalchemy import event
 
 from school_points.platform.extensions import db
@@ -11,10 +12,18 @@ def test_classes_list_students_with_balances(make_student, teacher_of):
     a, b = make_student(name="甲", balance=3), make_student(name="乙")
     mp, _, klass = teacher_of([a, b])
     body = mp.get("/teacher/classes").json
-    assert body == {"items": [{"id": klass.id, "name": klass.name, "students": [
-        {"id": a.id, "name": "甲", "balance": 3, "lifetime_points": 3},
-        {"id": b.id, "name": "乙", "balance": 0, "lifetime_points": 0},
-    ]}]}
+    assert body == {
+        "items": [
+            {
+                "id": klass.id,
+                "name": klass.name,
+                "students": [
+                    {"id": a.id, "name": "甲", "balance": 3, "lifetime_points": 3},
+                    {"id": b.id, "name": "乙", "balance": 0, "lifetime_points": 0},
+                ],
+            }
+        ]
+    }
 
 
 def test_behaviors_show_the_list_and_todays_budget(make_student, teacher_of):
@@ -29,8 +38,9 @@ def test_behaviors_show_the_list_and_todays_budget(make_student, teacher_of):
 def test_evaluating_a_whole_class_awards_each_student(make_student, teacher_of):
     students = [make_student(name=f"学生{i}") for i in range(5)]
     mp, _, _ = teacher_of(students)
-    response = mp.post("/teacher/evaluations", json={"student_ids": [s.id for s in students], "points": 3,
-                                                     "comment": "表现很好"})
+    response = mp.post(
+        "/teacher/evaluations", json={"student_ids": [s.id for s in students], "points": 3, "comment": "表现很好"}
+    )
     assert response.status_code == 201
     assert response.json["total_points"] == 15
     assert {a["student_id"]: a["balance"] for a in response.json["awarded"]} == {s.id: 3 for s in students}

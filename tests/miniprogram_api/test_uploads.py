@@ -1,4 +1,5 @@
 """Uploads: whole images only, stored re-encoded without metadata, at most 5 MB, a daily quota per user."""
+
 import io
 import struct
 import zlib
@@ -34,8 +35,9 @@ def phone_exif(orientation=1):
 
 
 def _upload(mp, data, name="x.png", headers=None):
-    return mp.post("/uploads", data={"file": (io.BytesIO(data), name)}, content_type="multipart/form-data",
-                   headers=headers)
+    return mp.post(
+        "/uploads", data={"file": (io.BytesIO(data), name)}, content_type="multipart/form-data", headers=headers
+    )
 
 
 def _served(client, url):
@@ -130,11 +132,17 @@ def test_a_gif_is_422_even_though_it_is_an_image(login):
 
 def _png_claiming(width, height):
     """A small PNG whose header claims huge dimensions (a decompression bomb's shape)."""
+
     def chunk(kind, body):
         return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\x00" * 1000))
-            + chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"\x00" * 1000))
+        + chunk(b"IEND", b"")
+    )
 
 
 def test_a_decompression_bomb_is_422_before_any_pixel_is_decoded(login):
@@ -176,6 +184,7 @@ def test_unknown_or_crafted_names_are_404(client):
 
 
 # --- the daily quota -----------------------------------------------------------------------------
+
 
 def test_past_the_daily_number_of_files_a_parent_gets_429_until_midnight(login, app, monkeypatch):
     monkeypatch.setitem(app.config, "UPLOAD_DAILY_FILES", 3)
@@ -234,6 +243,7 @@ def test_concurrent_uploads_never_pass_the_quota(app, login, monkeypatch):
 
 
 # --- absolute URLs -------------------------------------------------------------------------------
+
 
 def test_with_public_base_url_a_forged_host_header_does_not_decide_the_url(login, app, monkeypatch):
     monkeypatch.setitem(app.config, "PUBLIC_BASE_URL", "https://points.school.example")

@@ -4,6 +4,7 @@ The app connects to the proxy's port; `cut()` closes every open connection at on
 server, a failover or a dropped network looks like to the app) and refuses new ones until
 `restore()`.
 """
+
 import contextlib
 import socket
 import threading

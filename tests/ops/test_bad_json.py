@@ -3,6 +3,7 @@
 A lone surrogate is valid JSON syntax (`"\\ud800"`) but no valid text: before, it reached the
 database or WeChat's client and the caller got a 500, even on the logins nobody needs a token for.
 """
+
 import json
 
 import pytest
@@ -111,8 +112,10 @@ def test_authenticated_miniprogram_routes_refuse_unparsable_json(client, make_st
 def test_paired_surrogate_escapes_are_ordinary_text(client, admin_token):
     """An emoji written as a surrogate pair escape is valid JSON text and still works."""
     response = client.post(
-        "/api/admin/v1/campuses", data=b'{"name": "\\ud83c\\udf31\xe6\xa0\xa1\xe5\x8c\xba"}',
-        content_type="application/json", headers={"Authorization": f"Bearer {admin_token}"},
+        "/api/admin/v1/campuses",
+        data=b'{"name": "\\ud83c\\udf31\xe6\xa0\xa1\xe5\x8c\xba"}',
+        content_type="application/json",
+        headers={"Authorization": f"Bearer {admin_token}"},
     )
     assert response.status_code == 201, response.json
     assert response.json["name"] == "\U0001f331校区"

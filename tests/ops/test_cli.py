@@ -1,4 +1,5 @@
 """The operator's commands (README.md), run as `flask --app wsgi ...` would run them."""
+
 from sqlalchemy import select, update
 
 from school_points.models import Admin, Campus, Goods, PointsAccount, Student

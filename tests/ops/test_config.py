@@ -57,9 +57,18 @@ def test_development_without_public_base_url_still_starts(tmp_path, monkeypatch)
     assert load_config(tmp_path)["PUBLIC_BASE_URL"] == ""
 
 
-@pytest.mark.parametrize("bad", ["points.school.example", "javascript:alert(1)", "https://",
-                                 "https://points.school.example/?x=1", "https://u:p@points.school.example",
-                                 "ftp://points.school.example", "https://points.school.example/a b"])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "points.school.example",
+        "javascript:alert(1)",
+        "https://",
+        "https://points.school.example/?x=1",
+        "https://u:p@points.school.example",
+        "ftp://points.school.example",
+        "https://points.school.example/a b",
+    ],
+)
 def test_a_malformed_public_base_url_refuses_to_start(tmp_path, monkeypatch, bad):
     monkeypatch.setenv("PUBLIC_BASE_URL", bad)
     with pytest.raises(ConfigError, match="PUBLIC_BASE_URL must be an absolute http"):

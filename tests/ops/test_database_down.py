@@ -4,6 +4,7 @@
 PostgreSQL is made unreachable mid-request: the app under test talks to it through a TCP proxy
 (tests/ops/tcp_proxy.py) that the test cuts between two statements of one request.
 """
+
 import pytest
 from sqlalchemy import event, func, select
 from sqlalchemy.engine import make_url
@@ -32,14 +33,22 @@ def assert_unavailable(response):
 
 def build_app(database_url, tmp_path, wechat, **overrides):
     """An app of its own on `database_url`, talking to the fake WeChat, with the official account set up."""
-    return create_app({
-        "TESTING": True, "SECRET_KEY": "test-secret", "SQLALCHEMY_DATABASE_URI": database_url,
-        "REDIS_URL": None, "UPLOAD_DIR": str(tmp_path / "uploads"),
-        **WECHAT_TEST_CONFIG, "WECHAT_API_BASE_URL": wechat.base_url,
-        "WECHAT_OA_TOKEN": TOKEN, "WECHAT_OA_AES_KEY": AES_KEY, "WECHAT_OA_APP_ID": APP_ID,
-        "WECHAT_OA_ALLOW_PLAINTEXT": True,  # plaintext messages keep these tests short
-        **overrides,
-    })
+    return create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "test-secret",
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "REDIS_URL": None,
+            "UPLOAD_DIR": str(tmp_path / "uploads"),
+            **WECHAT_TEST_CONFIG,
+            "WECHAT_API_BASE_URL": wechat.base_url,
+            "WECHAT_OA_TOKEN": TOKEN,
+            "WECHAT_OA_AES_KEY": AES_KEY,
+            "WECHAT_OA_APP_ID": APP_ID,
+            "WECHAT_OA_ALLOW_PLAINTEXT": True,  # plaintext messages keep these tests short
+            **overrides,
+        }
+    )
 
 
 class Outage:
@@ -125,7 +134,10 @@ def test_admin_write_cut_mid_request_is_503_writes_nothing_and_works_once_the_da
 
 @requires_pg
 def test_miniprogram_routes_answer_503_while_down_and_recover(
-    outage, fake_wechat, make_student, make_guardian,  # noqa: F811
+    outage,
+    fake_wechat,
+    make_student,
+    make_guardian,  # noqa: F811
 ):
     student = make_student(balance=100)
     headers = {"Authorization": f"Bearer {tokens.issue('user', make_guardian(student).id)[0]}"}
@@ -146,7 +158,11 @@ def test_miniprogram_routes_answer_503_while_down_and_recover(
 
 @requires_pg
 def test_redemption_cut_on_its_own_pooled_connection_is_503_and_recovers(
-    outage, make_student, make_guardian, make_goods, monkeypatch,
+    outage,
+    make_student,
+    make_guardian,
+    make_goods,
+    monkeypatch,
 ):
     """The redemption's one-statement fast path talks psycopg directly on a pooled connection
     (school_points/platform/autocommit.py), not through the session: the database goes away as it takes
@@ -215,19 +231,25 @@ def sqlite_unopenable(app, tmp_path, fake_wechat):  # noqa: F811
         db.engine.dispose()
 
 
-@pytest.mark.parametrize("method, path", [
-    ("GET", "/api/v1/me"),
-    ("POST", "/api/v1/auth/login"),
-    ("GET", "/api/admin/v1/campuses"),
-    ("POST", "/api/admin/v1/auth/login"),
-])
+@pytest.mark.parametrize(
+    "method, path",
+    [
+        ("GET", "/api/v1/me"),
+        ("POST", "/api/v1/auth/login"),
+        ("GET", "/api/admin/v1/campuses"),
+        ("POST", "/api/admin/v1/auth/login"),
+    ],
+)
 def test_sqlite_that_cannot_be_opened_is_503_on_the_json_apis(sqlite_unopenable, method, path):
     admin_token = tokens_for(sqlite_unopenable, "admin")
     user_token = tokens_for(sqlite_unopenable, "user")
     token = admin_token if "/admin/" in path else user_token
     body = {"username": "boss", "password": "correct-horse-9"} if "admin" in path else {"code": "c-1"}
     response = sqlite_unopenable.test_client().open(
-        path, method=method, json=body if method == "POST" else None, headers={"Authorization": f"Bearer {token}"},
+        path,
+        method=method,
+        json=body if method == "POST" else None,
+        headers={"Authorization": f"Bearer {token}"},
     )
     assert_unavailable(response)
 
@@ -247,7 +269,10 @@ def tokens_for(app, kind):
 
 @requires_pg
 def test_after_the_fast_path_met_the_outage_no_dead_pooled_connection_fails_the_first_request_back(
-    outage, make_student, make_guardian, make_goods,
+    outage,
+    make_student,
+    make_guardian,
+    make_goods,
 ):
     """Several connections sat in the pool when the database went away; the redemption's fast path
     found one dead. Once the database is back, the next request must not be handed another corpse."""
@@ -269,14 +294,23 @@ def test_after_the_fast_path_met_the_outage_no_dead_pooled_connection_fails_the_
 
 
 def test_no_pooled_connection_free_in_time_is_503_not_500(
-    app, database_url, tmp_path, fake_wechat, make_student, make_guardian,  # noqa: F811
+    app,
+    database_url,
+    tmp_path,
+    fake_wechat,
+    make_student,
+    make_guardian,  # noqa: F811
 ):
     """Every connection of a worker's pool is busy (a burst, a slow query) past the pool's timeout."""
     student = make_student()
     headers = {"Authorization": f"Bearer {tokens.issue('user', make_guardian(student).id)[0]}"}
     db.session.commit()  # the test's own session holds no transaction (on SQLite: no write lock)
-    small = build_app(normalize_database_url(database_url), tmp_path, fake_wechat,
-                      SQLALCHEMY_ENGINE_OPTIONS={"pool_size": 1, "max_overflow": 0, "pool_timeout": 0.01})
+    small = build_app(
+        normalize_database_url(database_url),
+        tmp_path,
+        fake_wechat,
+        SQLALCHEMY_ENGINE_OPTIONS={"pool_size": 1, "max_overflow": 0, "pool_timeout": 0.01},
+    )
     with small.app_context():
         engine = db.engine
     try:

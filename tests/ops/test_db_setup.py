@@ -1,4 +1,5 @@
 """Pooled PostgreSQL connections: pinged only after sitting idle, replaced when found dead."""
+
 import psycopg
 import pytest
 from sqlalchemy import text
@@ -25,8 +26,10 @@ def fresh_pool_afterwards(app):
 def kill_other_connections():
     """What a database restart does to every pooled connection (this one is new, and exempt)."""
     with psycopg.connect(PG_URL, autocommit=True) as admin:
-        admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                      "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+        admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
 
 
 @pytest.fixture

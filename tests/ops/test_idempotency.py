@@ -1,4 +1,5 @@
 """One Idempotency-Key sent ten times at once has one effect, and every caller sees it."""
+
 from sqlalchemy import func, select
 
 from school_points.accounts.reconcile import find_differences
@@ -17,8 +18,10 @@ def test_one_key_sent_ten_times_at_once_redeems_once(app, make_student, make_gua
 
     def redeem(_):
         response = app.test_client().post(
-            "/api/v1/redemptions", json={"student_id": student_id, "goods_id": goods_id},
-            headers={"Authorization": f"Bearer {token}", "Idempotency-Key": "tap-once"})
+            "/api/v1/redemptions",
+            json={"student_id": student_id, "goods_id": goods_id},
+            headers={"Authorization": f"Bearer {token}", "Idempotency-Key": "tap-once"},
+        )
         return response.status_code, response.json.get("id")
 
     results = run_concurrently(app, redeem, range(10))
@@ -41,8 +44,10 @@ def test_one_key_sent_ten_times_at_once_adjusts_once(app, make_student):
 
     def adjust(_):
         response = app.test_client().post(
-            f"/api/admin/v1/students/{student_id}/adjustments", json={"delta": 25, "reason": "表现优秀"},
-            headers=headers)
+            f"/api/admin/v1/students/{student_id}/adjustments",
+            json={"delta": 25, "reason": "表现优秀"},
+            headers=headers,
+        )
         return response.status_code, response.json.get("balance")
 
     results = run_concurrently(app, adjust, range(10))

@@ -1,4 +1,5 @@
 """`flask db upgrade` builds the schema from empty, and autogenerate then finds nothing to add."""
+
 import os
 import uuid
 

@@ -1,5 +1,6 @@
 """TRUSTED_PROXY_COUNT: the client's address, scheme and host are the ones the
 outermost trusted proxy saw; addresses a client writes into X-Forwarded-For itself never count."""
+
 import pytest
 from flask import Flask, request, url_for
 
@@ -17,8 +18,7 @@ def echo():
 
         @tiny.get("/where")
         def where():
-            return {"addr": request.remote_addr, "secure": request.is_secure,
-                    "url": url_for("where", _external=True)}
+            return {"addr": request.remote_addr, "secure": request.is_secure, "url": url_for("where", _external=True)}
 
         trust_proxies(tiny)
         return tiny.test_client()
@@ -31,8 +31,10 @@ def ask(client, **headers):
 
 
 def test_behind_one_proxy_the_client_is_the_address_nginx_saw(echo):
-    seen = ask(echo(1), **{"X-Forwarded-For": "203.0.113.7", "X-Forwarded-Proto": "https",
-                           "X-Forwarded-Host": "points.school.example"})
+    seen = ask(
+        echo(1),
+        **{"X-Forwarded-For": "203.0.113.7", "X-Forwarded-Proto": "https", "X-Forwarded-Host": "points.school.example"},
+    )
     assert seen == {"addr": "203.0.113.7", "secure": True, "url": "https://points.school.example/where"}
 
 
@@ -51,8 +53,9 @@ def test_addresses_a_client_prepends_itself_do_not_count(echo):
 
 
 def test_with_no_trusted_proxy_forwarded_headers_are_ignored(echo):
-    seen = ask(echo(0), **{"X-Forwarded-For": "203.0.113.7", "X-Forwarded-Proto": "https",
-                           "X-Forwarded-Host": "evil.example"})
+    seen = ask(
+        echo(0), **{"X-Forwarded-For": "203.0.113.7", "X-Forwarded-Proto": "https", "X-Forwarded-Host": "evil.example"}
+    )
     assert seen == {"addr": "10.0.0.1", "secure": False, "url": "http://localhost/where"}
 
 

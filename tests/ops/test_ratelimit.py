@@ -1,4 +1,5 @@
 """Rate limits count from a subject's first attempt, in Redis when configured, else in memory."""
+
 import pytest
 
 from school_points.platform import ratelimit

@@ -1,5 +1,6 @@
 """The suite's own isolation: each pytest-xdist worker and each checkout has its own database and
 Redis db, since every test empties them (a shared one would lose another run's rows mid-test)."""
+
 import pytest
 from sqlalchemy import text
 
@@ -10,8 +11,10 @@ from tests.conftest import GIVEN_REDIS_URL, PG_URL, REDIS_URL, WORKER, worker_da
 
 
 def test_each_worker_gets_its_own_postgres_database_and_redis_db():
-    assert worker_database_url("postgresql://postgres@127.0.0.1:5432/school_points_test_ab12", "gw1") == \
-        "postgresql://postgres@127.0.0.1:5432/school_points_test_ab12_gw1"
+    assert (
+        worker_database_url("postgresql://postgres@127.0.0.1:5432/school_points_test_ab12", "gw1")
+        == "postgresql://postgres@127.0.0.1:5432/school_points_test_ab12_gw1"
+    )
     assert worker_database_url("postgresql://postgres@h/db", "") == "postgresql://postgres@h/db"  # no xdist
     assert worker_redis_url("redis://127.0.0.1:6379/6", "gw0") == "redis://127.0.0.1:6379/6"
     assert worker_redis_url("redis://127.0.0.1:6379/6", "gw2") == "redis://127.0.0.1:6379/8"

@@ -1,4 +1,5 @@
 """The `redeem_goods` function: a migrated database gets the same one the tests run against."""
+
 import uuid
 
 from flask_migrate import downgrade, upgrade
@@ -27,8 +28,9 @@ def test_migrations_create_the_function_the_models_get_and_downgrade_drops_it(ap
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     try:
-        migrated = create_app({"SQLALCHEMY_DATABASE_URI": url.set(database=name).render_as_string(hide_password=False),
-                               "REDIS_URL": None})
+        migrated = create_app(
+            {"SQLALCHEMY_DATABASE_URI": url.set(database=name).render_as_string(hide_password=False), "REDIS_URL": None}
+        )
         with migrated.app_context():
             upgrade()
             with db.engine.connect() as conn:

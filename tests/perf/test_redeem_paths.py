@@ -3,6 +3,7 @@
 On PostgreSQL `redemption.redeem` is one call of the `redeem_goods` function; on SQLite it is the
 Python path. These tests run on both databases, so passing twice means the two paths agree.
 """
+
 from datetime import timedelta
 
 import pytest
@@ -82,7 +83,12 @@ def test_the_returned_order_is_exactly_what_was_stored(make_student, make_goods)
     assert (stored.total_points, stored.goods_name, stored.campus_id) == (21, "彩笔", campus_id)
     entry = entries(student_id, "redemption")[0]
     assert (entry.delta, entry.balance_after, entry.ref_type, entry.ref_id, entry.note) == (
-        -21, 79, "goods", str(goods_id), "兑换 彩笔 × 3")
+        -21,
+        79,
+        "goods",
+        str(goods_id),
+        "兑换 彩笔 × 3",
+    )
     assert (entry.actor_type, entry.actor_id, entry.idempotency_key) == ("user", 1, f"redeem:{order.idempotency_key}")
 
 
@@ -146,7 +152,12 @@ def test_a_redemption_by_staff_is_audited_and_a_parents_is_not(make_student, mak
     db.session.commit()
     audit = db.session.scalars(select(AuditLog)).one()
     assert (audit.actor_type, audit.actor_id, audit.action, audit.target_id, audit.campus_id) == (
-        "admin", 5, "redemption.create", str(by_admin.id), student.campus_id)
+        "admin",
+        5,
+        "redemption.create",
+        str(by_admin.id),
+        student.campus_id,
+    )
     assert audit.changes == {"student_id": student.id, "status": "pending", "goods_id": goods.id, "quantity": 2}
 
 
@@ -158,7 +169,8 @@ def test_one_outbox_row_per_guardian_with_the_orders_values(make_student, make_g
     rows = db.session.scalars(select(Notification).order_by(Notification.id)).all()
     assert [(n.user_id, n.dedupe_key, n.kind, n.status, n.last_error) for n in rows] == [
         (mum.id, f"redeemed:{order.id}:u{mum.id}", "redeemed", "skipped", "该通知未开启"),
-        (dad.id, f"redeemed:{order.id}:u{dad.id}", "redeemed", "skipped", "该通知未开启")]
+        (dad.id, f"redeemed:{order.id}:u{dad.id}", "redeemed", "skipped", "该通知未开启"),
+    ]
     now = rows[0].created_at
     assert rows[0].values == {"student": "王小明", "time": isoformat(now), "goods": "铅笔", "points": 30, "balance": 70}
     assert rows[0].values["time"].endswith("+08:00") and rows[0].template_id == ""
@@ -328,8 +340,17 @@ def test_goods_sold_out_while_the_call_waits_on_them_changes_nothing(app, make_s
         with app.app_context():
             try:
                 if not standalone:  # the caller's own write, which must be undone with the order
-                    db.session.add(AuditLog(actor_type="admin", actor_id=1, action="test.write", target_type="goods",
-                                            target_id=str(goods_id), changes={}, created_at=utcnow()))
+                    db.session.add(
+                        AuditLog(
+                            actor_type="admin",
+                            actor_id=1,
+                            action="test.write",
+                            target_type="goods",
+                            target_id=str(goods_id),
+                            changes={},
+                            created_at=utcnow(),
+                        )
+                    )
                     db.session.flush()
                 redemption.redeem(student_id, goods_id, 1, key="k", actor=PARENT, standalone=standalone)
                 db.session.commit()
@@ -341,8 +362,9 @@ def test_goods_sold_out_while_the_call_waits_on_them_changes_nothing(app, make_s
 
     thread = threading.Thread(target=redeem)
     thread.start()
-    waiting = text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                   "AND datname = current_database()")
+    waiting = text(
+        "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()"
+    )
     deadline = time.monotonic() + 20
     while (queued := db.session.scalar(waiting)) == 0 and time.monotonic() < deadline:
         db.session.rollback()

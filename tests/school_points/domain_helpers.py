@@ -1,4 +1,5 @@
 """Helpers shared by the domain tests (plain functions; fixtures live in conftest.py)."""
+
 from sqlalchemy import func, select
 
 from school_points.models import LedgerEntry, PointsAccount
@@ -26,8 +27,11 @@ def account_of(student_id):
 
 def ledger_sum(student_id):
     """The sum of a student's ledger deltas."""
-    return int(db.session.scalar(
-        select(func.coalesce(func.sum(LedgerEntry.delta), 0)).where(LedgerEntry.student_id == student_id)))
+    return int(
+        db.session.scalar(
+            select(func.coalesce(func.sum(LedgerEntry.delta), 0)).where(LedgerEntry.student_id == student_id)
+        )
+    )
 
 
 def entries(student_id, kind=None):

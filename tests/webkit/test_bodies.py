@@ -1,4 +1,5 @@
 """Bad bodies on any JSON route: the documented 4xx, nothing stored."""
+
 from school_points.models import GrowthRecord
 from school_points.platform.extensions import db
 
@@ -10,7 +11,8 @@ def test_nul_characters_anywhere_in_a_body_are_refused_before_any_work(client, m
     user = make_guardian(student)
     token, _ = tokens.issue("user", user.id)
     response = client.post(
-        "/api/v1/growth-records", json={"student_id": student.id, "content": "练琴\u0000半小时", "media": []},
+        "/api/v1/growth-records",
+        json={"student_id": student.id, "content": "练琴\u0000半小时", "media": []},
         headers={"Authorization": f"Bearer {token}"},
     )
     assert response.status_code == 422

@@ -1,5 +1,6 @@
 """Security headers: every response `nosniff` and `Referrer-Policy`; HTML pages also
 `X-Frame-Options: DENY` and a CSP without inline script; HSTS only over HTTPS."""
+
 import io
 import re
 from html.parser import HTMLParser
@@ -52,16 +53,16 @@ def test_json_responses_carry_nosniff_and_referrer_policy_but_no_hsts_over_http(
 
 def test_error_responses_carry_the_headers_too(client, app, monkeypatch):
     responses = [
-        client.get("/api/v1/me"),                                      # 401
-        client.get("/api/v1/no-such-route"),                           # 404
-        client.delete("/healthz"),                                     # 405
+        client.get("/api/v1/me"),  # 401
+        client.get("/api/v1/no-such-route"),  # 404
+        client.delete("/healthz"),  # 405
         client.post("/api/admin/v1/auth/login", data=b"{", content_type="application/json"),  # 400
-        client.post("/api/admin/v1/auth/login", json={}),              # 422
+        client.post("/api/admin/v1/auth/login", json={}),  # 422
     ]
     monkeypatch.setattr(health, "readiness", lambda: 1 / 0)
-    responses.append(client.get("/readyz"))                            # 500: a bug, still with headers
+    responses.append(client.get("/readyz"))  # 500: a bug, still with headers
     monkeypatch.setattr(health, "readiness", lambda: _raise(OperationalError("SELECT 1", {}, Exception("gone"))))
-    responses.append(client.get("/readyz"))                            # 503: the database is down
+    responses.append(client.get("/readyz"))  # 503: the database is down
     assert [r.status_code for r in responses] == [401, 404, 405, 400, 422, 500, 503]
     for response in responses:
         assert_every_response_headers(response)
@@ -72,7 +73,7 @@ def test_error_responses_carry_the_headers_too(client, app, monkeypatch):
 def test_wechat_callback_responses_carry_the_headers(client, oa_config):  # noqa: F811
     account = OfficialAccount(client)
     responses = [
-        account.post(text_xml("oa-stranger", "帮助")),                 # an XML reply (or "success")
+        account.post(text_xml("oa-stranger", "帮助")),  # an XML reply (or "success")
         account.post(text_xml("oa-stranger", "帮助"), signature="forged"),  # 403
         client.get("/wechat", query_string={"echostr": "hello", "timestamp": "1", "nonce": "n", "signature": "x"}),
     ]
@@ -141,8 +142,10 @@ def test_hsts_can_be_switched_off(client, app, path):
 def test_uploaded_images_are_served_with_nosniff(client, make_user):
     token, _ = tokens.issue("user", make_user().id)
     upload = client.post(
-        "/api/v1/uploads", data={"file": (io.BytesIO(PNG), "a.png")},
-        headers={"Authorization": f"Bearer {token}"}, content_type="multipart/form-data",
+        "/api/v1/uploads",
+        data={"file": (io.BytesIO(PNG), "a.png")},
+        headers={"Authorization": f"Bearer {token}"},
+        content_type="multipart/form-data",
     )
     assert upload.status_code in (200, 201), upload.json
     image = client.get(urlsplit(upload.json["url"]).path)

@@ -1,4 +1,5 @@
 """Fixtures for the official-account callback tests."""
+
 import pytest
 
 from tests.fakewechat import fake_wechat  # noqa: F401 - re-exported fixture

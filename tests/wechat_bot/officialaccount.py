@@ -1,4 +1,5 @@
 """Messages signed and encrypted as WeChat's servers do it, for the callback tests."""
+
 import itertools
 import time
 
@@ -34,17 +35,24 @@ class OfficialAccount:
         safe = self.safe if safe is None else safe
         # WeChat's servers and ours agree on the time: "now" follows the app's clock seam.
         timestamp = str(timestamp or now_timestamp())
-        args = {"timestamp": timestamp, "nonce": nonce,
-                "signature": signature or sign(TOKEN, timestamp, nonce), "openid": "x"}
+        args = {
+            "timestamp": timestamp,
+            "nonce": nonce,
+            "signature": signature or sign(TOKEN, timestamp, nonce),
+            "openid": "x",
+        }
         body = xml
         if safe:
             envelope = xmltodict.parse(self.crypto.encrypt_message(xml, nonce, timestamp))["xml"]
             args.update(encrypt_type="aes", msg_signature=envelope["MsgSignature"])
-            body = (f"<xml><ToUserName><![CDATA[gh_test]]></ToUserName>"
-                    f"<Encrypt><![CDATA[{envelope['Encrypt']}]]></Encrypt></xml>")
+            body = (
+                f"<xml><ToUserName><![CDATA[gh_test]]></ToUserName>"
+                f"<Encrypt><![CDATA[{envelope['Encrypt']}]]></Encrypt></xml>"
+            )
         args.update(query or {})
-        return self.client.post("/wechat", query_string=args, data=body.encode() if isinstance(body, str) else body,
-                                content_type="text/xml")
+        return self.client.post(
+            "/wechat", query_string=args, data=body.encode() if isinstance(body, str) else body, content_type="text/xml"
+        )
 
     def reply_of(self, response, *, safe=None):
         """The reply's fields as a dict ({} for no reply), decrypted in safe mode."""
@@ -106,8 +114,13 @@ def oa_config(app):
     With an AES key configured the callback refuses plaintext messages, so safe-mode
     tests add it themselves (the `oa_safe` fixture); everything set here or later is restored.
     """
-    values = {"WECHAT_OA_TOKEN": TOKEN, "WECHAT_OA_AES_KEY": "", "WECHAT_OA_APP_ID": APP_ID,
-              "WECHAT_OA_ALLOW_PLAINTEXT": False, "WECHAT_MAX_MESSAGE_AGE": 300}
+    values = {
+        "WECHAT_OA_TOKEN": TOKEN,
+        "WECHAT_OA_AES_KEY": "",
+        "WECHAT_OA_APP_ID": APP_ID,
+        "WECHAT_OA_ALLOW_PLAINTEXT": False,
+        "WECHAT_MAX_MESSAGE_AGE": 300,
+    }
     saved = {k: app.config.get(k) for k in values}
     app.config.update(values)
     yield

@@ -1,4 +1,5 @@
 """The callback as WeChat calls it: verification, signatures, safe mode, bad input, retries."""
+
 import time
 
 from hypothesis import HealthCheck, given, settings
@@ -13,8 +14,10 @@ from tests.wechat_bot.officialaccount import TOKEN, OfficialAccount, sign, text_
 
 def test_url_verification_echoes_echostr(client, oa_config):
     ts, nonce = str(int(time.time())), "n1"
-    response = client.get("/wechat", query_string={"timestamp": ts, "nonce": nonce, "echostr": "hello-42",
-                                                   "signature": sign(TOKEN, ts, nonce)})
+    response = client.get(
+        "/wechat",
+        query_string={"timestamp": ts, "nonce": nonce, "echostr": "hello-42", "signature": sign(TOKEN, ts, nonce)},
+    )
     assert response.status_code == 200 and response.get_data(as_text=True) == "hello-42"
 
 
@@ -57,8 +60,9 @@ def test_safe_mode_message_with_bad_msg_signature_is_refused(oa_safe, parent):
 def test_safe_mode_message_that_does_not_decrypt_is_refused(oa_safe, parent):
     ts, nonce, garbage = str(int(time.time())), "n", "bm90IHJlYWxseSBlbmNyeXB0ZWQ="
     query = {"encrypt_type": "aes", "msg_signature": sign(TOKEN, ts, nonce, garbage)}
-    response = oa_safe.post(f"<xml><Encrypt><![CDATA[{garbage}]]></Encrypt></xml>", safe=False, timestamp=ts,
-                            nonce=nonce, query=query)
+    response = oa_safe.post(
+        f"<xml><Encrypt><![CDATA[{garbage}]]></Encrypt></xml>", safe=False, timestamp=ts, nonce=nonce, query=query
+    )
     assert response.status_code == 400
 
 
@@ -75,7 +79,7 @@ def test_entity_expansion_is_refused_quickly(oa):
     bomb = (
         '<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
         + "".join(f'<!ENTITY lol{i} "{"&lol{};".format(i - 1 if i > 1 else "") * 10}">' for i in range(1, 10))
-        + ']><xml><ToUserName>a</ToUserName><FromUserName>b</FromUserName><MsgType>text</MsgType>'
+        + "]><xml><ToUserName>a</ToUserName><FromUserName>b</FromUserName><MsgType>text</MsgType>"
         "<Content>&lol9;</Content></xml>"
     )
     started = time.monotonic()
@@ -85,8 +89,10 @@ def test_entity_expansion_is_refused_quickly(oa):
 
 
 def test_external_entity_is_refused(oa):
-    xxe = ('<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]>'
-           "<xml><FromUserName>b</FromUserName><MsgType>text</MsgType><Content>&e;</Content></xml>")
+    xxe = (
+        '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]>'
+        "<xml><FromUserName>b</FromUserName><MsgType>text</MsgType><Content>&e;</Content></xml>"
+    )
     assert oa.post(xxe).status_code == 400
 
 
@@ -133,8 +139,6 @@ def test_concurrent_retries_have_one_effect(app, oa_config, parent, is_pg):
     """WeChat's retry can arrive while the first delivery is still being handled."""
     from tests.conftest import run_concurrently
 
-
-
     def deliver(_):
         return OfficialAccount(app.test_client()).say("oa-parent-1", "打卡 钢琴", msg_id=777004)
 
@@ -157,18 +161,31 @@ def test_overlong_check_in_is_explained_not_refused(oa, parent):
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(body=st.one_of(
-    st.binary(max_size=300),
-    st.text(max_size=300).map(lambda t: t.encode("utf-8", "ignore")),
-    st.builds(lambda mt, frm, extra: (
-        f"<xml><FromUserName>{frm}</FromUserName><MsgType>{mt}</MsgType>{extra}</xml>").encode("utf-8", "ignore"),
-        st.sampled_from(["text", "image", "event", "voice", "link", "x", ""]),
-        st.text(alphabet="abc-_1&<>;", max_size=70),
-        st.sampled_from(["", "<Event>subscribe</Event>", "<Event>CLICK</Event><EventKey></EventKey>",
-                         "<Content></Content>", "<MsgId>abc</MsgId><Content>签到</Content>",
-                         "<CreateTime>soon</CreateTime><Event>SCAN</Event><EventKey>bind_</EventKey>",
-                         "<Event>TEMPLATESENDJOBFINISH</Event>", "<MediaId></MediaId>"])),
-))
+@given(
+    body=st.one_of(
+        st.binary(max_size=300),
+        st.text(max_size=300).map(lambda t: t.encode("utf-8", "ignore")),
+        st.builds(
+            lambda mt, frm, extra: (
+                f"<xml><FromUserName>{frm}</FromUserName><MsgType>{mt}</MsgType>{extra}</xml>"
+            ).encode("utf-8", "ignore"),
+            st.sampled_from(["text", "image", "event", "voice", "link", "x", ""]),
+            st.text(alphabet="abc-_1&<>;", max_size=70),
+            st.sampled_from(
+                [
+                    "",
+                    "<Event>subscribe</Event>",
+                    "<Event>CLICK</Event><EventKey></EventKey>",
+                    "<Content></Content>",
+                    "<MsgId>abc</MsgId><Content>签到</Content>",
+                    "<CreateTime>soon</CreateTime><Event>SCAN</Event><EventKey>bind_</EventKey>",
+                    "<Event>TEMPLATESENDJOBFINISH</Event>",
+                    "<MediaId></MediaId>",
+                ]
+            ),
+        ),
+    )
+)
 def test_any_signed_body_gets_an_answer_or_a_4xx_never_a_500(oa, body):
     response = oa.post(body)
     assert response.status_code in (200, 400, 413), (response.status_code, body)

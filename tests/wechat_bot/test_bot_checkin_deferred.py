@@ -1,5 +1,6 @@
 """With Redis, a check-in is acknowledged at once and awarded by a real RQ worker, which tells the
 parent the result in a customer-service message (fake WeChat server); nothing is lost or doubled."""
+
 from datetime import timedelta
 
 import pytest
@@ -54,7 +55,9 @@ def test_second_check_in_of_the_day_is_told_it_earned_nothing(oa, parent, deferr
     oa.say(parent[0], "打卡 第二次")
     run_worker()
     assert [text for _, text in told(deferred)] == [
-        "打卡成功！王小明 +5 积分，当前积分 105。", "打卡已记录！王小明 今天的打卡积分已领取，当前积分 105。"]
+        "打卡成功！王小明 +5 积分，当前积分 105。",
+        "打卡已记录！王小明 今天的打卡积分已领取，当前积分 105。",
+    ]
 
 
 def test_photo_is_acknowledged_then_awarded_and_its_image_fetched(oa, parent, deferred, run_worker):
@@ -72,8 +75,7 @@ def test_safe_mode_acknowledgement_is_encrypted(oa_safe, parent, deferred):
     assert oa_safe.reply_of(response)["Content"].startswith("照片已收到！")
 
 
-def test_retried_msgid_while_the_job_is_queued_gets_the_same_ack_and_no_second_job(oa, parent, deferred,
-                                                                                  run_worker):
+def test_retried_msgid_while_the_job_is_queued_gets_the_same_ack_and_no_second_job(oa, parent, deferred, run_worker):
     openid = parent[0]
     first = oa.post(oa_text(openid, 880002))
     assert oa.say(openid, "打卡 练琴", msg_id=880002) == ACK
@@ -143,7 +145,8 @@ def test_sender_without_student_is_told_how_to_bind_by_message(oa, deferred, run
     assert oa.say("oa-stranger", "打卡 练琴") == ACK
     run_worker()
     assert told(deferred) == [
-        ("oa-stranger", "您还没有绑定孩子。请发送“绑定 绑定码”（绑定码请向老师索取），例如：绑定 AB23CD45")]
+        ("oa-stranger", "您还没有绑定孩子。请发送“绑定 绑定码”（绑定码请向老师索取），例如：绑定 AB23CD45")
+    ]
 
 
 def test_refusal_by_the_domain_is_told_by_message(oa, parent, deferred, run_worker):
@@ -198,8 +201,9 @@ def oa_text(openid, msg_id):
 def test_result_message_of_a_worker_that_died_mid_send_is_sent_by_the_sweep(app, parent, deferred, run_worker):
     from school_points.wechat import delivery
 
-    notification = delivery.record_custom_message(parent[1].id, "打卡成功！王小明 +5 积分，当前积分 105。",
-                                                  key="oa-reply:msg:1")
+    notification = delivery.record_custom_message(
+        parent[1].id, "打卡成功！王小明 +5 积分，当前积分 105。", key="oa-reply:msg:1"
+    )
     db.session.commit()  # recorded as claimed by its job, which then died before sending
     assert sweep_outbox() == 0  # the dead job's lease has not run out yet
     notification.next_attempt_at = utcnow() - timedelta(seconds=1)  # now it has
@@ -210,8 +214,7 @@ def test_result_message_of_a_worker_that_died_mid_send_is_sent_by_the_sweep(app,
     assert db.session.scalars(select(Notification.status)).one() == "sent"
 
 
-def test_a_check_in_sent_before_midnight_counts_for_that_day_when_the_job_runs_after(oa, parent, deferred,
-                                                                                    run_worker):
+def test_a_check_in_sent_before_midnight_counts_for_that_day_when_the_job_runs_after(oa, parent, deferred, run_worker):
     from datetime import datetime
     from datetime import time as clock_time
     from zoneinfo import ZoneInfo
@@ -224,8 +227,11 @@ def test_a_check_in_sent_before_midnight_counts_for_that_day_when_the_job_runs_a
     oa.say(openid, "打卡 睡前练琴", msg_id=880101)
     yesterday = local_today() - timedelta(days=1)
     just_before_midnight = datetime.combine(yesterday, clock_time(23, 59, 59), tzinfo=ZoneInfo("Asia/Shanghai"))
-    db.session.execute(update(ProcessedWechatMessage).where(ProcessedWechatMessage.dedupe_key == "msg:880101")
-                       .values(created_at=just_before_midnight))
+    db.session.execute(
+        update(ProcessedWechatMessage)
+        .where(ProcessedWechatMessage.dedupe_key == "msg:880101")
+        .values(created_at=just_before_midnight)
+    )
     db.session.commit()
     run_worker()  # the worker gets to it "today"
     entry = db.session.scalars(select(LedgerEntry).where(LedgerEntry.kind == "checkin")).one()
@@ -249,8 +255,9 @@ def families(make_student, make_user, make_guardian, count):
     return openids
 
 
-def test_a_burst_of_check_ins_queues_one_drain_which_awards_each_once(oa, deferred, run_worker, make_student,
-                                                                    make_user, make_guardian):
+def test_a_burst_of_check_ins_queues_one_drain_which_awards_each_once(
+    oa, deferred, run_worker, make_student, make_user, make_guardian
+):
     openids = families(make_student, make_user, make_guardian, 6)
     for i, openid in enumerate(openids):
         assert oa.say(openid, "打卡 练琴", msg_id=881000 + i) == ACK
@@ -259,12 +266,14 @@ def test_a_burst_of_check_ins_queues_one_drain_which_awards_each_once(oa, deferr
     run_worker()
     assert checkin_entries() == 6
     assert sorted(told(deferred)) == sorted(
-        (o, f"打卡成功！学生{i} +5 积分，当前积分 105。") for i, o in enumerate(openids))
+        (o, f"打卡成功！学生{i} +5 积分，当前积分 105。") for i, o in enumerate(openids)
+    )
     assert get_redis().get("school_points:checkin-drain") is None
 
 
-def test_a_message_stored_once_the_drain_started_queues_the_next_drain(oa, parent, deferred, run_worker,
-                                                                      make_student, make_user, make_guardian):
+def test_a_message_stored_once_the_drain_started_queues_the_next_drain(
+    oa, parent, deferred, run_worker, make_student, make_user, make_guardian
+):
     from school_points.points import oa_checkins
 
     other = families(make_student, make_user, make_guardian, 1)[0]
@@ -278,7 +287,8 @@ def test_a_message_stored_once_the_drain_started_queues_the_next_drain(oa, paren
 
 
 def test_a_process_that_just_saw_a_drain_pending_skips_redis_and_that_drain_finds_its_message(
-        app, oa, parent, deferred, monkeypatch, virtual_clock, make_student, make_user, make_guardian):
+    app, oa, parent, deferred, monkeypatch, virtual_clock, make_student, make_user, make_guardian
+):
     """The drain clears the flag and starts awarding; a message stored right after, in a process
     that saw the drain pending a moment ago, asks Redis nothing and queues nothing; the drain,
     lingering, finds and awards it. On the virtual clock, with the drain held in its linger until
@@ -330,9 +340,9 @@ def test_a_process_that_just_saw_a_drain_pending_skips_redis_and_that_drain_find
     assert checkin_entries() == 2 and sorted(o for o, _ in told(deferred)) == sorted([parent[0], other])
 
 
-def test_a_check_in_that_fails_is_left_for_the_sweep_and_the_others_are_awarded(oa, deferred, run_worker,
-                                                                              monkeypatch, make_student,
-                                                                              make_user, make_guardian):
+def test_a_check_in_that_fails_is_left_for_the_sweep_and_the_others_are_awarded(
+    oa, deferred, run_worker, monkeypatch, make_student, make_user, make_guardian
+):
     from school_points.points import oa_checkins
 
     openids = families(make_student, make_user, make_guardian, 3)
@@ -355,8 +365,9 @@ def test_a_check_in_that_fails_is_left_for_the_sweep_and_the_others_are_awarded(
 
 
 @requires_pg
-def test_concurrent_drains_share_the_messages_and_award_each_once(app, oa, deferred, make_student, make_user,
-                                                                make_guardian):
+def test_concurrent_drains_share_the_messages_and_award_each_once(
+    app, oa, deferred, make_student, make_user, make_guardian
+):
     from school_points.points.oa_checkins import drain_checkins
 
     openids = families(make_student, make_user, make_guardian, 12)
@@ -365,8 +376,12 @@ def test_concurrent_drains_share_the_messages_and_award_each_once(app, oa, defer
     done = run_concurrently(app, lambda _: drain_checkins(), range(3))
     assert sum(done) == 12, done
     assert checkin_entries() == 12 and sorted(o for o, _ in told(deferred)) == sorted(openids)
-    assert db.session.scalar(select(func.count()).select_from(ProcessedWechatMessage)
-                             .where(ProcessedWechatMessage.done_at.is_(None))) == 0
+    assert (
+        db.session.scalar(
+            select(func.count()).select_from(ProcessedWechatMessage).where(ProcessedWechatMessage.done_at.is_(None))
+        )
+        == 0
+    )
 
 
 def test_a_drain_waits_for_a_lull_in_arriving_messages_but_not_for_ever(app, deferred, monkeypatch):
@@ -431,8 +446,10 @@ def test_a_retry_that_waited_on_the_first_delivery_reads_its_answer_afresh(app, 
     first = db.engine.raw_connection()
     try:
         with first.cursor() as cursor:
-            cursor.execute("INSERT INTO processed_wechat_message (dedupe_key, reply, created_at) "
-                           "VALUES ('msg:881500', '<xml>the first answer</xml>', now())")
+            cursor.execute(
+                "INSERT INTO processed_wechat_message (dedupe_key, reply, created_at) "
+                "VALUES ('msg:881500', '<xml>the first answer</xml>', now())"
+            )
         answers = []
 
         def retry():
@@ -450,8 +467,9 @@ def test_a_retry_that_waited_on_the_first_delivery_reads_its_answer_afresh(app, 
     assert len(get_queue()) == 0
 
 
-def test_a_drain_waits_for_a_lull_then_lingers_linger_seconds_on_the_clock_seam(oa, parent, deferred, virtual_clock,
-                                                                                monkeypatch):
+def test_a_drain_waits_for_a_lull_then_lingers_linger_seconds_on_the_clock_seam(
+    oa, parent, deferred, virtual_clock, monkeypatch
+):
     """The drain's waits go through school_points.platform.clock: with the real values (0.1 s lull, 1 s
     linger) it spends 1.1 s of virtual time and none of the machine's."""
     from school_points.points import oa_checkins

@@ -1,4 +1,5 @@
 """Parents' text commands and photos in the official account (docs/WECHAT.md), answered in Chinese."""
+
 from sqlalchemy import select
 
 from school_points.accounts import ledger
@@ -84,6 +85,7 @@ def test_photo_checks_in_and_the_image_is_fetched_by_a_job(oa, parent, fake_wech
     record = db.session.scalars(select(GrowthRecord)).one()
     # Without Redis the job ran right after the commit; with Redis it waits in the queue.
     from school_points.media.wechat_media import fetch_record_media
+
     fetch_record_media(record.id)
     db.session.expire_all()
     assert len(record.media) == 1 and "/api/v1/uploads/" in record.media[0]
@@ -162,8 +164,10 @@ def test_anything_else_gets_short_help(oa, parent):
 
 
 def test_unsupported_message_type_gets_help(oa, parent):
-    xml = (f"<xml><ToUserName>gh</ToUserName><FromUserName>{parent[0]}</FromUserName><CreateTime>1</CreateTime>"
-           "<MsgType>voice</MsgType><MediaId>m</MediaId><Format>amr</Format><MsgId>9911</MsgId></xml>")
+    xml = (
+        f"<xml><ToUserName>gh</ToUserName><FromUserName>{parent[0]}</FromUserName><CreateTime>1</CreateTime>"
+        "<MsgType>voice</MsgType><MediaId>m</MediaId><Format>amr</Format><MsgId>9911</MsgId></xml>"
+    )
     assert "暂不支持这类消息" in oa.reply_of(oa.post(xml))["Content"]
 
 

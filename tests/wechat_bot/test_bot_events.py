@@ -1,4 +1,5 @@
 """Follow, unfollow, QR scenes and template receipts (docs/WECHAT.md)."""
+
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -57,7 +58,8 @@ def test_subscribe_with_bind_scene_binds_the_student(oa, make_student):
 
 
 def test_a_referred_follower_scanning_a_new_childs_bind_code_earns_both_families_their_points(
-        oa, make_student, make_guardian):
+    oa, make_student, make_guardian
+):
     """老带新 by QR scenes: follow via a referral QR, then scan a newly enrolled child's bind QR."""
     old_student = make_student(name="老学员")
     referrer = make_guardian(old_student)
@@ -101,8 +103,15 @@ def test_expired_link_scene_is_explained(oa, make_user):
 
 
 def test_template_job_finish_records_the_delivery_status(oa, parent):
-    notification = Notification(kind="issued", dedupe_key="n1", user_id=parent[1].id, status="sent",
-                                wechat_msgid="200228332", values={}, created_at=utcnow())
+    notification = Notification(
+        kind="issued",
+        dedupe_key="n1",
+        user_id=parent[1].id,
+        status="sent",
+        wechat_msgid="200228332",
+        values={},
+        created_at=utcnow(),
+    )
     db.session.add(notification)
     db.session.commit()
     assert oa.event(parent[0], "TEMPLATESENDJOBFINISH", MsgID="200228332", Status="failed:user block") == ""
@@ -153,9 +162,12 @@ def test_the_follower_job_holds_no_transaction_open_while_wechat_answers(app, oa
     deadline = time.monotonic() + 5
     while fake_wechat.count("/cgi-bin/user/info") == asked and time.monotonic() < deadline:
         time.sleep(0.01)
-    idle_in_transaction = db.session.scalar(text(
-        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-        "AND state LIKE 'idle in transaction%' AND pid <> pg_backend_pid()"))
+    idle_in_transaction = db.session.scalar(
+        text(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND state LIKE 'idle in transaction%' AND pid <> pg_backend_pid()"
+        )
+    )
     db.session.rollback()
     worker.join(10)
     assert fake_wechat.count("/cgi-bin/user/info") == asked + 1 and idle_in_transaction == 0

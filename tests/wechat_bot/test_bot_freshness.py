@@ -4,6 +4,7 @@ In plaintext mode WeChat signs only the timestamp and nonce, never the body: a s
 once would otherwise let anyone post any message as any parent, for ever. Old (or far-future)
 timestamps are refused, and with an AES key configured plaintext is refused altogether.
 """
+
 from datetime import timedelta
 
 import pytest
@@ -117,8 +118,10 @@ def test_plaintext_message_is_allowed_with_an_aes_key_when_the_operator_says_so(
 def test_url_verification_works_when_fresh_and_is_refused_when_a_day_old(client, oa_config):
     def verify(timestamp):
         ts, nonce = str(timestamp), "n1"
-        return client.get("/wechat", query_string={"timestamp": ts, "nonce": nonce, "echostr": "hello-42",
-                                                   "signature": sign(TOKEN, ts, nonce)})
+        return client.get(
+            "/wechat",
+            query_string={"timestamp": ts, "nonce": nonce, "echostr": "hello-42", "signature": sign(TOKEN, ts, nonce)},
+        )
 
     fresh = verify(now_timestamp())
     assert fresh.status_code == 200 and fresh.get_data(as_text=True) == "hello-42"
@@ -127,8 +130,9 @@ def test_url_verification_works_when_fresh_and_is_refused_when_a_day_old(client,
 
 def test_url_verification_works_with_an_aes_key_configured(client, oa_safe):
     ts, nonce = str(now_timestamp()), "n2"
-    response = client.get("/wechat", query_string={"timestamp": ts, "nonce": nonce, "echostr": "e-7",
-                                                   "signature": sign(TOKEN, ts, nonce)})
+    response = client.get(
+        "/wechat", query_string={"timestamp": ts, "nonce": nonce, "echostr": "e-7", "signature": sign(TOKEN, ts, nonce)}
+    )
     assert response.status_code == 200 and response.get_data(as_text=True) == "e-7"
 
 

@@ -3,6 +3,7 @@
 Whoever reads the logs (a log shipper, a support chat, an attacker with a file) must not find a
 signature, a nonce, the callback token or AES key, a parent's openid, a child's name or a bind code.
 """
+
 import logging
 import re
 import runpy
@@ -43,8 +44,9 @@ def leaks(text, secrets):
     return found + re.findall(r"\b[0-9a-f]{40}\b", text)
 
 
-def test_real_callbacks_log_no_signature_nonce_token_openid_or_childs_name(app, client, oa_config, parent,
-                                                                           fake_wechat, caplog, live_loggers):
+def test_real_callbacks_log_no_signature_nonce_token_openid_or_childs_name(
+    app, client, oa_config, parent, fake_wechat, caplog, live_loggers
+):
     caplog.set_level(logging.DEBUG)
     scrub_handlers()  # what create_app does for the log handlers it finds (here: the capture's)
     openid, _, student = parent
@@ -60,15 +62,30 @@ def test_real_callbacks_log_no_signature_nonce_token_openid_or_childs_name(app, 
     post(oa, event_xml(openid, "SCAN", key=f"bind_{student.bind_code}"))  # already bound: refused too
     post(oa, text_xml(openid, "签到"), timestamp=now_timestamp() - 86400)  # stale: refused
     ts = str(now_timestamp())
-    client.get("/wechat", query_string={"timestamp": ts, "nonce": NONCE, "echostr": "echo-secret-9",
-                                        "signature": sign(TOKEN, ts, NONCE)})
+    client.get(
+        "/wechat",
+        query_string={"timestamp": ts, "nonce": NONCE, "echostr": "echo-secret-9", "signature": sign(TOKEN, ts, NONCE)},
+    )
     app.config["WECHAT_OA_AES_KEY"] = AES_KEY
     post(oa, text_xml(openid, "积分"))  # plaintext while safe mode is configured: refused
     post(safe, text_xml(openid, "签到"))
 
     assert any(record.name == "wechat_bot.events" for record in caplog.records)  # the refused scenes were logged
-    secrets = [TOKEN, AES_KEY, NONCE, openid, "oa-newcomer-77", "oa-newcomer-78", "王小明", student.bind_code,
-               "WRONG234", "ZZZZ2345", "练琴", "echo-secret-9", app.config["SECRET_KEY"]]
+    secrets = [
+        TOKEN,
+        AES_KEY,
+        NONCE,
+        openid,
+        "oa-newcomer-77",
+        "oa-newcomer-78",
+        "王小明",
+        student.bind_code,
+        "WRONG234",
+        "ZZZZ2345",
+        "练琴",
+        "echo-secret-9",
+        app.config["SECRET_KEY"],
+    ]
     assert leaks(caplog.text, secrets) == []
 
 
@@ -93,8 +110,10 @@ def test_log_digest_is_keyed_and_stable(app):
 
 
 def test_query_strings_library_lines_print_are_scrubbed():
-    line = ('127.0.0.1:80 "GET /cgi-bin/user/info?access_token=AT-123&openid=o6_bm&lang=zh_CN HTTP/1.1" 200 | '
-            "/wechat?signature=abc&timestamp=1&nonce=n1&openid=o7&encrypt_type=aes&msg_signature=def")
+    line = (
+        '127.0.0.1:80 "GET /cgi-bin/user/info?access_token=AT-123&openid=o6_bm&lang=zh_CN HTTP/1.1" 200 | '
+        "/wechat?signature=abc&timestamp=1&nonce=n1&openid=o7&encrypt_type=aes&msg_signature=def"
+    )
     cleaned = scrub(line)
     for secret in ("AT-123", "o6_bm", "abc", "n1", "o7", "def"):
         assert f"={secret}" not in cleaned
@@ -128,9 +147,15 @@ def gunicorn_logger(tmp_path):
 
 def test_gunicorn_access_log_shows_the_path_without_the_query_string(tmp_path):
     query = "signature=0a1b2c&timestamp=1700000000&nonce=n-99&openid=oa-parent-1"
-    environ = {"REQUEST_METHOD": "POST", "RAW_URI": f"/wechat?{query}", "PATH_INFO": "/wechat",
-               "QUERY_STRING": query, "SERVER_PROTOCOL": "HTTP/1.1", "REMOTE_ADDR": "10.1.2.3",
-               "HTTP_USER_AGENT": "Mozilla/4.0"}
+    environ = {
+        "REQUEST_METHOD": "POST",
+        "RAW_URI": f"/wechat?{query}",
+        "PATH_INFO": "/wechat",
+        "QUERY_STRING": query,
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "REMOTE_ADDR": "10.1.2.3",
+        "HTTP_USER_AGENT": "Mozilla/4.0",
+    }
     response = SimpleNamespace(status="200 OK", sent=7, headers=[])
     request = SimpleNamespace(headers=[("USER-AGENT", "Mozilla/4.0")])
     logger = gunicorn_logger(tmp_path)

@@ -1,4 +1,5 @@
 """Photos sent to the official account are stored like mini-program uploads: cleaned, counted, ours."""
+
 import io
 
 from PIL import Image
@@ -29,7 +30,8 @@ def _record_after_fetch(oa, openid, media_id):
 
 
 def test_a_photo_sent_to_the_official_account_is_stored_without_its_gps_position(
-        oa, parent, fake_wechat, sync_bot, client):
+    oa, parent, fake_wechat, sync_bot, client
+):
     fake_wechat.media_bytes = _photo_with_gps()
     record = _record_after_fetch(oa, parent[0], "media-gps")
     assert len(record.media) == 1

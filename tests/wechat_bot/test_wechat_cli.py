@@ -1,4 +1,5 @@
 """`flask wechat menu` creates the official account's menu with the mall entry."""
+
 import json
 
 from school_points.wechat.cli import wechat_cli
@@ -20,6 +21,7 @@ def test_menu_click_keys_are_all_handled():
 
     from school_points.wechat.cli import build_menu
     from wechat_bot.dispatch import CLICK_COMMANDS
+
     app = Flask(__name__)
     with app.app_context():
         menu = build_menu()

@@ -1,4 +1,5 @@
 """The WeChat API clients: code2session, shared tokens, token-error retry, QR codes."""
+
 import pytest
 
 from school_points.wechat import clients
@@ -107,10 +108,8 @@ def test_qrcode_returns_image_url_ticket_and_expiry(fake_wechat):
 
 @requires_redis
 def test_token_is_shared_through_redis_by_separate_clients(fake_wechat, app):
-    first = clients.SchoolWeChatClient("wx-oa-test", "s", base_url=fake_wechat.base_url,
-                                              redis_client=_redis())
-    second = clients.SchoolWeChatClient("wx-oa-test", "s", base_url=fake_wechat.base_url,
-                                               redis_client=_redis())
+    first = clients.SchoolWeChatClient("wx-oa-test", "s", base_url=fake_wechat.base_url, redis_client=_redis())
+    second = clients.SchoolWeChatClient("wx-oa-test", "s", base_url=fake_wechat.base_url, redis_client=_redis())
     assert first.access_token == second.access_token
     assert fake_wechat.count("/cgi-bin/stable_token") == 1
 
@@ -120,8 +119,10 @@ def test_concurrent_token_errors_refresh_once(fake_wechat, app):
     """Eight workers see 40001 at once: one refresh, not a storm that keeps invalidating tokens."""
     import threading
 
-    oa_clients = [clients.SchoolWeChatClient("wx-oa-test", "s", base_url=fake_wechat.base_url,
-                                                 redis_client=_redis()) for _ in range(8)]
+    oa_clients = [
+        clients.SchoolWeChatClient("wx-oa-test", "s", base_url=fake_wechat.base_url, redis_client=_redis())
+        for _ in range(8)
+    ]
     _ = oa_clients[0].access_token  # the first client holds a token before they all see it expire
     fake_wechat.expire_tokens()
     barrier, errors = threading.Barrier(8), []
@@ -154,8 +155,7 @@ def test_token_store_falls_back_to_a_local_token_when_redis_is_down(fake_wechat)
     with socket.socket() as held:  # bound, never listening: refused, and no parallel test's server can take it
         held.bind(("127.0.0.1", 0))
         down = redis.Redis.from_url(f"redis://127.0.0.1:{held.getsockname()[1]}/0", socket_connect_timeout=0.2)
-        client = clients.SchoolWeChatClient("wx-oa-test", "s", base_url=fake_wechat.base_url,
-                                                   redis_client=down)
+        client = clients.SchoolWeChatClient("wx-oa-test", "s", base_url=fake_wechat.base_url, redis_client=down)
         assert client.access_token == client.access_token
         call(client, lambda c: c.menu.delete())
     assert fake_wechat.count("/cgi-bin/stable_token") == 1

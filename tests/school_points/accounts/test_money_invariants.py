@@ -1,4 +1,5 @@
 """Random sequences of earning, spending, cancelling, adjusting and expiring never break the books."""
+
 import uuid
 from datetime import timedelta
 
@@ -28,7 +29,8 @@ steps = st.lists(
         st.tuples(st.just("adjust"), st.integers(-25, 25).filter(bool)),
         st.tuples(st.just("expire"), st.integers(0, 120)),
     ),
-    min_size=3, max_size=30,
+    min_size=3,
+    max_size=30,
 )
 policies = st.sampled_from([{"policy": "none"}, {"policy": "rolling", "months": 1}, {"policy": "year_end"}])
 

@@ -1,4 +1,5 @@
 """The mall page: open or closed, goods for the student's campus, units already redeemed."""
+
 import pytest
 
 from school_points.mall import catalogue, redemption

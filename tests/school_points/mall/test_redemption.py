@@ -1,4 +1,5 @@
 """Redemption: spending points on goods, handing them out, cancelling with a refund (docs/PRODUCT.md)."""
+
 import pytest
 from sqlalchemy import func, select
 
@@ -66,18 +67,22 @@ def test_the_same_key_from_two_students_makes_two_orders(make_student, make_good
     assert redeem(a, goods, key="same").id != redeem(b, goods, key="same").id
 
 
-@pytest.mark.parametrize("setup, expected", [
-    (dict(balance=10), "insufficient_points"),
-    (dict(stock=0), "out_of_stock"),
-    (dict(on_shelf=False), "goods_unavailable"),
-    (dict(other_campus=True), "goods_unavailable"),
-    (dict(quantity=0), "validation_error"),
-])
+@pytest.mark.parametrize(
+    "setup, expected",
+    [
+        (dict(balance=10), "insufficient_points"),
+        (dict(stock=0), "out_of_stock"),
+        (dict(on_shelf=False), "goods_unavailable"),
+        (dict(other_campus=True), "goods_unavailable"),
+        (dict(quantity=0), "validation_error"),
+    ],
+)
 def test_a_failed_check_changes_nothing(make_student, make_goods, make_campus, setup, expected):
     student = make_student(balance=setup.get("balance", 100))
     campus_id = make_campus().id if setup.get("other_campus") else None
-    goods = make_goods(points=30, stock=setup.get("stock", 5), on_shelf=setup.get("on_shelf", True),
-                       campus_id=campus_id)
+    goods = make_goods(
+        points=30, stock=setup.get("stock", 5), on_shelf=setup.get("on_shelf", True), campus_id=campus_id
+    )
     before = (account_of(student.id), stock_of(goods))
     quantity = setup.get("quantity", 1)
     assert outcome(redemption.redeem, student.id, goods.id, quantity, key="k", actor=Actor.user(1)) == expected
@@ -124,7 +129,11 @@ def test_teacher_issues_by_pickup_code_at_own_campus(make_student, make_goods, m
     issued = redemption.issue_by_pickup_code(teacher, order.pickup_code.lower())
     db.session.commit()
     assert (issued.status, issued.issue_method, issued.issued_by_type, issued.issued_by_id) == (
-        "issued", "pickup_code", "teacher", teacher.id)
+        "issued",
+        "pickup_code",
+        "teacher",
+        teacher.id,
+    )
     assert issued.issued_at is not None
     audit = db.session.scalars(select(AuditLog).where(AuditLog.action == "redemption.issue")).one()
     assert (audit.actor_type, audit.actor_id, audit.target_id) == ("teacher", teacher.id, str(order.id))
@@ -183,7 +192,10 @@ def test_cancel_refunds_and_restocks_exactly_once(make_student, make_goods):
     cancelled = redemption.cancel(order, actor=ADMIN, reason="家长不要了")
     db.session.commit()
     assert (cancelled.status, cancelled.cancel_reason, cancelled.cancelled_by_type) == (
-        "cancelled", "家长不要了", "admin")
+        "cancelled",
+        "家长不要了",
+        "admin",
+    )
     assert account_of(student.id)[0] == 100 and stock_of(goods) == 5
     assert [e.delta for e in entries(student.id, "redemption_refund")] == [60]
     with pytest.raises(OrderNotPending):
@@ -210,6 +222,7 @@ def test_refund_restores_the_lots_the_order_spent(make_student, make_goods, rule
     student, goods = make_student(), make_goods(points=30)
     from school_points.accounts import ledger
     from school_points.models import PointsLot
+
     account = ledger.lock(student.id)
     ledger.credit(account, 20, "evaluation", key="e1")
     ledger.credit(account, 20, "evaluation", key="e2")
@@ -255,7 +268,8 @@ def test_fifty_parents_racing_for_ten_items_never_oversell(app, make_student, ma
 
 @requires_pg
 def test_ten_concurrent_redemptions_of_thirty_from_one_hundred_points_succeed_three_times(
-        app, make_student, make_goods):
+    app, make_student, make_goods
+):
     student, goods = make_student(balance=100), make_goods(points=30, stock=50)
     student_id, goods_id = student.id, goods.id  # threads must not touch the main session's objects
     results = run_concurrently(app, lambda i: redeem_or_error(student_id, goods_id, f"k{i}"), list(range(10)))

@@ -11,6 +11,7 @@ below is the one table of what the rules do. Every case runs
 A rule changed in one implementation and not the other fails here. Time stamps are compared as
 present or absent (the two runs happen at different instants); everything else, ids included, as is.
 """
+
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -48,8 +49,19 @@ from school_points.school.settings import update_settings
 
 KEY = "k"
 # The tables a redemption reads or writes; their rows are what the two paths must agree on.
-COMPARED = (Student, WechatUser, Guardian, PointsAccount, Goods, LedgerEntry, PointsLot, LotUse, Redemption,
-            Notification, AuditLog)
+COMPARED = (
+    Student,
+    WechatUser,
+    Guardian,
+    PointsAccount,
+    Goods,
+    LedgerEntry,
+    PointsLot,
+    LotUse,
+    Redemption,
+    Notification,
+    AuditLog,
+)
 
 
 @dataclass(frozen=True)
@@ -99,33 +111,94 @@ CASES = [
     Case("exactly enough points", **OK, balance=30, balance_after=0, stock_after=9),
     Case("exactly the last units", **OK, stock=2, quantity=2, balance_after=40, stock_after=0),
     Case("goods of the student's own campus", **OK, goods_campus="own", balance_after=70, stock_after=9),
-    Case("lots spent soonest expiring first, then points that never expire", **OK, balance=10,
-         lots=((5, 300), (5, 3), (5, 30)), points=17, balance_after=8, stock_after=9, lots_after=(0, 0, 0)),
-    Case("lots partly spent, later expiry untouched", **OK, balance=0, lots=((10, 200), (10, 20), (10, 100)),
-         points=15, balance_after=15, stock_after=9, lots_after=(10, 0, 5)),
-    Case("a lot expiring on the same day as another: older lot first", **OK, balance=0,
-         lots=((10, 50), (10, 50)), points=12, balance_after=8, stock_after=9, lots_after=(0, 8)),
-    Case("notifications switched on: one pending row per guardian", **OK, notify=True, guardians=2,
-         balance_after=70, stock_after=9),
+    Case(
+        "lots spent soonest expiring first, then points that never expire",
+        **OK,
+        balance=10,
+        lots=((5, 300), (5, 3), (5, 30)),
+        points=17,
+        balance_after=8,
+        stock_after=9,
+        lots_after=(0, 0, 0),
+    ),
+    Case(
+        "lots partly spent, later expiry untouched",
+        **OK,
+        balance=0,
+        lots=((10, 200), (10, 20), (10, 100)),
+        points=15,
+        balance_after=15,
+        stock_after=9,
+        lots_after=(10, 0, 5),
+    ),
+    Case(
+        "a lot expiring on the same day as another: older lot first",
+        **OK,
+        balance=0,
+        lots=((10, 50), (10, 50)),
+        points=12,
+        balance_after=8,
+        stock_after=9,
+        lots_after=(0, 8),
+    ),
+    Case(
+        "notifications switched on: one pending row per guardian",
+        **OK,
+        notify=True,
+        guardians=2,
+        balance_after=70,
+        stock_after=9,
+    ),
     Case("notifications off: rows recorded as skipped", **OK, guardians=2, balance_after=70, stock_after=9),
     Case("a student without guardians notifies nobody", **OK, guardians=0, balance_after=70, stock_after=9),
     Case("the guardian redeeming", **OK, caller="guardian", balance_after=70, stock_after=9),
     Case("a teacher's redemption is audited", **OK, actor="teacher", balance_after=70, stock_after=9),
-    Case("a staff redemption in a request records the caller's address", **OK, actor="teacher",
-         address="203.0.113.9", balance_after=70, stock_after=9),
+    Case(
+        "a staff redemption in a request records the caller's address",
+        **OK,
+        actor="teacher",
+        address="203.0.113.9",
+        balance_after=70,
+        stock_after=9,
+    ),
     Case("an admin's redemption is audited", **OK, actor="admin", quantity=2, balance_after=40, stock_after=8),
-    Case("limit counts only non-cancelled orders", **OK, limit=3, balance=500,
-         prior=((2, "cancelled"), (1, "pending"), (1, "issued")), balance_after=410, stock_after=7),
-    Case("quantity up to exactly the limit", **OK, limit=3, balance=500, prior=((1, "pending"),), quantity=2,
-         balance_after=410, stock_after=7),
+    Case(
+        "limit counts only non-cancelled orders",
+        **OK,
+        limit=3,
+        balance=500,
+        prior=((2, "cancelled"), (1, "pending"), (1, "issued")),
+        balance_after=410,
+        stock_after=7,
+    ),
+    Case(
+        "quantity up to exactly the limit",
+        **OK,
+        limit=3,
+        balance=500,
+        prior=((1, "pending"),),
+        quantity=2,
+        balance_after=410,
+        stock_after=7,
+    ),
     # ---- idempotent replay: the first order comes back, nothing is charged twice
     Case("same key again", **OK, repeat={}, balance_after=70, stock_after=9),
-    Case("same key again after the mall closed", **OK, repeat={"mall_open": False}, balance_after=70,
-         stock_after=9),
-    Case("same key again after the student was archived", **OK, repeat={"student_status": "archived"},
-         balance_after=70, stock_after=9),
-    Case("same key again after the goods sold out", **OK, repeat={"sold_out": True}, balance_after=70,
-         stock_after=0, extra={"stock_received": 1}),
+    Case("same key again after the mall closed", **OK, repeat={"mall_open": False}, balance_after=70, stock_after=9),
+    Case(
+        "same key again after the student was archived",
+        **OK,
+        repeat={"student_status": "archived"},
+        balance_after=70,
+        stock_after=9,
+    ),
+    Case(
+        "same key again after the goods sold out",
+        **OK,
+        repeat={"sold_out": True},
+        balance_after=70,
+        stock_after=0,
+        extra={"stock_received": 1},
+    ),
     Case("same key again with another quantity", **OK, repeat={"quantity": 3}, balance_after=70, stock_after=9),
     # ---- each refusal alone
     Case("mall closed", "mall_closed", mall_open=False),
@@ -136,18 +209,43 @@ CASES = [
     Case("student missing", "not_found", student="missing", message="学员不存在"),
     Case("True is not a student id", "not_found", student="true", message="学员不存在"),
     Case("student archived", "not_found", student_status="archived", message="学员不存在"),
-    Case("limit reached", "limit_reached", limit=2, prior=((2, "pending"),), balance=500,
-         details={"limit": 2, "redeemed": 2}),
-    Case("issued orders count towards the limit", "limit_reached", limit=2, balance=500,
-         prior=((2, "cancelled"), (1, "issued"), (1, "pending")), details={"limit": 2, "redeemed": 2}),
-    Case("quantity > 1 crossing the limit", "limit_reached", limit=3, prior=((2, "pending"),), quantity=2,
-         balance=500, details={"limit": 3, "redeemed": 2}),
+    Case(
+        "limit reached",
+        "limit_reached",
+        limit=2,
+        prior=((2, "pending"),),
+        balance=500,
+        details={"limit": 2, "redeemed": 2},
+    ),
+    Case(
+        "issued orders count towards the limit",
+        "limit_reached",
+        limit=2,
+        balance=500,
+        prior=((2, "cancelled"), (1, "issued"), (1, "pending")),
+        details={"limit": 2, "redeemed": 2},
+    ),
+    Case(
+        "quantity > 1 crossing the limit",
+        "limit_reached",
+        limit=3,
+        prior=((2, "pending"),),
+        quantity=2,
+        balance=500,
+        details={"limit": 3, "redeemed": 2},
+    ),
     Case("quantity alone over the limit", "limit_reached", limit=2, quantity=3, details={"limit": 2, "redeemed": 0}),
     Case("out of stock", "out_of_stock", stock=0),
     Case("quantity over the stock", "out_of_stock", stock=2, quantity=3),
     Case("one point short", "insufficient_points", balance=29, details={"balance": 29, "required": 30}),
-    Case("one point short with lots", "insufficient_points", balance=4, lots=((10, 5), (15, 50)), quantity=1,
-         details={"balance": 29, "required": 30}),
+    Case(
+        "one point short with lots",
+        "insufficient_points",
+        balance=4,
+        lots=((10, 5), (15, 50)),
+        quantity=1,
+        details={"balance": 29, "required": 30},
+    ),
     Case("short for the quantity", "insufficient_points", quantity=4, details={"balance": 100, "required": 120}),
     Case("quantity 0", "validation_error", quantity=0),
     Case("quantity 100", "validation_error", quantity=100),
@@ -158,21 +256,46 @@ CASES = [
     Case("a disabled guardian", "unauthorized", caller="disabled"),
     Case("a user who is not the student's guardian", "not_found", caller="stranger", message="学员不存在"),
     # ---- several rules failing at once: the first in the documented order wins
-    Case("quantity before everything", "validation_error", quantity=0, caller="disabled", mall_open=False,
-         student_status="archived", stock=0, balance=0),
-    Case("disabled guardian before the student", "unauthorized", caller="disabled", student_status="archived",
-         mall_open=False),
+    Case(
+        "quantity before everything",
+        "validation_error",
+        quantity=0,
+        caller="disabled",
+        mall_open=False,
+        student_status="archived",
+        stock=0,
+        balance=0,
+    ),
+    Case(
+        "disabled guardian before the student",
+        "unauthorized",
+        caller="disabled",
+        student_status="archived",
+        mall_open=False,
+    ),
     Case("not a guardian before the mall", "not_found", caller="stranger", mall_open=False, message="学员不存在"),
-    Case("archived student before the mall", "not_found", student_status="archived", mall_open=False,
-         message="学员不存在"),
+    Case(
+        "archived student before the mall",
+        "not_found",
+        student_status="archived",
+        mall_open=False,
+        message="学员不存在",
+    ),
     Case("mall before missing goods", "mall_closed", mall_open=False, goods="missing"),
-    Case("mall before goods off the shelf, limit, points and stock", "mall_closed", mall_open=False,
-         on_shelf=False, **EVERYTHING_ELSE_FAILS),
+    Case(
+        "mall before goods off the shelf, limit, points and stock",
+        "mall_closed",
+        mall_open=False,
+        on_shelf=False,
+        **EVERYTHING_ELSE_FAILS,
+    ),
     Case("deleted goods before another campus", "goods_unavailable", deleted=True, goods_campus="other"),
-    Case("unavailable goods before limit, points and stock", "goods_unavailable", on_shelf=False,
-         **EVERYTHING_ELSE_FAILS),
-    Case("limit before points and stock", "limit_reached", **EVERYTHING_ELSE_FAILS,
-         details={"limit": 1, "redeemed": 1}),
+    Case(
+        "unavailable goods before limit, points and stock", "goods_unavailable", on_shelf=False, **EVERYTHING_ELSE_FAILS
+    ),
+    Case(
+        "limit before points and stock", "limit_reached", **EVERYTHING_ELSE_FAILS, details={"limit": 1, "redeemed": 1}
+    ),
     Case("points before stock", "insufficient_points", balance=29, stock=0, details={"balance": 29, "required": 30}),
 ]
 
@@ -231,8 +354,12 @@ def fresh_database():
         for table in tables:  # DELETE: far cheaper than TRUNCATE for tables this small
             conn.execute(text(f'DELETE FROM "{table}"'))
         if conn.dialect.name == "postgresql":
-            conn.execute(text("SELECT setval(c.oid::regclass, 1, false) FROM pg_class c "
-                              "WHERE c.relkind = 'S' AND c.relnamespace = current_schema()::regnamespace"))
+            conn.execute(
+                text(
+                    "SELECT setval(c.oid::regclass, 1, false) FROM pg_class c "
+                    "WHERE c.relkind = 'S' AND c.relnamespace = current_schema()::regnamespace"
+                )
+            )
         elif conn.execute(text("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_sequence'")).first():
             conn.execute(text("DELETE FROM sqlite_sequence"))
 
@@ -266,9 +393,16 @@ def build(case):
     stranger = WechatUser(mp_openid="mp-stranger", referral_code="REFSTRAN")
     db.session.add(stranger)
     campus_id = {"all": None, "own": own.id, "other": other.id}[case.goods_campus]
-    goods = Goods(name="彩笔", points=case.points, stock=case.stock, stock_received=case.stock,
-                  limit_per_student=case.limit, campus_id=campus_id, verify_code="8888",
-                  image_url="https://img.example.com/p.png")
+    goods = Goods(
+        name="彩笔",
+        points=case.points,
+        stock=case.stock,
+        stock_received=case.stock,
+        limit_per_student=case.limit,
+        campus_id=campus_id,
+        verify_code="8888",
+        image_url="https://img.example.com/p.png",
+    )
     db.session.add(goods)
     if case.notify:
         update_settings({"notifications": {"redeemed": {"enabled": True, "template_id": "TPL-R"}}})
@@ -288,10 +422,20 @@ def build(case):
     db.session.commit()
     if case.student == "true":
         assert student.id == 1  # so the boolean True would name this very student if taken as an id
-    caller = {"none": None, "guardian": guardians[0].id if guardians else None,
-              "disabled": guardians[0].id if guardians else None, "stranger": stranger.id}[case.caller]
-    ids = SimpleNamespace(student=student.id, goods=goods.id, campus=own.id, caller=caller,
-                          guardians=[u.id for u in guardians], prior_orders=len(case.prior))
+    caller = {
+        "none": None,
+        "guardian": guardians[0].id if guardians else None,
+        "disabled": guardians[0].id if guardians else None,
+        "stranger": stranger.id,
+    }[case.caller]
+    ids = SimpleNamespace(
+        student=student.id,
+        goods=goods.id,
+        campus=own.id,
+        caller=caller,
+        guardians=[u.id for u in guardians],
+        prior_orders=len(case.prior),
+    )
     return ids
 
 
@@ -314,8 +458,14 @@ def actor_of(case, ids):
 def call(case, ids, quantity=None):
     student_id = {"self": ids.student, "missing": 10**6, "true": True}[case.student]
     goods_id = {"self": ids.goods, "missing": 10**6}[case.goods]
-    return redemption.redeem(student_id, goods_id, case.quantity if quantity is None else quantity, key=KEY,
-                             actor=actor_of(case, ids), guardian_id=ids.caller)
+    return redemption.redeem(
+        student_id,
+        goods_id,
+        case.quantity if quantity is None else quantity,
+        key=KEY,
+        actor=actor_of(case, ids),
+        guardian_id=ids.caller,
+    )
 
 
 def run(case, path):
@@ -391,29 +541,80 @@ def check_effects(case, seen):
     """One order, charged once, with every effect the rules name."""
     ids, after = seen.ids, seen.after
     quantity, total = case.quantity, case.points * case.quantity
-    orders = after["redemption"][ids.prior_orders:]
+    orders = after["redemption"][ids.prior_orders :]
     assert len(orders) == 1
     order = orders[0]
     order_key = f"s{ids.student}:{key_digest(KEY)}"
     actor = actor_of(case, ids)
-    assert {k: order[k] for k in ("student_id", "goods_id", "campus_id", "quantity", "points_each", "total_points",
-                                  "goods_name", "goods_image_url", "status", "idempotency_key", "created_by_type",
-                                  "created_by_id", "cancel_reason", "issued_at", "cancelled_at")} == dict(
-        student_id=ids.student, goods_id=ids.goods, campus_id=ids.campus, quantity=quantity,
-        points_each=case.points, total_points=total, goods_name="彩笔",
-        goods_image_url="https://img.example.com/p.png", status="pending", idempotency_key=order_key,
-        created_by_type=actor.type, created_by_id=actor.id, cancel_reason="", issued_at=None, cancelled_at=None)
+    assert {
+        k: order[k]
+        for k in (
+            "student_id",
+            "goods_id",
+            "campus_id",
+            "quantity",
+            "points_each",
+            "total_points",
+            "goods_name",
+            "goods_image_url",
+            "status",
+            "idempotency_key",
+            "created_by_type",
+            "created_by_id",
+            "cancel_reason",
+            "issued_at",
+            "cancelled_at",
+        )
+    } == dict(
+        student_id=ids.student,
+        goods_id=ids.goods,
+        campus_id=ids.campus,
+        quantity=quantity,
+        points_each=case.points,
+        total_points=total,
+        goods_name="彩笔",
+        goods_image_url="https://img.example.com/p.png",
+        status="pending",
+        idempotency_key=order_key,
+        created_by_type=actor.type,
+        created_by_id=actor.id,
+        cancel_reason="",
+        issued_at=None,
+        cancelled_at=None,
+    )
     assert order["pickup_code"] == f"PICKUP{ids.prior_orders + 1:06d}" and order["created_at"] == "<time>"
 
     spent = [e for e in after["ledger_entry"] if e["idempotency_key"] == f"redeem:{order_key}"]
     assert len(spent) == 1 and len([e for e in after["ledger_entry"] if e["kind"] == "redemption"]) == (
-        1 + ids.prior_orders)
+        1 + ids.prior_orders
+    )
     entry = spent[0]
-    assert {k: entry[k] for k in ("student_id", "delta", "balance_after", "kind", "ref_type", "ref_id", "note",
-                                  "actor_type", "actor_id", "local_day")} == dict(
-        student_id=ids.student, delta=-total, balance_after=case.balance_after, kind="redemption", ref_type="goods",
-        ref_id=str(ids.goods), note=f"兑换 彩笔 × {quantity}", actor_type=actor.type, actor_id=actor.id,
-        local_day="<day>")
+    assert {
+        k: entry[k]
+        for k in (
+            "student_id",
+            "delta",
+            "balance_after",
+            "kind",
+            "ref_type",
+            "ref_id",
+            "note",
+            "actor_type",
+            "actor_id",
+            "local_day",
+        )
+    } == dict(
+        student_id=ids.student,
+        delta=-total,
+        balance_after=case.balance_after,
+        kind="redemption",
+        ref_type="goods",
+        ref_id=str(ids.goods),
+        note=f"兑换 彩笔 × {quantity}",
+        actor_type=actor.type,
+        actor_id=actor.id,
+        local_day="<day>",
+    )
     account = after["points_account"][0]
     assert account["balance"] == case.balance_after
     assert account["lifetime"] == seen.before["points_account"][0]["lifetime"]  # spending is not earning
@@ -423,27 +624,61 @@ def check_effects(case, seen):
     lots = after["points_lot"]
     assert tuple(lot["remaining"] for lot in lots) == case.lots_after
     took = {use["lot_id"]: use["points"] for use in after["lot_use"] if use["entry_id"] == entry["id"]}
-    assert took == {before["id"]: before["remaining"] - lot["remaining"]
-                    for before, lot in zip(seen.before["points_lot"], lots, strict=True)
-                    if before["remaining"] != lot["remaining"]}
+    assert took == {
+        before["id"]: before["remaining"] - lot["remaining"]
+        for before, lot in zip(seen.before["points_lot"], lots, strict=True)
+        if before["remaining"] != lot["remaining"]
+    }
 
     notes = [n for n in after["notification"] if n["dedupe_key"].startswith(f"redeemed:{order['id']}:")]
-    assert [(n["user_id"], n["dedupe_key"], n["kind"], n["student_id"], n["status"], n["last_error"],
-             n["template_id"]) for n in notes] == [
-        (uid, f"redeemed:{order['id']}:u{uid}", "redeemed", ids.student,
-         "pending" if case.notify else "skipped", "" if case.notify else "该通知未开启",
-         "TPL-R" if case.notify else "") for uid in ids.guardians]
+    assert [
+        (n["user_id"], n["dedupe_key"], n["kind"], n["student_id"], n["status"], n["last_error"], n["template_id"])
+        for n in notes
+    ] == [
+        (
+            uid,
+            f"redeemed:{order['id']}:u{uid}",
+            "redeemed",
+            ids.student,
+            "pending" if case.notify else "skipped",
+            "" if case.notify else "该通知未开启",
+            "TPL-R" if case.notify else "",
+        )
+        for uid in ids.guardians
+    ]
     for note in notes:
-        assert note["values"] == {"student": "王小明", "time": "<time>", "goods": "彩笔", "points": total,
-                                  "balance": case.balance_after}
+        assert note["values"] == {
+            "student": "王小明",
+            "time": "<time>",
+            "goods": "彩笔",
+            "points": total,
+            "balance": case.balance_after,
+        }
 
     audits = [a for a in after["audit_log"] if a["action"] == "redemption.create"]
     if actor.type in ("teacher", "admin"):
-        assert [(a["actor_type"], a["actor_id"], a["target_type"], a["target_id"], a["campus_id"], a["changes"],
-                 a["client_address"]) for a in audits] == [
-            (actor.type, actor.id, "redemption", str(order["id"]), ids.campus,
-             {"student_id": ids.student, "status": "pending", "goods_id": ids.goods, "quantity": quantity},
-             case.address)]
+        assert [
+            (
+                a["actor_type"],
+                a["actor_id"],
+                a["target_type"],
+                a["target_id"],
+                a["campus_id"],
+                a["changes"],
+                a["client_address"],
+            )
+            for a in audits
+        ] == [
+            (
+                actor.type,
+                actor.id,
+                "redemption",
+                str(order["id"]),
+                ids.campus,
+                {"student_id": ids.student, "status": "pending", "goods_id": ids.goods, "quantity": quantity},
+                case.address,
+            )
+        ]
     else:
         assert audits == []  # a parent's own order is its record
     assert find_differences() == []

@@ -1,4 +1,5 @@
 """Binding parents to students with the bind code; the default student."""
+
 import pytest
 
 from school_points.models import Guardian, Student

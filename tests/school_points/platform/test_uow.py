@@ -1,5 +1,6 @@
 """The unit of work (school_points/platform/uow.py): effects run after the commit, in order, once;
 never after a rollback; a failing one is logged and harms nothing else."""
+
 import logging
 
 import pytest
@@ -15,9 +16,11 @@ from school_points.school.settings import get_settings, update_settings
 @pytest.fixture
 def ran():
     """The effects that ran, in order; `ran.effect(name)` is a function recording `name`."""
+
     class Ran(list):
         def effect(self, name):
             return lambda *args: self.append((name, *args))
+
     return Ran()
 
 
@@ -91,6 +94,7 @@ def test_an_effect_of_a_released_savepoint_is_dropped_when_the_outer_transaction
 def test_an_effect_registered_in_a_job_runs_exactly_once_after_its_commit(app, ran):
     """A job (no request, here run as the in-process queue runs it) owes the same as a view: its
     effects run once after its commit, and a later commit in the same process does not repeat them."""
+
     def job():
         add_campus("总校区")
         uow.after_commit(db.session, lambda: ran.append(("delivered", campus_names())))
@@ -137,6 +141,7 @@ def test_a_failing_effect_does_not_break_the_response(app, ran):
 
 def test_an_effect_may_use_the_session_and_its_own_effects_run_after_its_own_commit(app, ran):
     """An in-process job run as an effect commits a transaction of its own, with effects of its own."""
+
     def job():
         add_campus("分校区")
         uow.after_commit(db.session, ran.effect("inner"))

@@ -1,4 +1,5 @@
 """Birthday bonus: once per student per year, on the school-local birthday."""
+
 from datetime import date
 
 from school_points.models import Notification, Student

@@ -1,4 +1,5 @@
 """Classroom evaluation: behaviours or custom points, own classes only, the teacher's daily budget."""
+
 import pytest
 from sqlalchemy import event, func, select
 
@@ -21,7 +22,8 @@ def test_a_behaviour_awards_its_points_to_every_chosen_student(teacher_with_clas
     entry = entries(students[0].id, "evaluation")[0]
     assert (entry.actor_type, entry.actor_id, entry.note) == ("teacher", teacher.id, "完成作业：作业认真")
     assert db.session.scalars(select(Notification.kind).where(Notification.student_id == students[0].id)).all() == [
-        "points_awarded"]
+        "points_awarded"
+    ]
     assert db.session.scalars(select(AuditLog.action)).all() == ["evaluate"]
 
 
@@ -106,6 +108,7 @@ def test_the_budget_holds_under_concurrent_evaluations(app, teacher_with_class, 
 
     def award(sid):
         from school_points.models import Teacher
+
         evaluation.evaluate(db.session.get(Teacher, teacher_id), [sid], points=5, key=f"k{sid}")
         db.session.commit()
         return "ok"

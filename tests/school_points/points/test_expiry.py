@@ -1,4 +1,5 @@
 """Expiry: oldest-expiring points are spent first, due lots expire, reminders go out once."""
+
 from datetime import timedelta
 
 from sqlalchemy import select

@@ -1,4 +1,5 @@
 """Growth records: check-in points under the daily count, likes and shares under their caps."""
+
 from datetime import timedelta
 
 import pytest
@@ -168,6 +169,7 @@ def test_twenty_concurrent_checkins_for_one_student_award_once(app, family):
 
     def check_in(i):
         from school_points.models import WechatUser
+
         _, awarded = growth.post_record(db.session.get(WechatUser, user_id), student_id, f"第{i}次", [], key=f"k{i}")
         db.session.commit()
         return awarded
@@ -187,6 +189,7 @@ def test_concurrent_likes_respect_the_cap_and_count_every_like(app, family, make
 
     def like_it(user_id):
         from school_points.models import WechatUser
+
         result = growth.like_record(db.session.get(WechatUser, user_id), record_id)
         db.session.commit()
         return result[2]

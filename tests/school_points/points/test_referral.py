@@ -1,4 +1,5 @@
 """Referrals (老带新): once per new person, never oneself, rewarded once on a new enrolment."""
+
 from datetime import timedelta
 
 from sqlalchemy import func, select
@@ -123,6 +124,7 @@ def test_concurrent_binds_of_two_new_students_reward_once(app, make_student, mak
 
     def bind(code):
         from school_points.models import WechatUser
+
         referral.bind_and_reward(db.session.get(WechatUser, user_id), code)
         db.session.commit()
         return "ok"

@@ -1,4 +1,5 @@
 """Daily sign-in: streak points cycling, a missed day restarts, days in the school's timezone."""
+
 from datetime import timedelta
 
 import pytest
@@ -17,8 +18,9 @@ PARENT = Actor.user(1)
 
 def signed_in_before(student, days_ago, streak):
     """A sign-in on an earlier day, as if the student had signed in then."""
-    db.session.add(Signin(student_id=student.id, local_day=local_today() - timedelta(days=days_ago),
-                          streak=streak, points=0))
+    db.session.add(
+        Signin(student_id=student.id, local_day=local_today() - timedelta(days=days_ago), streak=streak, points=0)
+    )
     db.session.commit()
 
 
