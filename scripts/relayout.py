@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Rewrite imports and dotted module paths from the flat `school_points` layout to the one
-grouped by capability (issue 10, point 3).
+grouped by capability (December 2026).
 
 Run from the repository root on any checkout or branch made before the move:
 

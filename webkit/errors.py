@@ -1,4 +1,4 @@
-"""The one error shape of SPEC §7 for every HTTP adapter: domain errors, HTTP errors and a database
+"""The one error shape (docs/MINIPROGRAM_API.md) for every HTTP adapter: domain errors, HTTP errors and a database
 that cannot be reached (503 with Retry-After, never 500), each turned into
 `{"error": {"code", "message", "details"}}`; anything else is logged as a bug and answers 500."""
 
@@ -46,7 +46,7 @@ class ApiError(DomainError):
 
 
 def error_response(status, code, message, details=None):
-    """The one error shape of SPEC §7."""
+    """The one error shape of both JSON APIs."""
     response = jsonify({"error": {"code": code, "message": message, "details": details or {}}})
     response.status_code = status
     return response
@@ -86,7 +86,7 @@ def register_error_handlers(app):
         return error_response(500, "internal_error", "服务器内部错误，请稍后再试")
 
 
-# --- The database is unreachable: 503 to retry, never 500 (SPEC §9.1) ---
+# --- The database is unreachable: 503 to retry, never 500 ---
 
 # How long a client is asked to wait before retrying while the database is down: a restart or a
 # failover usually takes seconds; WeChat retries its callbacks on its own schedule anyway.

@@ -137,7 +137,7 @@ class StrictSchema(Schema):
 
 
 class PageQuery(StrictSchema):
-    """`limit` and `cursor` of every list (SPEC §7); webkit.pagination reads them."""
+    """`limit` and `cursor` of every list; webkit.pagination reads them."""
 
     limit = QueryInt(load_default=20, validate=int_range(1, 100))
     cursor = Str(load_default=None, validate=length(high=200))
@@ -157,7 +157,7 @@ class ErrorOut(Schema):
 
 
 def page_of(item_schema, name):
-    """The output schema of a list page (SPEC §7) of `item_schema`, named `name` in documents."""
+    """The output schema of a list page of `item_schema`, named `name` in documents."""
     return Schema.from_dict(
         {
             "items": fields.List(fields.Nested(item_schema), required=True),

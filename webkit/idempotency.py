@@ -1,4 +1,4 @@
-"""Idempotency-Key (SPEC §7): the first result of a creating POST is replayed on repeats."""
+"""Idempotency-Key: the first result of a creating POST is replayed on repeats."""
 
 import hashlib
 import time

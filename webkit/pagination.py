@@ -1,4 +1,4 @@
-"""List pages (SPEC §7): `limit` and an opaque keyset cursor in, `{"items", "next_cursor"}` out."""
+"""List pages: `limit` and an opaque keyset cursor in, `{"items", "next_cursor"}` out."""
 
 import base64
 import json
@@ -13,7 +13,7 @@ MAX_INT, MAX_BIGINT = 2**31 - 1, 2**63 - 1
 
 
 def page_args(default_limit=20, max_limit=100):
-    """`limit` and decoded `cursor` from the query string (SPEC §7 lists)."""
+    """`limit` and decoded `cursor` from the query string (lists of both JSON APIs)."""
     raw_limit = request.args.get("limit", str(default_limit))
     try:
         limit = int(raw_limit)
@@ -54,5 +54,5 @@ def keyset_page(query, id_column, limit, cursor):
 
 
 def page(items, next_cursor):
-    """The list shape of SPEC §7."""
+    """The list shape of both JSON APIs."""
     return {"items": items, "next_cursor": next_cursor}

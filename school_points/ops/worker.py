@@ -4,7 +4,7 @@ SimpleWorker runs jobs in the worker process itself (no fork per job): jobs are 
 calls to the database and WeChat, and the process keeps its connection pools and the shared
 WeChat token cache. Each job gets a fresh app context and database session.
 
-Redis outages (SPEC §9.1). RQ's own loop survives an outage only while it waits for a job: when
+Redis outages. RQ's own loop survives an outage only while it waits for a job: when
 Redis goes away during a job (RQ then fails to store the result), during its maintenance, or with
 a timeout rather than a refused connection, `Worker.work()` logs "found an unhandled exception,
 quitting" and returns, and its teardown raises because it cannot deregister. So `run_worker`

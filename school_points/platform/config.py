@@ -120,7 +120,7 @@ def load_config(instance_path, overrides=None) -> dict[str, Any]:
         # refuse plain HTTP to this host for that long: start low while trying HTTPS out.
         "HSTS_MAX_AGE_SECONDS": int(env.get("HSTS_MAX_AGE_SECONDS", 365 * 24 * 3600)),
         # The worker and the scheduler reconnect to a Redis that went away with exponential backoff,
-        # waiting at most this long between attempts (SPEC §9.1: they ride out the outage).
+        # waiting at most this long between attempts (they ride out the outage).
         "REDIS_RETRY_MAX_SECONDS": float(env.get("REDIS_RETRY_MAX_SECONDS", 30)),
         # werkzeug's method for new admin password hashes. Not read from the environment: only a
         # test app passes a cheap one (its fixtures make and log in hundreds of admins), and an app

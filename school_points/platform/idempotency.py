@@ -1,4 +1,4 @@
-"""The stored first result of a creating POST under an Idempotency-Key (SPEC §7).
+"""The stored first result of a creating POST under an Idempotency-Key (docs/MINIPROGRAM_API.md).
 
 A table of the HTTP plumbing rather than of the domain: webkit.idempotency reads and writes it,
 and webkit may import nothing of school_points but platform. school_points.models re-exports it,

@@ -1,4 +1,4 @@
-"""Riding out a Redis outage in the long-running processes (worker, scheduler): SPEC §9.1.
+"""Riding out a Redis outage in the long-running processes (worker, scheduler).
 
 `Backoff` spaces the reconnection attempts (capped exponential: 0.5 s, 1 s, 2 s, ... up to
 REDIS_RETRY_MAX_SECONDS); `Outage` makes the log say one line when an outage begins and one when

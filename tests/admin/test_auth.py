@@ -85,7 +85,7 @@ def test_repeated_wrong_passwords_are_rate_limited(fresh_api, make_admin):
     assert "Retry-After" in limited.headers
 
 
-# ---------------------------------------------------------------- issue 9: limits behind a proxy
+# ---------------------------------------------------------------- limits behind a proxy
 
 
 def test_sixty_wrong_passwords_from_one_address_do_not_lock_the_real_admin_out(
@@ -160,7 +160,7 @@ def test_audit_log_records_the_address_the_outermost_proxy_saw(app, api, behind_
     assert listed["client_address"] == "203.0.113.9"
 
 
-# ---------------------------------------------------------------- issue 9: token hygiene and logout
+# ---------------------------------------------------------------- token hygiene and logout
 
 
 def test_login_response_with_the_token_is_not_cacheable(fresh_api, make_admin):

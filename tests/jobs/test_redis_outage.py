@@ -1,4 +1,4 @@
-"""SPEC §9.1 / issue 9 point 5: the real worker and scheduler processes ride out a Redis outage.
+"""The real worker and scheduler processes ride out a Redis outage.
 
 A private redis-server is stopped while the worker is in the middle of a job and started again on
 the same port; without restarting either process, a new check-in is awarded (and its result told)

@@ -161,7 +161,7 @@ def test_ref_is_ignored_for_a_person_the_school_already_knew(login):
     assert db.session.scalar(select(func.count()).select_from(Referral)) == 0
 
 
-# ---------------------------------------------------------------- issue 9: limits behind a proxy
+# ---------------------------------------------------------------- limits behind a proxy
 
 
 def test_default_login_limit_lets_a_parents_meeting_behind_one_nat_in(app, client, fake_wechat):
@@ -203,7 +203,7 @@ def test_a_client_cannot_escape_the_login_limit_by_forging_forwarded_addresses(
     assert statuses == [401, 401, 429]
 
 
-# ---------------------------------------------------------------- issue 9: token hygiene and logout
+# ---------------------------------------------------------------- token hygiene and logout
 
 
 def test_login_response_with_the_token_is_not_cacheable(client, fake_wechat):

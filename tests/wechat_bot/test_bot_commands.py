@@ -101,7 +101,7 @@ def test_bind_command_binds_and_sets_the_default(oa, make_student):
 
 def test_a_referred_follower_binding_a_new_child_earns_both_families_their_points(oa, make_student, make_guardian):
     """老带新 through the official account: follow via a parent's referral QR, then 绑定 a newly
-    enrolled child: the referrer's child gets 100 points and the new child 50 (SPEC §6.3)."""
+    enrolled child: the referrer's child gets 100 points and the new child 50 (docs/PRODUCT.md)."""
     old_student = make_student(name="老学员")
     referrer = make_guardian(old_student)
     oa.event("oa-newcomer", "subscribe", key=f"qrscene_ref_{referrer.referral_code}", Ticket="t")
