@@ -170,7 +170,7 @@ def bench_redemption(port, fixture, args):
     own = _measured(meter, port, spread, duration=args.seconds)
     ratios = [
         r.throughput / max(a.throughput, b.throughput)  # each redeem run against the pings around it
-        for r, a, b in zip(redeem_runs, ping_runs, ping_runs[1:], strict=True)
+        for r, a, b in zip(redeem_runs, ping_runs[:-1], ping_runs[1:], strict=True)
     ]
     ping_cpu = statistics.median(sum(r.cpu.values()) for r in ping_runs)
     redeem_cpu = statistics.median(sum(r.cpu.values()) for r in redeem_runs)
