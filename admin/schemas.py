@@ -298,6 +298,7 @@ class ClassOut(Schema):
 class StudentOut(Schema):
     id = fields.Integer()
     name = fields.String()
+    student_no = fields.String(allow_none=True)
     campus_id = fields.Integer()
     class_ids = fields.Function(lambda s: [c.id for c in s.classes])
     birthday = fields.Date(allow_none=True)
@@ -308,7 +309,7 @@ class StudentOut(Schema):
 
 
 class StudentDetailOut(StudentOut):
-    bind_code = fields.String()
+    bind_code = fields.String(allow_none=True)
 
 
 class LedgerEntryOut(Schema):

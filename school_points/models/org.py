@@ -58,15 +58,20 @@ class Student(db.Model):
 
     __tablename__ = "student"
     __table_args__ = (
-        CheckConstraint("status IN ('active', 'archived')", name="status"),
+        CheckConstraint("status IN ('active', 'archived', 'erased')", name="status"),
         Index("ix_student_campus_id_id", "campus_id", "id"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(db.String(64))
     campus_id: Mapped[int] = mapped_column(ForeignKey("campus.id"))
     birthday = mapped_column(db.Date, nullable=True)
+    # 学号: the school's own number for the student (roster import matches on it); optional
+    student_no = mapped_column(db.String(32), unique=True, nullable=True)
     status: Mapped[str] = mapped_column(db.String(16), default="active")
-    bind_code: Mapped[str] = mapped_column(db.String(16), unique=True)
+    # when the student was last archived (the privacy retention job counts from it); NULL otherwise
+    archived_at = mapped_column(AwareDateTime, nullable=True)
+    # NULL once the student's data is erased (no family can bind to an erased student)
+    bind_code: Mapped[str | None] = mapped_column(db.String(16), unique=True, nullable=True)
     created_at = mapped_column(AwareDateTime, default=now_default, nullable=False)
 
     campus = relationship("Campus")
