@@ -7,12 +7,16 @@ from school_points.models import Goods, LedgerEntry, PointsAccount, PointsLot, R
 from school_points.platform.extensions import db
 
 
-def find_differences() -> list[str]:
-    """Human-readable lines, one per difference; empty when everything agrees."""
-    return _balances() + _lots() + _stock()
+def find_differences(session=None) -> list[str]:
+    """Human-readable lines, one per difference; empty when everything agrees.
+
+    `session`: another database's session (a restored backup is checked this way); the app's by default.
+    """
+    session = session if session is not None else db.session
+    return _balances(session) + _lots(session) + _stock(session)
 
 
-def _balances():
+def _balances(session):
     earning = (LedgerEntry.delta > 0) & (LedgerEntry.kind.in_(sorted(LIFETIME_KINDS)))
     sums = (
         select(
@@ -23,7 +27,7 @@ def _balances():
         .group_by(LedgerEntry.student_id)
         .subquery()
     )
-    rows = db.session.execute(
+    rows = session.execute(
         select(
             PointsAccount.student_id, PointsAccount.balance, PointsAccount.lifetime, sums.c.total, sums.c.earned
         ).outerjoin(sums, sums.c.student_id == PointsAccount.student_id)
@@ -38,7 +42,7 @@ def _balances():
         if balance < 0:
             out.append(f"student {student_id}: negative balance {balance}")
     orphans = (
-        db.session.execute(
+        session.execute(
             select(LedgerEntry.student_id)
             .where(~LedgerEntry.student_id.in_(select(PointsAccount.student_id)))
             .distinct()
@@ -52,7 +56,7 @@ def _balances():
         .group_by(LedgerEntry.student_id)
         .subquery()
     )
-    chain = db.session.execute(
+    chain = session.execute(
         select(PointsAccount.student_id, PointsAccount.balance, LedgerEntry.balance_after)
         .join(last, last.c.student_id == PointsAccount.student_id)
         .join(LedgerEntry, LedgerEntry.id == last.c.last_id)
@@ -62,8 +66,8 @@ def _balances():
     return out
 
 
-def _lots():
-    rows = db.session.execute(
+def _lots(session):
+    rows = session.execute(
         select(PointsLot.student_id, func.sum(PointsLot.remaining), PointsAccount.balance)
         .join(PointsAccount, PointsAccount.student_id == PointsLot.student_id)
         .group_by(PointsLot.student_id, PointsAccount.balance)
@@ -72,14 +76,14 @@ def _lots():
     return [f"student {sid}: {lots} expiring points in lots but balance is {bal}" for sid, lots, bal in rows]
 
 
-def _stock():
+def _stock(session):
     live = (
         select(Redemption.goods_id, func.sum(Redemption.quantity).label("units"))
         .where(Redemption.status != "cancelled")
         .group_by(Redemption.goods_id)
         .subquery()
     )
-    rows = db.session.execute(
+    rows = session.execute(
         select(Goods.id, Goods.stock, Goods.stock_received, func.coalesce(live.c.units, 0)).outerjoin(
             live, live.c.goods_id == Goods.id
         )

@@ -24,6 +24,9 @@ def register(app) -> None:
     from school_points.wechat.cli import wechat_cli
 
     app.cli.add_command(wechat_cli)
+    from school_points.office.backup_cli import backup_cli
+
+    app.cli.add_command(backup_cli)
 
 
 @points_cli.command("check")

@@ -129,6 +129,10 @@ def load_config(instance_path, overrides=None) -> dict[str, Any]:
         # No pool_pre_ping: db_setup pings only connections that sat idle (one round trip fewer per request).
         "SQLALCHEMY_ENGINE_OPTIONS": {},
         "JSON_AS_ASCII": False,
+        # `flask backup create` without a path and the nightly backup write here (docs/BACKUPS.md);
+        # the nightly job keeps the newest BACKUP_KEEP backups it made there and deletes older ones.
+        "BACKUP_DIR": env.get("BACKUP_DIR") or str(Path(instance_path) / "backups"),
+        "BACKUP_KEEP": _backup_keep(env.get("BACKUP_KEEP", "14")),
     }
     if config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
         config["SQLALCHEMY_ENGINE_OPTIONS"].update(
@@ -171,3 +175,13 @@ def _public_base_url(value, app_env):
             f"e.g. https://points.example-school.cn (got {value!r})"
         )
     return value
+
+
+def _backup_keep(value):
+    try:
+        keep = int(str(value).strip())
+    except ValueError:
+        keep = 0
+    if keep < 1:
+        raise ConfigError(f"BACKUP_KEEP must be a whole number of backups, at least 1, not {value!r}")
+    return keep
