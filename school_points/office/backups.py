@@ -14,7 +14,7 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 from flask import current_app
@@ -36,7 +36,7 @@ from school_points.office.backup_format import (
     read_manifest,
     write_backup,
 )
-from school_points.platform.clock import school_tz, utcnow
+from school_points.platform import clock
 from school_points.platform.config import normalize_database_url
 from school_points.platform.extensions import db
 
@@ -71,7 +71,7 @@ def create_backup(path=None, *, directory=None, database_url=None, on_snapshot=N
     """
     url = database_url or db.engine.url.render_as_string(hide_password=False)
     engine = engine_of(url)
-    now = utcnow()
+    now = clock.utcnow()
     destination = _destination(path, directory, now)
     with tempfile.TemporaryDirectory(prefix=".backup-work-", dir=destination.parent) as work:
         if engine == "postgresql":
@@ -141,11 +141,11 @@ def restore_backup(path, database_url) -> RestoreReport:
 def nightly_backup() -> str | None:
     """The scheduler's hourly job: the day's backup into BACKUP_DIR (once a school day, from 02:00), then pruning."""
     directory = Path(current_app.config["BACKUP_DIR"])
-    now = utcnow()
-    local_now = now.astimezone(school_tz())
+    now = clock.utcnow()
+    local_now = now.astimezone(clock.school_tz())
     if local_now.hour < NIGHTLY_FROM_HOUR:
         return None
-    if any(stamp.astimezone(school_tz()).date() == local_now.date() for stamp, _ in _own_backups(directory)):
+    if any(stamp.astimezone(clock.school_tz()).date() == local_now.date() for stamp, _ in _own_backups(directory)):
         return None
     path, manifest = create_backup(directory=directory)
     removed = prune(directory, current_app.config["BACKUP_KEEP"])
@@ -225,7 +225,7 @@ def _own_backups(directory):
     for path in directory.iterdir():
         match = NAME_PATTERN.match(path.name)
         if match and path.is_file() and read_manifest(path) is not None:
-            stamp = datetime.strptime(match.group(1), STAMP_FORMAT).replace(tzinfo=utcnow().tzinfo)
+            stamp = datetime.strptime(match.group(1), STAMP_FORMAT).replace(tzinfo=UTC)
             found.append((stamp, int(match.group(2) or 1), path))
     return [(stamp, path) for stamp, _, path in sorted(found)]
 
