@@ -294,3 +294,15 @@ def test_the_nightly_job_backs_up_once_a_school_day_and_keeps_backup_keep(
 def test_backup_error_is_what_callers_catch():
     with pytest.raises(BackupError, match="not a database URL"):
         backups.engine_of("garbage")
+
+
+def test_backup_settings_default_under_instance_and_refuse_a_keep_below_one(tmp_path, monkeypatch):
+    from school_points.platform.config import ConfigError, load_config
+
+    monkeypatch.delenv("BACKUP_DIR", raising=False)
+    monkeypatch.delenv("BACKUP_KEEP", raising=False)
+    config = load_config(tmp_path)
+    assert (config["BACKUP_DIR"], config["BACKUP_KEEP"]) == (str(tmp_path / "backups"), 14)
+    monkeypatch.setenv("BACKUP_KEEP", "0")
+    with pytest.raises(ConfigError, match="BACKUP_KEEP"):
+        load_config(tmp_path)
