@@ -8,6 +8,7 @@ cost nothing, and whatever the school's timezone, a day's work is done within it
 
 from rq import cron
 
+from school_points.office.erasure import erase_expired_archives
 from school_points.ops.sweep import prune_processed_messages, sweep_media, sweep_outbox
 from school_points.platform.queue import QUEUE_NAME
 from school_points.points.birthday import award_birthdays
@@ -19,3 +20,4 @@ cron.register(expire_due, QUEUE_NAME, cron="5 * * * *", job_timeout=1800)
 cron.register(remind_expiring, QUEUE_NAME, cron="15 * * * *", job_timeout=1800)
 cron.register(award_birthdays, QUEUE_NAME, cron="25 * * * *", job_timeout=1800)
 cron.register(prune_processed_messages, QUEUE_NAME, cron="35 * * * *", job_timeout=600)
+cron.register(erase_expired_archives, QUEUE_NAME, cron="45 * * * *", job_timeout=1800)
