@@ -29,6 +29,7 @@ from school_points.platform.extensions import db
 from school_points.points.evaluation import evaluate
 from school_points.school.settings import update_settings
 from tests.admin.admin_testkit import db_state
+from tests.conftest import balance_of, requires_pg, run_concurrently
 from tests.miniprogram_api.conftest import PNG, Mp
 
 NAME = "王思远"
@@ -324,3 +325,37 @@ def test_pending_notifications_about_an_erased_child_are_not_sent(api, child):
 
     statuses = db.session.scalars(select(Notification.status).where(Notification.student_id == child["id"])).all()
     assert "pending" not in statuses
+
+
+@requires_pg
+def test_erasure_racing_redemptions_and_itself_keeps_the_accounts_straight(
+    app, api, make_student, make_guardian, make_goods
+):
+    student = make_student(name=NAME, balance=100)
+    mom = mp_for(app.test_client(), make_guardian(student))
+    goods = make_goods(points=10, stock=10)
+    token = api.token
+
+    def act(kind):
+        client = app.test_client()
+        if kind == "erase":
+            return client.post(
+                f"/api/admin/v1/students/{student.id}/erase",
+                json={"confirm": NAME},
+                headers={"Authorization": f"Bearer {token}"},
+            ).status_code
+        return client.post(
+            "/api/v1/redemptions",
+            json={"student_id": student.id, "goods_id": goods.id},
+            headers={"Authorization": f"Bearer {mom.token}"},
+        ).status_code
+
+    outcomes = run_concurrently(app, act, ["erase", "erase", "redeem", "redeem", "redeem", "redeem"])
+
+    assert outcomes[:2] == [200, 200]
+    assert set(outcomes[2:]) <= {201, 404}, outcomes
+    assert find_differences() == []
+    assert balance_of(student.id) == 100 - 10 * outcomes[2:].count(201)
+    assert db.session.scalar(select(func.count()).where(AuditLog.action == "student.erase")) == 1
+    db.session.expire_all()
+    assert db.session.get(Student, student.id).name == f"已删除学员#{student.id}"
