@@ -4,6 +4,7 @@ import io
 import json
 import subprocess
 from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import openpyxl
 import pytest
@@ -359,3 +360,31 @@ def test_erasure_racing_redemptions_and_itself_keeps_the_accounts_straight(
     assert db.session.scalar(select(func.count()).where(AuditLog.action == "student.erase")) == 1
     db.session.expire_all()
     assert db.session.get(Student, student.id).name == f"已删除学员#{student.id}"
+
+
+def test_retention_erases_the_longest_archived_first_and_a_batch_at_a_time(app, make_student, monkeypatch):
+    from school_points.office import erasure
+
+    monkeypatch.setattr(erasure, "RETENTION_BATCH", 1)
+    now = utcnow()
+    newer, older = archived(make_student, "张三丰", 40, now), archived(make_student, "李四海", 50, now)
+    update_settings({"privacy": {"erase_archived_after_days": 30}})
+    db.session.commit()
+
+    assert erase_expired_archives(now=now) == 1
+    db.session.expire_all()
+    assert [db.session.get(Student, sid).status for sid in (older, newer)] == ["erased", "archived"]
+    assert erase_expired_archives(now=now) == 1
+
+
+def test_retention_counts_whole_school_local_days(app, make_student):
+    shanghai = ZoneInfo("Asia/Shanghai")
+    archived_at = datetime(2026, 3, 1, 23, 30, tzinfo=shanghai)  # 15:30 UTC: still March 1st at school
+    sid = archived(make_student, "张三丰", 0, archived_at)
+    update_settings({"privacy": {"erase_archived_after_days": 1}})
+    db.session.commit()
+
+    assert erase_expired_archives(now=datetime(2026, 3, 2, 23, 59, tzinfo=shanghai)) == 0
+    assert erase_expired_archives(now=datetime(2026, 3, 3, 0, 1, tzinfo=shanghai)) == 1
+    db.session.expire_all()
+    assert db.session.get(Student, sid).status == "erased"
