@@ -15,8 +15,8 @@ replaced. JSON columns are searched in their stored text, where json.dumps wrote
 \\uXXXX escapes, so each string is looked for in both forms.
 """
 
-import contextlib
 import json
+import logging
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +25,8 @@ from sqlalchemy import String, cast, or_, select
 
 from school_points.platform.extensions import db
 from school_points.platform.redis_conn import get_redis
+
+log = logging.getLogger(__name__)
 
 # The official account's reply cache (wechat_bot/inbox.py writes `wechat:reply:<dedupe key>`).
 REPLY_CACHE_PATTERN = "wechat:reply:*"
@@ -107,16 +109,18 @@ def scrub_rows(model, columns, redactor, tied=None) -> int:
 
 def forget_cached_replies(redactor, openids) -> int:
     """Delete the bot's cached replies that hold the child's strings or went to the family's
-    openids (a unit-of-work effect: after the commit). Redis down: logged nowhere, the cache
-    expires by itself within minutes."""
+    openids (a unit-of-work effect: after the commit). With Redis down a warning is logged: the
+    cache expires by itself within minutes (wechat_bot/inbox.py keeps replies ten minutes)."""
     client = get_redis()
     if client is None:
         return 0
     removed = 0
-    with contextlib.suppress(redis.RedisError):
+    try:
         for key in client.scan_iter(match=REPLY_CACHE_PATTERN, count=500):
             raw = client.get(key)
             text = raw.decode("utf-8", "replace") if raw is not None else ""
             if redactor.mentioned_in(text) or any(openid in text for openid in openids):
                 removed += client.delete(key)
+    except redis.RedisError as exc:
+        log.warning("erasure: cached bot replies not searched, Redis unavailable: %s", exc)
     return removed
