@@ -33,6 +33,7 @@ from .schemas import (
 )
 
 STUDENT_NOT_FOUND = {404: ["student_not_found"]}
+STUDENT_CHANGE = {**STUDENT_NOT_FOUND, 409: ["student_erased"]}  # an erased student stays erased
 TEACHER_NOT_FOUND = {404: ["teacher_not_found"]}
 
 
@@ -62,16 +63,14 @@ def get_student(student_id):
 
 
 @bp.patch("/students/<int:student_id>")
-@api("修改学员", body=StudentPatch, out=StudentDetailOut, tags=["学员"], errors=STUDENT_NOT_FOUND)
+@api("修改学员", body=StudentPatch, out=StudentDetailOut, tags=["学员"], errors=STUDENT_CHANGE)
 def update_student(student_id):
     data = load_body(StudentPatch, partial=True)
     return respond(dump(StudentDetailOut, students.update_student(student_id, data, scope=g.scope, actor=g.actor)))
 
 
 @bp.post("/students/<int:student_id>/bind-code")
-@api(
-    "重新生成绑定码（旧码失效）", out=BindCodeOut, status=201, idempotent=True, tags=["学员"], errors=STUDENT_NOT_FOUND
-)
+@api("重新生成绑定码（旧码失效）", out=BindCodeOut, status=201, idempotent=True, tags=["学员"], errors=STUDENT_CHANGE)
 def new_bind_code(student_id):
     student = students.regenerate_bind_code(student_id, scope=g.scope, actor=g.actor)
     return respond({"student_id": student.id, "bind_code": student.bind_code}, 201)
@@ -85,7 +84,7 @@ def new_bind_code(student_id):
     status=201,
     idempotent=True,
     tags=["学员"],
-    errors={**STUDENT_NOT_FOUND, 409: ["insufficient_points"]},
+    errors={**STUDENT_NOT_FOUND, 409: ["insufficient_points", "student_erased"]},
 )
 def adjust_points(student_id):
     data = load_body(AdjustmentIn)

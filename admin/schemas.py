@@ -111,6 +111,11 @@ NotificationsSettings = StrictSchema.from_dict(
 )
 
 
+class PrivacySettings(StrictSchema):
+    # Erase students archived longer than this many days; 0 = never, at most ten years.
+    erase_archived_after_days = Int(validate=int_range(0, 3650))
+
+
 class SettingsIn(StrictSchema):
     """The settings document; every key optional (a PATCH), every value checked."""
 
@@ -125,6 +130,7 @@ class SettingsIn(StrictSchema):
     expiry = Nested(ExpirySettings)
     mall = Nested(MallSettings)
     notifications = Nested(NotificationsSettings)
+    privacy = Nested(PrivacySettings)
 
 
 # ------------------------------------------------------------------ request bodies
@@ -222,7 +228,7 @@ class StudentQuery(PageQuery):
     q = Str(validate=length(0, 64))
     campus_id = query_id()
     class_id = query_id()
-    status = Str(validate=one_of(("active", "archived")))
+    status = Str(validate=one_of(("active", "archived", "erased")))
 
 
 class CampusFilter(PageQuery):
@@ -421,3 +427,14 @@ TeacherPage = page_of(TeacherOut, "TeacherPage")
 GoodsPage = page_of(GoodsOut, "GoodsPage")
 RedemptionPage = page_of(RedemptionOut, "RedemptionPage")
 AuditLogPage = page_of(AuditLogOut, "AuditLogPage")
+
+
+# ------------------------------------------------------------------ families' data (docs/FAMILY_DATA.md)
+
+
+class FamilyExportQuery(StrictSchema):
+    format = Str(load_default="json", validate=one_of(("json", "xlsx")))
+
+
+class EraseIn(StrictSchema):
+    confirm = Str(required=True, validate=length(1, 64))

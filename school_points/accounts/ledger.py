@@ -72,6 +72,22 @@ def find_entry(key) -> LedgerEntry | None:
     return db.session.scalars(select(LedgerEntry).where(LedgerEntry.idempotency_key == key)).first()
 
 
+def redact_notes(account, redact) -> int:
+    """Rewrite the notes of a locked account's entries through `redact(text) -> text` when a
+    child's data is erased (a note may name the child); amounts, kinds and keys never change.
+    Returns how many notes changed."""
+    changed = 0
+    for entry in db.session.scalars(
+        select(LedgerEntry).where(LedgerEntry.student_id == account.student_id, LedgerEntry.note != "")
+    ):
+        note = redact(entry.note)
+        if note != entry.note:
+            entry.note = note[:255]
+            changed += 1
+    db.session.flush()
+    return changed
+
+
 @dataclass(frozen=True)
 class Ref:
     """What caused an entry: a type name and an id."""

@@ -256,6 +256,27 @@ def check_media(urls, user_id, base) -> list[str]:
     return list(urls)
 
 
+def upload_names(media) -> list[str]:
+    """The names of our uploads a stored record's media list refers to (erasure deletes them)."""
+    names = []
+    for item in media or []:
+        match = _STORED_MEDIA.match(item) if isinstance(item, str) else None
+        if match:
+            names.append(match.group(1))
+    return names
+
+
+def delete_stored(names) -> int:
+    """Delete stored upload files by name (after their rows are gone); returns how many were removed."""
+    removed = 0
+    for name in names:
+        path = stored_path(name)
+        if path is not None:
+            path.unlink(missing_ok=True)
+            removed += 1
+    return removed
+
+
 def shown_media(media, base) -> list[str]:
     """The media of a stored record as a view may show them: only our uploads, as our own URLs.
 

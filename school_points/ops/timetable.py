@@ -9,6 +9,7 @@ cost nothing, and whatever the school's timezone, a day's work is done within it
 from rq import cron
 
 from school_points.office.backups import nightly_backup
+from school_points.office.erasure import erase_expired_archives
 from school_points.ops.sweep import prune_processed_messages, sweep_media, sweep_outbox
 from school_points.platform.queue import QUEUE_NAME
 from school_points.points.birthday import award_birthdays
@@ -22,3 +23,4 @@ cron.register(award_birthdays, QUEUE_NAME, cron="25 * * * *", job_timeout=1800)
 cron.register(prune_processed_messages, QUEUE_NAME, cron="35 * * * *", job_timeout=600)
 # Hourly, like the daily jobs: it backs up once a school day, at its first run from 02:00 school time.
 cron.register(nightly_backup, QUEUE_NAME, cron="50 * * * *", job_timeout=3 * 3600)
+cron.register(erase_expired_archives, QUEUE_NAME, cron="45 * * * *", job_timeout=1800)

@@ -7,13 +7,20 @@ from sqlalchemy.orm import selectinload
 from school_points.accounts import ledger
 from school_points.models import LedgerEntry, SchoolClass, Student
 from school_points.people.classes import members_of_campus, move_with_classes
+from school_points.platform.clock import utcnow
 from school_points.platform.codes import new_code
-from school_points.platform.errors import NotFound
+from school_points.platform.errors import DomainError, NotFound
 from school_points.platform.extensions import db
 from school_points.school import audit
 from school_points.school.scoping import campus_for_write, get_in_scope
 
-STATUSES = ("active", "archived")
+STATUSES = ("active", "archived", "erased")
+# What an erased student is called from then on (office/erasure.py).
+ERASED_NAME = "已删除学员#{id}"
+
+
+class StudentErased(DomainError):
+    code, message, kind = "student_erased", "该学员的数据已删除，不能再修改", "conflict"
 
 
 def active_student(student_id) -> Student:
@@ -62,10 +69,12 @@ def create_student(data, *, scope, actor) -> Student:
 def update_student(student_id, data, *, scope, actor) -> Student:
     """Change name, campus, classes, birthday or status (archived students keep their points)."""
     student = get_student(student_id, scope)
+    refuse_erased(student)
     before = _snapshot(student)
     for field in ("name", "birthday", "status"):
         if field in data:
             setattr(student, field, data[field])
+    _stamp_archived(student, before["status"])
     move_with_classes(student, data, scope)
     db.session.flush()
     audit.record(
@@ -82,10 +91,25 @@ def update_student(student_id, data, *, scope, actor) -> Student:
 def regenerate_bind_code(student_id, *, scope, actor) -> Student:
     """Give a student a new bind code; the old one stops working at once."""
     student = get_student(student_id, scope)
+    refuse_erased(student)
     student.bind_code = _unused_bind_code()
     db.session.flush()
     audit.record(actor, "student.bind_code", "student", student.id, campus_id=student.campus_id)
     return student
+
+
+def refuse_erased(student) -> None:
+    """Raise StudentErased for an erased student: nothing may give it a name or a code again."""
+    if student.status == "erased":
+        raise StudentErased()
+
+
+def _stamp_archived(student, old_status):
+    """archived_at is when the student last became archived (the retention clock), else NULL."""
+    if student.status == "archived" and (old_status != "archived" or student.archived_at is None):
+        student.archived_at = utcnow()
+    elif student.status != "archived":
+        student.archived_at = None
 
 
 def points_history_query(student_id, scope) -> Select:

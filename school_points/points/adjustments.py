@@ -2,7 +2,7 @@
 
 from school_points.accounts import ledger
 from school_points.models import LedgerEntry
-from school_points.people.students import get_student
+from school_points.people.students import get_student, refuse_erased
 from school_points.platform.extensions import db
 from school_points.school import audit
 from school_points.school.scoping import Scope
@@ -17,6 +17,7 @@ def adjust(student_id, delta, reason, *, actor, key, scope=ALL_CAMPUSES) -> Ledg
     first entry instead of adjusting twice.
     """
     student = get_student(student_id, scope)
+    refuse_erased(student)  # an erased student's account is closed: its figures only add up now
     account = ledger.lock(student.id)
     ledger_key = f"adjustment:{actor.type}:{actor.id}:s{student.id}:{key}"[:200]
     if (done := ledger.find_entry(ledger_key)) is not None:

@@ -45,6 +45,8 @@ DEFAULTS = {
         kind: {"enabled": False, "template_id": "", "fields": dict(fields)}
         for kind, fields in NOTIFICATION_FIELD_DEFAULTS.items()
     },
+    # Erase students archived longer than this many days (0: never); office/erasure.py.
+    "privacy": {"erase_archived_after_days": 0},
 }
 
 
