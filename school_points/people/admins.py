@@ -11,6 +11,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from school_points.models import Admin, Campus
 from school_points.platform.errors import DomainError, ValidationFailed
 from school_points.platform.extensions import db
+from school_points.school.scoping import MAX_ID
 
 MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_LENGTH = 128
@@ -70,7 +71,7 @@ def check_role(role, campus_id) -> None:
         raise ValidationFailed("校区管理员必须指定校区", details={"campus_id": ["校区管理员必须指定校区"]})
     if role == "super" and campus_id is not None:
         raise ValidationFailed("总管理员不属于任何校区", details={"campus_id": ["总管理员不能指定校区"]})
-    if campus_id is not None and db.session.get(Campus, campus_id) is None:
+    if campus_id is not None and (not 0 < campus_id <= MAX_ID or db.session.get(Campus, campus_id) is None):
         raise ValidationFailed("校区不存在", details={"campus_id": ["校区不存在"]})
 
 
