@@ -7,6 +7,10 @@ bp = Blueprint("admin", __name__)
 
 # The view modules attach their routes to `bp`; imported after it exists.
 from . import auth, family, mall, people, reporting, school  # noqa: E402,F401
+
+# isort: split
+# Accounts, families' links, the outbox and the school's structure (docs/ADMIN_API.md).
+from . import accounts, families, outbox, structure  # noqa: E402,F401
 from .kit import DOCUMENT  # noqa: E402
 
 docs_bp = DOCUMENT.blueprint("admin_docs")

@@ -4,7 +4,7 @@ from flask import Response, current_app, g, request
 
 from school_points.models import Admin
 from school_points.people import tokens
-from school_points.people.admins import authenticate
+from school_points.people.admins import authenticate, session_is_current
 from school_points.platform import ratelimit
 from school_points.platform.extensions import db
 from school_points.school.actors import Actor
@@ -44,9 +44,10 @@ def no_store(response):
 
 @bp.before_request
 def _require_admin():
-    """Every admin route needs a valid, unexpired, not logged-out admin token, unless its @api
-    declaration says otherwise (login: none; logout: checks the token itself). A route without a
-    declaration is guarded too."""
+    """Every admin route needs a valid, unexpired, not logged-out admin token of an active admin,
+    issued in the admin's current session generation (disabling an admin or changing their
+    password, role or campus ends every earlier token), unless its @api declaration says otherwise
+    (login: none; logout: checks the token itself). A route without a declaration is guarded too."""
     g.client_address = client_address()
     declared = getattr(current_app.view_functions.get(request.endpoint), "api_doc", {"auth": "admin"})
     if declared["auth"] != "admin":
@@ -54,9 +55,9 @@ def _require_admin():
     token = bearer_token()
     if token is None:
         raise ApiError(401, "unauthorized", "请先登录")
-    admin_id = tokens.verify("admin", token)
-    admin = db.session.get(Admin, admin_id) if admin_id is not None else None
-    if admin is None or not admin.active:
+    found = tokens.verified_claims("admin", token)
+    admin = db.session.get(Admin, found.subject) if found is not None else None
+    if not session_is_current(admin, found.generation if found else None):
         raise ApiError(401, "invalid_token", "登录已失效，请重新登录")
     g.admin = admin
     g.scope = scope_of(admin)
@@ -97,7 +98,7 @@ def login():
         raise ApiError(401, "invalid_credentials", "用户名或密码错误")
     ratelimit.forgive("admin_login_addr", address)
     ratelimit.reset("admin_login_user_addr", per_user)
-    token, ttl = tokens.issue("admin", admin.id)
+    token, ttl = tokens.issue("admin", admin.id, generation=admin.session_generation)
     return no_store(respond({"token": token, "expires_in": ttl, "admin": dump(AdminOut, admin)}))
 
 

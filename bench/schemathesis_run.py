@@ -131,7 +131,9 @@ from school_points.people import tokens
 from school_points.people.admins import create_admin
 from school_points.school.actors import SYSTEM
 from school_points.platform.extensions import db
-from school_points.models import Campus, Goods, Guardian, SchoolClass, Student, Teacher, WechatUser
+from school_points.models import Admin, Campus, Goods, Guardian, Notification, SchoolClass, Student, Teacher, WechatUser
+import sqlalchemy as sa
+RUN_ADMIN_ID = 7919
 app = create_app()
 with app.app_context():
     db.drop_all(); db.create_all()
@@ -148,10 +150,21 @@ with app.app_context():
     db.session.add(Goods(name="铅笔", points=5, stock=1000, stock_received=1000, verify_code="8888"))
     ledger.credit(ledger.lock(student.id), 100000, "adjustment", key="st-seed", actor=SYSTEM)
     db.session.commit()
-    # A super admin, so the admin run reaches every route (PATCH /settings, POST /campuses).
+    # A super admin, so the admin run reaches every route (PATCH /settings, POST /campuses). The
+    # admin accounts routes may disable or re-password whichever admin a generated id names, which
+    # would end the run's own session: other admins hold the small ids the generators try first
+    # (1, 2, ...), and the run's admin has an id of its own far from them.
+    create_admin("st-other", "schemathesis-other-9")
+    create_admin("st-desk", "schemathesis-desk-9", campus_id=campus.id)
     admin = create_admin("st-admin", "schemathesis-only-9")
+    db.session.flush()
+    db.session.execute(sa.update(Admin).where(Admin.id == admin.id).values(id=RUN_ADMIN_ID))
+    # Something for the guardians and notifications routes to show.
+    db.session.add(Notification(kind="points_awarded", dedupe_key="st-note", user_id=parent.id,
+                                student_id=student.id, status="failed", attempts=3, last_error_code=43101,
+                                last_error="wechat_error: errcode=43101 user refuse to accept the msg"))
     db.session.commit()
-    print(tokens.issue("user", parent.id)[0], tokens.issue("admin", admin.id)[0])
+    print(tokens.issue("user", parent.id)[0], tokens.issue("admin", RUN_ADMIN_ID)[0])
 """
 
 

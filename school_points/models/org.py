@@ -107,4 +107,6 @@ class Admin(db.Model):
     role: Mapped[str] = mapped_column(db.String(16), default="super")
     campus_id = mapped_column(ForeignKey("campus.id"), nullable=True)
     active: Mapped[bool] = mapped_column(default=True)
+    # Carried in every token of this admin; bumped to end all of them at once (people/admins.py).
+    session_generation: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at = mapped_column(AwareDateTime, default=now_default, nullable=False)

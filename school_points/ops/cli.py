@@ -54,7 +54,14 @@ def points_expire_command() -> None:
 
 @admin_cli.command("create")
 @click.argument("username")
-@click.option("--password", required=True, help="The admin's password (stored hashed).")
+@click.option(
+    "--password",
+    prompt=True,
+    hide_input=True,
+    confirmation_prompt=True,
+    help="The admin's password (stored hashed): at least 10 characters, not the username. Asked for "
+    "(hidden, twice) when left out, which keeps it out of the shell's history.",
+)
 @click.option("--campus", "campus_id", type=int, default=None, help="Confine the admin to one campus.")
 def admin_create_command(username, password, campus_id) -> None:
     """Create an admin: super (all campuses) or, with --campus, a campus admin."""

@@ -98,3 +98,14 @@ def _snapshot(klass):
         "teacher_ids": [t.id for t in klass.teachers],
         "student_ids": [s.id for s in klass.students],
     }
+
+
+def delete_class(class_id, *, scope, actor) -> None:
+    """Delete a class: its memberships and teacher assignments go with it; its students stay, with
+    their points, ledger and orders untouched (nothing in the ledger names a class). Audited with
+    the class as it was."""
+    klass = get_class(class_id, scope)
+    before = _snapshot(klass)
+    db.session.delete(klass)
+    db.session.flush()
+    audit.record(actor, "class.delete", "class", class_id, campus_id=before["campus_id"], changes={"old": before})

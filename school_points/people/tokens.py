@@ -5,6 +5,10 @@ out stores the token id in `revoked_token` until the token would have expired an
 authenticated request looks its token id up there by primary key (one indexed query), so a logout
 bites at once in every process. Only the signature check is cached per process, never the
 revocation.
+
+An admin token also carries the admin's session generation (`gen`, absent = 0): bumping the
+admin's counter (people/admins.py `end_sessions`) ends every token issued before, in one write,
+with no list of tokens to keep; the admin guard compares it with the row it loads anyway.
 """
 
 import secrets
@@ -31,11 +35,13 @@ CLOCK_SKEW_SECONDS = 60  # tolerated between servers
 
 
 class Claims(NamedTuple):
-    """What a genuine, unexpired token says: its subject, its id and when it stops being valid."""
+    """What a genuine, unexpired token says: its subject, its id, when it stops being valid and the
+    session generation it was issued in."""
 
     subject: int
     token_id: str
     expires_at: datetime
+    generation: int = 0
 
 
 def _serializer(kind, secret=None):
@@ -46,9 +52,13 @@ def _ttl(kind):
     return current_app.config["ADMIN_TOKEN_TTL_SECONDS" if kind == "admin" else "TOKEN_TTL_SECONDS"]
 
 
-def issue(kind, subject_id) -> tuple[str, int]:
-    """A token for subject `subject_id` of `kind` ('user' or 'admin') and its lifetime in seconds."""
-    return _serializer(kind).dumps({"sub": subject_id, "jti": secrets.token_hex(16)}), _ttl(kind)
+def issue(kind, subject_id, *, generation=0) -> tuple[str, int]:
+    """A token for subject `subject_id` of `kind` ('user' or 'admin') and its lifetime in seconds;
+    `generation` is the subject's session generation (admins), left out of the token when 0."""
+    data = {"sub": subject_id, "jti": secrets.token_hex(16)}
+    if generation:
+        data["gen"] = generation
+    return _serializer(kind).dumps(data), _ttl(kind)
 
 
 def claims(kind, token) -> Claims | None:
@@ -58,21 +68,28 @@ def claims(kind, token) -> Claims | None:
     signed = _unsigned(current_app.config["SECRET_KEY"], kind, token)
     if signed is None:
         return None
-    subject, token_id, signed_at = signed
+    subject, token_id, signed_at, generation = signed
     ttl = _ttl(kind)
     age = epoch_seconds() - signed_at
     if not -CLOCK_SKEW_SECONDS <= age <= ttl:
         return None
     expires_at = datetime.fromtimestamp(signed_at + ttl + CLOCK_SKEW_SECONDS, UTC)
-    return Claims(subject, token_id, expires_at)
+    return Claims(subject, token_id, expires_at, generation)
 
 
 def verify(kind, token) -> int | None:
     """The subject id a valid, unexpired, not revoked token names, or None."""
+    found = verified_claims(kind, token)
+    return None if found is None else found.subject
+
+
+def verified_claims(kind, token) -> Claims | None:
+    """The Claims of a valid, unexpired, not revoked token, or None (the caller still compares the
+    session generation with its subject's)."""
     found = claims(kind, token)
     if found is None or is_revoked(found.token_id):
         return None
-    return found.subject
+    return found
 
 
 def is_revoked(token_id) -> bool:
@@ -101,7 +118,8 @@ def revoke(found) -> None:
 
 @lru_cache(maxsize=4096)
 def _unsigned(secret, kind, token):
-    """(subject id, token id, signing time) of a token whose signature is genuine, else None.
+    """(subject id, token id, signing time, session generation) of a token whose signature is
+    genuine, else None.
 
     The signature check (key derivation and HMAC) is the same for every request a client sends
     with its token, so its result is remembered per secret and token; the expiry, which depends on
@@ -121,4 +139,7 @@ def _unsigned(secret, kind, token):
     # which asks their holders to log in once more.
     if not isinstance(token_id, str) or not 16 <= len(token_id) <= 64:
         return None
-    return subject, token_id, signed_at.timestamp()
+    generation = data.get("gen", 0)
+    if not isinstance(generation, int) or isinstance(generation, bool) or not 0 <= generation <= MAX_SUBJECT_ID:
+        return None
+    return subject, token_id, signed_at.timestamp(), generation
