@@ -233,6 +233,8 @@ def start_gunicorn(port, env, log, *, workers, threads):
         str(workers),
         "--threads",
         str(threads),
+        # Not $HOME/.gunicorn/gunicorn.ctl, which every gunicorn on the machine would share.
+        "--no-control-socket",
     ]
     process = subprocess.Popen(
         command,
@@ -244,6 +246,29 @@ def start_gunicorn(port, env, log, *, workers, threads):
     )
     wait_for_port(port, process, 60, log)
     return process
+
+
+def wait_until_serving(factory, in_a_row=8, seconds=90.0):
+    """Return once /healthz answered `in_a_row` times running: every gunicorn worker has booted
+    (the arbiter listens before its workers have loaded the app)."""
+    deadline, streak = time.monotonic() + seconds, 0
+    while streak < in_a_row:
+        if time.monotonic() > deadline:
+            raise RuntimeError("gunicorn did not start serving")
+        streak = streak + 1 if healthz_seconds(factory, 2) is not None else 0
+
+
+def sockets_per_worker(arbiter_pid) -> list[int]:
+    """Open sockets of each worker process of a gunicorn arbiter (Linux /proc)."""
+    children = Path(f"/proc/{arbiter_pid}/task/{arbiter_pid}/children").read_text().split()
+    counts = []
+    for pid in children:
+        fds = Path(f"/proc/{pid}/fd")
+        try:
+            counts.append(sum(1 for fd in fds.iterdir() if os.readlink(fd).startswith("socket:")))
+        except OSError:
+            continue
+    return sorted(counts, reverse=True)
 
 
 def stop_process(process, seconds=15):
