@@ -12,9 +12,17 @@ in plaintext mode a signature seen in a log lets anyone post as that parent whil
 So the access log prints the path without the query string (and no Referer, which can carry
 another page's query string), and both of gunicorn's logs pass through the app's SecretScrubber,
 which also covers gunicorn's own "Error handling request <uri>" lines.
+
+Behind nginx (deploy/nginx/school-points.conf): the app's ProxyFix, sized by TRUSTED_PROXY_COUNT,
+is the one judge of X-Forwarded-For/-Proto/-Host. gunicorn would otherwise take the scheme from
+X-Forwarded-Proto (or -Ssl, -Protocol) itself for any peer on 127.0.0.1, also with
+TRUSTED_PROXY_COUNT=0, where the app promises to ignore forwarded headers: so it trusts no peer.
+The bind address comes from the command line (Procfile: 0.0.0.0:$PORT; the systemd unit:
+127.0.0.1:8000, reachable by nginx only).
 """
 
 import gc
+import os
 
 from gunicorn.glogging import Logger
 
@@ -37,3 +45,20 @@ logger_class = ScrubbingLogger
 
 def post_worker_init(worker):
     gc.freeze()
+
+
+# Processes x threads: how many requests run at once (12 by default). Slow clients never hold one
+# behind nginx, which buffers whole requests and responses; without nginx, each client still
+# sending its headers or body holds a thread (bench/bench_slow_clients.py). The Procfile passes the
+# same values on its command line (bench/servers.py reads them there).
+workers = int(os.environ.get("WEB_CONCURRENCY", "4"))
+threads = int(os.environ.get("WEB_THREADS", "3"))
+timeout = 30
+accesslog = "-"
+# Forwarded headers are ProxyFix's alone (above): gunicorn believes none, from no address.
+forwarded_allow_ips = ""
+secure_scheme_headers = {}
+forwarder_headers = ""
+# The workers' heartbeat files in memory: on a container's overlay filesystem a write can block
+# long enough for the arbiter to think a busy worker hung.
+worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
