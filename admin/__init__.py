@@ -6,7 +6,7 @@ from flask import Blueprint
 bp = Blueprint("admin", __name__)
 
 # The view modules attach their routes to `bp`; imported after it exists.
-from . import auth, mall, people, reporting, school  # noqa: E402,F401
+from . import auth, mall, people, reporting, school, sheets  # noqa: E402,F401
 from .kit import DOCUMENT  # noqa: E402
 
 docs_bp = DOCUMENT.blueprint("admin_docs")

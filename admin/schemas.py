@@ -421,3 +421,10 @@ TeacherPage = page_of(TeacherOut, "TeacherPage")
 GoodsPage = page_of(GoodsOut, "GoodsPage")
 RedemptionPage = page_of(RedemptionOut, "RedemptionPage")
 AuditLogPage = page_of(AuditLogOut, "AuditLogPage")
+
+
+# ------------------------------------------------------------------ printable sheets (admin/sheets.py)
+
+
+class InviteSheetQuery(StrictSchema):
+    campus_id = query_id()
