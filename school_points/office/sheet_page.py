@@ -39,6 +39,7 @@ class Card:
     details: tuple[str, ...]
     code_label: str
     code: str
+    words_label: str
     words: str
     qr_svg: Markup | None
     qr_caption: str

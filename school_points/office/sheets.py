@@ -36,10 +36,10 @@ HOW_TO_BIND_WITH_QR = "家长用微信扫描二维码，关注公众号即可绑
 HOW_TO_BIND_WITHOUT_QR = "家长关注学校公众号后发送卡片上的文字即可绑定孩子；也可在学校小程序中输入绑定码。"
 HOW_TO_JOIN = "老师在学校的微信小程序中填写邀请码即可成为老师。邀请码只能使用一次，请勿转给他人。"
 NO_QR_FAILED = "二维码暂未生成（微信接口暂不可用），请用上面的文字绑定；稍后重新打印可补全二维码。"
-NO_QR_NOT_CONFIGURED = "在公众号发送上面的文字即可绑定；也可在学校小程序中输入绑定码。"
+NO_QR_NOT_CONFIGURED = "也可在学校小程序中输入绑定码。"
 QR_CAPTION = "微信扫码 关注并绑定"
 SOME_QR_FAILED = "有 {count} 张卡片未能生成二维码（微信接口暂不可用），这些卡片请用文字绑定；稍后重新打印可补全。"
-TEACHER_NOTE = "打开学校的微信小程序，在老师入口填写邀请码。"
+TEACHER_NOTE = "在学校的微信小程序中填写此邀请码，只能使用一次。"
 
 
 @dataclass(frozen=True)
@@ -94,6 +94,7 @@ def _bind_sheet(heading, people):
                 details=person.details,
                 code_label="绑定码",
                 code=person.code,
+                words_label="或在公众号发送" if content else "关注公众号后发送",
                 words=f"{BIND_WORD} {person.code}",
                 qr_svg=qr_svg(content) if content else None,
                 qr_caption=QR_CAPTION,
@@ -155,6 +156,7 @@ def teacher_invite_sheet(scope, *, campus_id=None, actor) -> RenderedSheet:
                 details=p.details,
                 code_label="邀请码",
                 code=p.code,
+                words_label="",
                 words="",
                 qr_svg=None,
                 qr_caption="",
