@@ -11,6 +11,7 @@ import base64
 import hashlib
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 from pathlib import Path
 
 import segno
@@ -69,8 +70,12 @@ class RenderedSheet:
     pages: int
 
 
+@lru_cache(maxsize=4096)
 def qr_svg(content) -> Markup:
-    """`content` as a QR code in inline SVG (no size: the stylesheet sizes it; quiet zone included)."""
+    """`content` as a QR code in inline SVG (no size: the stylesheet sizes it; quiet zone included).
+
+    Kept per process: segno tries all eight masks to choose the most legible one, ~5 ms a code on
+    a quiet machine, and a reprint draws the same stored contents again."""
     code = segno.make(content, error="m", micro=False)
     return Markup(code.svg_inline(scale=1, border=4, omitsize=True, svgclass="qr-code", lineclass=None))
 
