@@ -73,9 +73,10 @@ def permanent_qr_contents(scenes) -> dict[str, str | None]:
 def _claim(scenes, token):
     """Claim the scenes nobody has claimed (or whose claim went stale); the ones this token holds."""
     now = utcnow()
+    # Rows in one order for every request (PostgreSQL: two overlapping claims cannot deadlock).
     db.session.execute(
         insert_or_skip(OaSceneQr.__table__, ["scene"]).values(
-            [{"scene": s, "claim_token": token, "claimed_at": now} for s in scenes]
+            [{"scene": s, "claim_token": token, "claimed_at": now} for s in sorted(scenes)]
         )
     )
     db.session.execute(
