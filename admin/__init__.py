@@ -6,7 +6,7 @@ from flask import Blueprint
 bp = Blueprint("admin", __name__)
 
 # The view modules attach their routes to `bp`; imported after it exists.
-from . import auth, family, mall, people, reporting, school  # noqa: E402,F401
+from . import auth, family, mall, people, reporting, school, sheets  # noqa: E402,F401
 
 # isort: split
 # Accounts, families' links, the outbox and the school's structure (docs/ADMIN_API.md).

@@ -438,3 +438,10 @@ class FamilyExportQuery(StrictSchema):
 
 class EraseIn(StrictSchema):
     confirm = Str(required=True, validate=length(1, 64))
+
+
+# ------------------------------------------------------------------ printable sheets (admin/sheets.py)
+
+
+class InviteSheetQuery(StrictSchema):
+    campus_id = query_id()

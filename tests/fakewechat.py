@@ -23,11 +23,14 @@ token check it (unknown or expired token → 40001), tokens come from /cgi-bin/t
 /cgi-bin/stable_token, template and subscribe sends return a msgid (a repeat of one client_msg_id
 returns the first msgid and is not delivered twice), customer-service messages
 (/cgi-bin/message/custom/send) are delivered, /cgi-bin/media/get returns `media_bytes`,
-/cgi-bin/user/info reports the unionid set in `unionids[openid]`.
+/cgi-bin/user/info reports the unionid set in `unionids[openid]`, /cgi-bin/qrcode/create answers a
+temporary code's url with its scene in it and a permanent one's (QR_LIMIT_STR_SCENE) as WeChat
+does, remembering its scene in `qr_scenes[url]` (what a scan of that code reports).
 
 Standalone (e.g. for bench/ or manual runs): `python tests/fakewechat.py [port]`.
 """
 
+import hashlib
 import json
 import threading
 import time
@@ -92,6 +95,7 @@ class FakeWechat:
             self.delivered = []  # (path, body) of messages really "sent" to a user
             self.media_bytes = TINY_PNG
             self.unionids = {}  # oa openid -> unionid that /cgi-bin/user/info reports
+            self.qr_scenes = {}  # url a permanent QR code encodes -> its scene (what a scan reports)
             self.token_expires_in = 7200
 
     # ---------------------------------------------------------------- scripting
@@ -182,6 +186,8 @@ class FakeWechat:
             with self.lock:
                 self.delivered.append((call.path, body))
             return _json({"errcode": 0, "errmsg": "ok"})
+        if call.path == "/cgi-bin/qrcode/create" and body.get("action_name") == "QR_LIMIT_STR_SCENE":
+            return _json(self._permanent_qrcode(body))
         if call.path == "/cgi-bin/qrcode/create":
             scene = body.get("action_info", {}).get("scene", {}).get("scene_str", "")
             return _json(
@@ -200,6 +206,17 @@ class FakeWechat:
         if call.path.startswith("/cgi-bin/"):
             return _json({"errcode": 0, "errmsg": "ok"})
         return _json({"errcode": 404, "errmsg": "unknown endpoint"}, status=404)
+
+    def _permanent_qrcode(self, body):
+        """A permanent string-scene code: like WeChat, the same scene always gets the same code,
+        whose url does not show the scene; no expire_seconds."""
+        scene = body.get("action_info", {}).get("scene", {}).get("scene_str", "")
+        if not 1 <= len(scene) <= 64:
+            return {"errcode": 40097, "errmsg": "invalid args"}
+        url = "http://weixin.qq.com/q/02" + hashlib.sha256(scene.encode()).hexdigest()[:22]
+        with self.lock:
+            self.qr_scenes[url] = scene
+        return {"ticket": f"ticket-{scene}", "url": url}
 
     def _deliver(self, path, body):
         with self.lock:

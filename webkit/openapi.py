@@ -112,6 +112,8 @@ class ApiDocument:
             success["content"] = {"application/json": {"schema": doc["out"]}}
         elif doc["content_type"].startswith("image/"):
             success["content"] = {doc["content_type"]: {"schema": {"type": "string", "format": "binary"}}}
+        elif doc["content_type"] == "text/html":  # a page (printable sheets), not a JSON document
+            success["content"] = {"text/html": {"schema": {"type": "string"}}}
         responses = {str(doc["status"]): success}
         for status, codes in sorted(self.error_codes(rule, doc).items()):
             responses[str(status)] = {

@@ -46,3 +46,11 @@ def add_security_headers(response):
     if request.is_secure and max_age > 0:
         headers.setdefault("Strict-Transport-Security", f"max-age={max_age}")
     return response
+
+
+def policy_allowing_styles(*sha256_digests) -> str:
+    """The HTML policy with these inline <style> blocks allowed by their base64 SHA-256 digests
+    (a self-contained page, such as a printable sheet): every other inline style, and every
+    script, stays refused. A view sets it as its response's Content-Security-Policy."""
+    hashes = " ".join(f"'sha256-{digest}'" for digest in sha256_digests)
+    return CONTENT_SECURITY_POLICY.replace("style-src 'self'", f"style-src 'self' {hashes}", 1)

@@ -6,7 +6,7 @@ it. Existing rows start at 0, the value tokens issued before this revision are r
 is logged out by the upgrade.
 
 Revision ID: e9a1c0000060
-Revises: e9a1c0000011
+Revises: e9a1c0000040
 Create Date: 2026-12-03 14:00:00.000000
 
 """
@@ -16,7 +16,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "e9a1c0000060"
-down_revision = "e9a1c0000011"
+down_revision = "e9a1c0000040"
 branch_labels = None
 depends_on = None
 

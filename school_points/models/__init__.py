@@ -17,6 +17,7 @@ from school_points.models.org import (
 from school_points.models.people import AccountLink, Guardian, WechatUser
 from school_points.models.points import LedgerEntry, LotUse, PointsAccount, PointsLot, Signin
 from school_points.models.social import GrowthRecord, Like, Referral, Share
+from school_points.models.wechat_qr import OaSceneQr
 from school_points.platform.idempotency import IdempotencyRecord
 
 __all__ = [
@@ -33,6 +34,7 @@ __all__ = [
     "LotUse",
     "NOTIFICATION_KINDS",
     "Notification",
+    "OaSceneQr",
     "ORDER_STATUSES",
     "PointsAccount",
     "PointsLot",

@@ -247,10 +247,11 @@ def mp_code2session(code) -> dict[str, str]:
 
 
 def oa_qrcode(scene, expire_seconds=30 * 24 * 3600, *, timeout=API_TIMEOUT_SECONDS) -> dict[str, Any]:
-    """A parametric QR code of the official account: {url, ticket, expires_at}.
+    """A parametric QR code of the official account: {url, ticket, expires_at, content}.
 
     `expire_seconds=None` makes a permanent code (WeChat allows 100,000 of those per account).
-    `url` is the QR image; `expires_at` is None for a permanent code. `timeout` bounds each HTTP
+    `url` is the QR image; `content` what the code encodes (WeChat's own `url`, to draw the code
+    ourselves); `expires_at` is None for a permanent code. `timeout` bounds each HTTP
     call (the callback must answer WeChat within 5 s).
     """
     if expire_seconds is None:
@@ -268,4 +269,9 @@ def oa_qrcode(scene, expire_seconds=30 * 24 * 3600, *, timeout=API_TIMEOUT_SECON
         raise WechatUnavailable(reason="qrcode/create returned no ticket")
     seconds = result.get("expire_seconds", expire_seconds)
     expires_at = utcnow() + timedelta(seconds=int(seconds)) if expire_seconds is not None else None
-    return {"url": QR_IMAGE_URL + quote(ticket), "ticket": ticket, "expires_at": expires_at}
+    return {
+        "url": QR_IMAGE_URL + quote(ticket),
+        "ticket": ticket,
+        "expires_at": expires_at,
+        "content": result.get("url") or "",
+    }
