@@ -7,6 +7,7 @@ bp = Blueprint("admin", __name__)
 
 # The view modules attach their routes to `bp`; imported after it exists.
 from . import auth, mall, people, reporting, school  # noqa: E402,F401
+from . import roster_import as _roster_import  # noqa: E402,F401
 from .kit import DOCUMENT  # noqa: E402
 
 docs_bp = DOCUMENT.blueprint("admin_docs")
