@@ -28,7 +28,8 @@ MAX_RATIO = 100  # declared uncompressed / compressed size, for members above RA
 RATIO_FLOOR = 1024 * 1024
 MAX_MEMBERS = 1000
 MAX_COLUMNS = 64  # columns read; anything further right is ignored
-MAX_SHEET_ROWS = 20_000  # rows of a sheet read at most (headers, data and blank rows together)
+MAX_SHEET_ROWS = 50_000  # rows of a sheet at most (headers, data and blank rows together)
+TOO_MANY_ROWS = "表格超过 50000 行（包括空行）：请删去多余的行，或把名单复制到一个新的工作表"
 MAX_MERGES = 20_000
 
 ZIP_MAGIC = b"PK\x03\x04"
@@ -104,7 +105,7 @@ def _open_csv(data):
         try:
             for number, values in enumerate(reader, start=1):
                 if number > MAX_SHEET_ROWS:
-                    return
+                    raise UnreadableFile(TOO_MANY_ROWS)
                 yield number, list(values[:MAX_COLUMNS])
         except csv.Error:
             raise UnreadableFile("CSV 格式有误（引号不成对或单元格过长）") from None
@@ -192,8 +193,11 @@ def _sheet_rows(archive, worksheet):
         worksheet.reset_dimensions()  # some writers record a wrong size; read what is there
         merges = _Merges(_merged_ranges(archive, worksheet._worksheet_path))
         try:
-            cells = worksheet.iter_rows(max_row=MAX_SHEET_ROWS, max_col=MAX_COLUMNS, values_only=True)
+            # No max_row: openpyxl would stop there silently; past it, the sheet is refused instead.
+            cells = worksheet.iter_rows(max_col=MAX_COLUMNS, values_only=True)
             for number, values in enumerate(cells, start=1):
+                if number > MAX_SHEET_ROWS:
+                    raise UnreadableFile(TOO_MANY_ROWS)
                 row = merges.fill(number, list(values))
                 while row and row[-1] is None:  # max_col pads every row to MAX_COLUMNS
                     row.pop()

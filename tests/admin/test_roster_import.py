@@ -6,9 +6,11 @@ import time
 from datetime import date, datetime
 
 import pytest
+from openapi_schema_validator import OAS30Validator
 from sqlalchemy import func, select
 
 from school_points.models import AuditLog, PointsAccount, SchoolClass, Student
+from school_points.office.roster_rows import DATE_HINT
 from school_points.platform.extensions import db
 from tests.admin.admin_testkit import db_state
 from tests.roster_files import csv_bytes, plain_zip, xlsx, zip_bomb
@@ -183,7 +185,7 @@ def test_any_row_error_writes_nothing_and_lists_every_error(api, campus, make_cl
         {"row": 4, "field": "校区", "message": "校区“火星校区”不存在（请先在校区管理中新建）"},
         {"row": 4, "field": "生日", "message": "生日不是一个真实存在的日期"},
         {"row": 5, "field": "学号", "message": "学号“S001”与第 2 行重复"},
-        {"row": 5, "field": "生日", "message": "生日格式不对：请写成 2015-03-07、2015/3/7 或 2015年3月7日，或使用 Excel 的日期格式"},
+        {"row": 5, "field": "生日", "message": DATE_HINT},
     ]
     assert (db_state(), count(Student), count(SchoolClass)) == before
 
@@ -234,7 +236,11 @@ def test_idempotency_key_replays_the_first_import(api, campus):
 
 def test_a_campus_admin_imports_into_their_own_campus_only(campus_api, api, campus, other_campus):
     theirs = api.post("/students", {"name": "外校学员", "campus_id": other_campus.id, "student_no": "X9"}).json
-    rows = [["张小雨", "S001", None, None, None], ["李小红", "S002", "分校区", None, None], ["王小明", "X9", None, None, None]]
+    rows = [
+        ["张小雨", "S001", None, None, None],
+        ["李小红", "S002", "分校区", None, None],
+        ["王小明", "X9", None, None, None],
+    ]
     response = upload(campus_api, xlsx(rows))
     assert response.json["errors"] == [
         {"row": 3, "field": "校区", "message": "校区“分校区”不存在或不在你的管理范围内（只能导入本校区的学员）"},
@@ -327,3 +333,17 @@ def test_student_no_on_create_and_patch_and_a_duplicate_is_409(api, campus):
     assert api.patch(f"/students/{other['id']}", {"student_no": "S 1"}).status_code == 422
     assert api.patch(f"/students/{other['id']}", {"student_no": "x" * 33}).status_code == 422
     assert api.get(f"/students/{other['id']}").json["student_no"] == "S002"
+
+
+def test_the_route_is_in_the_openapi_document_as_a_multipart_upload(client, api, campus):
+    spec = client.get("/api/admin/openapi.json").json
+    operation = spec["paths"]["/api/admin/v1/students/import"]["post"]
+    body = operation["requestBody"]["content"]["multipart/form-data"]["schema"]
+    schema = spec["components"]["schemas"][body["$ref"].rsplit("/", 1)[1]]
+    assert schema["properties"]["file"]["format"] == "binary" and schema["required"] == ["file"]
+    assert any(p["name"] == "Idempotency-Key" for p in operation["parameters"])
+    assert {"200", "401", "409", "413", "422", "503"} <= set(operation["responses"])
+    out = operation["responses"]["200"]["content"]["application/json"]["schema"]
+    validator = OAS30Validator({**out, "components": spec["components"]})
+    validator.validate(upload(api, xlsx([["张小雨", "S1", None, None, "2015-3-7"]])).json)
+    validator.validate(upload(api, xlsx([["", "S1", None, None, "2015-3-7"]])).json)
