@@ -15,14 +15,15 @@ student's classes (round trip: export, edit, import).
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from school_points.accounts import ledger
-from school_points.models import Campus, SchoolClass, Student
+from school_points.models import Campus, SchoolClass, Student, class_student
 from school_points.office.roster_rows import LABELS, Roster, RosterRefused, RosterRow, read_roster
 from school_points.office.tabular import read_table
+from school_points.platform.clock import utcnow
 from school_points.platform.codes import new_code
 from school_points.platform.errors import DomainError
 from school_points.platform.extensions import db
@@ -178,7 +179,8 @@ class _Known:
     def __init__(self, roster, row_campus) -> None:
         numbers = sorted({row.student_no for row in roster.rows if row.student_no})
         self.by_number = {s.student_no: s for s in _load(Student.student_no, numbers)}
-        names = sorted({row.name for row in roster.rows if row.name})
+        # Rows their 学号 already matched need no lookup by name.
+        names = sorted({row.name for row in roster.rows if row.name and row.student_no not in self.by_number})
         campus_ids = set(row_campus.values())
         self.by_key = defaultdict(list)
         for student in _load(Student.name, names):
@@ -283,35 +285,52 @@ def _write(plan):
             db.session.flush()
     except IntegrityError:
         raise ImportConflict() from None
-    return [s.id for s in created], [student.id for student, _ in plan.changes]
+    return created, [student.id for student, _ in plan.changes]
 
 
 def _create_students(plan):
+    """Insert the new students, their class memberships and their zero points accounts: three
+    multi-row INSERTs (batched by SQLAlchemy), not an ORM object per student; their ids in row order."""
     if not plan.new:
         return []
     codes = _fresh_bind_codes(len(plan.new))
-    students = []
-    for (row, class_refs), code in zip(plan.new, codes, strict=True):
-        student = Student(
-            name=row.name,
-            student_no=row.student_no,
-            campus_id=plan.row_campus[row.number],
-            birthday=row.birthday,
-            status="active",
-            bind_code=code,
-        )
-        student.classes = _classes(class_refs or [])
-        students.append(student)
-    db.session.add_all(students)
-    db.session.flush()
-    ledger.ensure_accounts([student.id for student in students])
-    return students
+    now = utcnow()
+    rows = [
+        {
+            "name": row.name,
+            "student_no": row.student_no,
+            "campus_id": plan.row_campus[row.number],
+            "birthday": row.birthday,
+            "status": "active",
+            "bind_code": code,
+            "created_at": now,
+        }
+        for (row, _refs), code in zip(plan.new, codes, strict=True)
+    ]
+    # RETURNING the bind code (unique) ties each id to its row without asking the database to keep
+    # the rows' order (sort_by_parameter_order costs a sorted INSERT ... SELECT on PostgreSQL).
+    inserted = insert(Student.__table__).returning(Student.bind_code, Student.id)
+    id_of = dict(db.session.execute(inserted, rows).all())
+    ids = [id_of[code] for code in codes]
+    memberships = [
+        {"class_id": class_id, "student_id": student_id}
+        for student_id, (_row, refs) in zip(ids, plan.new, strict=True)
+        for class_id in _class_ids_of(refs or [])
+    ]
+    if memberships:
+        db.session.execute(insert(class_student), memberships)
+    ledger.ensure_accounts(ids)
+    return ids
+
+
+def _class_ids_of(refs):
+    """Ids for a mix of ids and new (flushed) SchoolClass objects."""
+    return sorted({ref if isinstance(ref, int) else ref.id for ref in refs})
 
 
 def _classes(refs):
     """SchoolClass rows for a mix of ids and new (flushed) SchoolClass objects."""
-    ids = sorted(ref if isinstance(ref, int) else ref.id for ref in refs)
-    return [db.session.get(SchoolClass, class_id) for class_id in ids]
+    return [db.session.get(SchoolClass, class_id) for class_id in _class_ids_of(refs)]
 
 
 def _fresh_bind_codes(count):
