@@ -15,7 +15,7 @@ student's classes (round trip: export, edit, import).
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -30,6 +30,7 @@ from school_points.platform.extensions import db
 from school_points.school import audit
 
 CHUNK = 500  # ids or names per IN (...) query
+IMPORT_LOCK_KEY = 0x524F5354  # "ROST": the advisory lock that serialises roster imports on PostgreSQL
 COLUMN_ORDER = list(LABELS.values())  # errors of one row in the order of the columns
 
 
@@ -57,6 +58,8 @@ def import_roster(data: bytes, filename: str, *, scope, actor, dry_run=False) ->
     `{rows, created, updated, unchanged, classes_created, dry_run, written, errors}`. The caller commits."""
     table = read_table(data, filename)
     roster = read_roster(table)
+    if not dry_run:
+        _one_import_at_a_time()
     plan = _plan(roster, scope)
     written = not dry_run and not plan.errors
     summary = {
@@ -87,6 +90,14 @@ def import_roster(data: bytes, filename: str, *, scope, actor, dry_run=False) ->
             },
         )
     return summary
+
+
+def _one_import_at_a_time():
+    """Serialise imports that may write, until this transaction ends: two offices sending the same
+    file at once must not both plan "new" for a student (a row without a 学号 has no unique index
+    to stop the twin). SQLite's transactions already run one writer at a time (BEGIN IMMEDIATE)."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": IMPORT_LOCK_KEY})
 
 
 # ---------------------------------------------------------------- the plan (reads only)

@@ -12,7 +12,8 @@ from sqlalchemy import func, select
 from school_points.models import AuditLog, PointsAccount, SchoolClass, Student
 from school_points.office.roster_rows import DATE_HINT
 from school_points.platform.extensions import db
-from tests.admin.admin_testkit import db_state
+from tests.admin.admin_testkit import AdminApi, db_state
+from tests.conftest import run_concurrently
 from tests.roster_files import csv_bytes, plain_zip, xlsx, zip_bomb
 
 
@@ -347,3 +348,17 @@ def test_the_route_is_in_the_openapi_document_as_a_multipart_upload(client, api,
     validator = OAS30Validator({**out, "components": spec["components"]})
     validator.validate(upload(api, xlsx([["张小雨", "S1", None, None, "2015-3-7"]])).json)
     validator.validate(upload(api, xlsx([["", "S1", None, None, "2015-3-7"]])).json)
+
+
+def test_two_imports_of_one_file_at_once_create_each_student_once(app, api, campus, is_pg):
+    if not is_pg:
+        pytest.skip("concurrency runs on PostgreSQL (SQLite runs one writer at a time)")
+    data = xlsx([[f"学员{i}", None, None, "一班", "2015-03-07"] for i in range(30)])
+
+    def send(_):
+        return upload(AdminApi(app.test_client(), api.token), data).json
+
+    first, second = run_concurrently(app, send, [1, 2])
+    assert sorted([first["created"], second["created"]]) == [0, 30]
+    assert sorted([first["unchanged"], second["unchanged"]]) == [0, 30]
+    assert count(Student) == 30 and count(SchoolClass) == 1 and count(PointsAccount) == 30
