@@ -11,6 +11,7 @@ from . import auth, family, mall, people, reporting, school, sheets  # noqa: E40
 # isort: split
 # Accounts, families' links, the outbox and the school's structure (docs/ADMIN_API.md).
 from . import accounts, families, outbox, structure  # noqa: E402,F401
+from . import roster_import as _roster_import  # noqa: E402,F401
 from .kit import DOCUMENT  # noqa: E402
 
 docs_bp = DOCUMENT.blueprint("admin_docs")

@@ -50,7 +50,15 @@ def list_students():
 
 
 @bp.post("/students")
-@api("新建学员（返回绑定码）", body=StudentIn, out=StudentDetailOut, status=201, idempotent=True, tags=["学员"])
+@api(
+    "新建学员（返回绑定码）",
+    body=StudentIn,
+    out=StudentDetailOut,
+    status=201,
+    idempotent=True,
+    tags=["学员"],
+    errors={409: ["student_no_taken"]},
+)
 def create_student():
     student = students.create_student(load_body(StudentIn), scope=g.scope, actor=g.actor)
     return respond(dump(StudentDetailOut, student), 201)
@@ -63,7 +71,13 @@ def get_student(student_id):
 
 
 @bp.patch("/students/<int:student_id>")
-@api("修改学员", body=StudentPatch, out=StudentDetailOut, tags=["学员"], errors=STUDENT_CHANGE)
+@api(
+    "修改学员",
+    body=StudentPatch,
+    out=StudentDetailOut,
+    tags=["学员"],
+    errors={**STUDENT_NOT_FOUND, 409: ["student_erased", "student_no_taken"]},
+)
 def update_student(student_id):
     data = load_body(StudentPatch, partial=True)
     return respond(dump(StudentDetailOut, students.update_student(student_id, data, scope=g.scope, actor=g.actor)))

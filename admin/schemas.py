@@ -162,6 +162,8 @@ class StudentIn(StrictSchema):
     campus_id = id_field()
     class_ids = id_list()
     birthday = Date(allow_none=True, validate=not_in_future)
+    # 学号: the school's own number; unique (a duplicate → 409 student_no_taken), null clears it
+    student_no = Str(allow_none=True, validate=[length(1, 32), validate.Regexp(r"^\S+$", error="不能包含空格")])
 
 
 class StudentChange(StudentIn):

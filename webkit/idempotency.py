@@ -30,13 +30,32 @@ def idempotent(view):
         if not key or len(key) > 200:
             raise ValidationFailed("Idempotency-Key 长度必须在 1 到 200 之间", details={"Idempotency-Key": key[:50]})
         scope = f"{g.get('idempotency_scope', 'anon')}:{request.method}:{request.path}"[:64]
-        digest = hashlib.sha256(request.get_data(cache=True)).hexdigest()
+        digest = _request_digest()
         replay = _claim(scope, key, digest)
         if replay is not None:
             return replay
         return view(*args, **kwargs)
 
     return wrapper
+
+
+def _request_digest():
+    """What makes a repeat "the same request": its body, and its query string when it has one
+    (a dry run and the real run of an import differ only there). A multipart form is hashed by its
+    fields and files' contents, not its bytes: a client's retry draws a new boundary."""
+    if request.mimetype == "multipart/form-data":
+        hasher = hashlib.sha256(b"multipart\n")
+        for name, value in sorted(request.form.items(multi=True)):
+            hasher.update(hashlib.sha256(f"{name}={value}".encode()).digest())
+        for name, storage in sorted(request.files.items(multi=True), key=lambda item: item[0]):
+            hasher.update(hashlib.sha256(name.encode()).digest())
+            hasher.update(hashlib.sha256(storage.stream.read()).digest())
+            storage.stream.seek(0)
+    else:
+        hasher = hashlib.sha256(request.get_data(cache=True))
+    if request.query_string:
+        hasher.update(b"\n?" + request.query_string)
+    return hasher.hexdigest()
 
 
 def _claim(scope, key, digest):

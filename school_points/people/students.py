@@ -23,6 +23,12 @@ class StudentErased(DomainError):
     code, message, kind = "student_erased", "该学员的数据已删除，不能再修改", "conflict"
 
 
+class StudentNoTaken(DomainError):
+    """Another student already has this 学号."""
+
+    code, message = "student_no_taken", "学号已被其他学员使用"
+
+
 def active_student(student_id) -> Student:
     """An active (not archived) student by id, for the services a family or teacher calls; NotFound
     for any other id, whatever its type."""
@@ -58,7 +64,11 @@ def create_student(data, *, scope, actor) -> Student:
     """Enrol a student: a fresh bind code and a zero points account, in one transaction."""
     campus_id = campus_for_write(scope, data.get("campus_id"))
     classes = members_of_campus(SchoolClass, data.get("class_ids", []), campus_id, "class_ids")
-    student = Student(name=data["name"], campus_id=campus_id, birthday=data.get("birthday"), status="active")
+    student_no = data.get("student_no")
+    _ensure_student_no_free(student_no)
+    student = Student(
+        name=data["name"], campus_id=campus_id, birthday=data.get("birthday"), student_no=student_no, status="active"
+    )
     _add_with_fresh_bind_code(student)
     student.classes = classes
     ledger.ensure_accounts([student.id])
@@ -75,8 +85,15 @@ def update_student(student_id, data, *, scope, actor) -> Student:
         if field in data:
             setattr(student, field, data[field])
     _stamp_archived(student, before["status"])
+    if "student_no" in data and data["student_no"] != student.student_no:
+        _ensure_student_no_free(data["student_no"])
+        student.student_no = data["student_no"]
     move_with_classes(student, data, scope)
-    db.session.flush()
+    try:
+        with db.session.begin_nested():  # a concurrent twin 学号 fails here, as the 409 it is
+            db.session.flush()
+    except IntegrityError:
+        raise StudentNoTaken() from None
     audit.record(
         actor,
         "student.update",
@@ -126,8 +143,19 @@ def _add_with_fresh_bind_code(student):
                 db.session.add(student)
             return
         except IntegrityError:
+            # the code, or a 学号 taken since the check above: only the latter is the caller's fault
+            _ensure_student_no_free(student.student_no)
             continue
     raise RuntimeError("could not allocate a unique bind code")
+
+
+def _ensure_student_no_free(student_no):
+    """StudentNoTaken when another student already has this 学号 (None is always free)."""
+    if (
+        student_no is not None
+        and db.session.scalars(select(Student.id).where(Student.student_no == student_no)).first()
+    ):
+        raise StudentNoTaken()
 
 
 def _unused_bind_code():
@@ -140,6 +168,7 @@ def _unused_bind_code():
 def _snapshot(student):
     return {
         "name": student.name,
+        "student_no": student.student_no,
         "campus_id": student.campus_id,
         "birthday": student.birthday.isoformat() if student.birthday else None,
         "status": student.status,

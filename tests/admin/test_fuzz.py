@@ -1,10 +1,17 @@
-"""Arbitrary JSON at every admin route that takes a body: a documented 4xx or success, never a 500."""
+"""Arbitrary JSON at every admin route that takes a body, and any file at the roster import: a
+documented 4xx or success, never a 500."""
+
+import io
+import re
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.admin.admin_testkit import AdminApi
+from tests.roster_files import xlsx
+
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 scalars = st.one_of(
     st.none(),
@@ -153,3 +160,68 @@ def test_no_query_string_makes_a_500(fuzz_school, params, path):
     api, ids = fuzz_school
     response = api.get(path.format(**ids), **params)
     assert response.status_code in {200, 404, 422}, (path, params, response.json)
+
+
+# ------------------------------------------------------------------ the roster import: any file
+
+
+roster_cells = st.one_of(
+    st.none(),
+    st.text(max_size=20),
+    st.integers(min_value=-(2**40), max_value=2**40),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.sampled_from(["2015-03-07", "2015/3/7", "2015年3月7日", "42070", "2015-02-30", "一班，二班", "总校区", "S001"]),
+)
+roster_header = st.lists(st.sampled_from(["姓名", "学号", "校区", "班级", "生日", "班级1", "", "备注"]), max_size=6)
+roster_rows = st.lists(st.lists(roster_cells, max_size=6), max_size=6)
+
+
+def _csv_text(header, rows):
+    lines = [header, *rows]
+    return "\n".join(",".join("" if cell is None else str(cell) for cell in line) for line in lines)
+
+
+roster_files = st.one_of(
+    st.binary(max_size=400).map(lambda data: (data, "名单.csv")),
+    st.binary(max_size=400).map(lambda data: (b"PK\x03\x04" + data, "名单.xlsx")),
+    st.builds(_csv_text, roster_header, roster_rows).flatmap(
+        lambda text: st.sampled_from(["utf-8", "utf-8-sig", "gb18030", "utf-16"]).map(
+            lambda encoding: (text.encode(encoding, errors="replace"), "名单.csv")
+        )
+    ),
+)
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=list(HealthCheck))
+@given(upload=roster_files, dry_run=st.sampled_from(["", "?dry_run=true", "?dry_run=false"]))
+def test_no_roster_file_makes_a_500(fuzz_school, upload, dry_run):
+    api, _ids = fuzz_school
+    data, filename = upload
+    response = api.client.post(
+        f"{api.prefix}/students/import{dry_run}",
+        data={"file": (io.BytesIO(data), filename)},
+        content_type="multipart/form-data",
+        headers=api._headers(None),
+    )
+    assert response.status_code in {200, 413, 422}, (data[:80], response.json)
+    if response.status_code == 200:
+        assert response.json["written"] == (not response.json["errors"] and dry_run != "?dry_run=true")
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+@given(header=roster_header, rows=roster_rows)
+def test_no_workbook_content_makes_a_500(fuzz_school, header, rows):
+    api, _ids = fuzz_school
+    data = xlsx([[_cell(cell) for cell in row] for row in rows], header=header or ["姓名"])
+    response = api.client.post(
+        f"{api.prefix}/students/import?dry_run=true",
+        data={"file": (io.BytesIO(data), "名单.xlsx")},
+        content_type="multipart/form-data",
+        headers=api._headers(None),
+    )
+    assert response.status_code in {200, 422}, (header, rows, response.json)
+
+
+def _cell(value):
+    """Text openpyxl can store in a cell (it refuses control characters)."""
+    return CONTROL.sub("", value) if isinstance(value, str) else value
