@@ -10,3 +10,6 @@ from . import auth, mall, people, reporting, school  # noqa: E402,F401
 from .kit import DOCUMENT  # noqa: E402
 
 docs_bp = DOCUMENT.blueprint("admin_docs")
+
+# The office's downloads, daily report and goods-image uploads (docs/EXPORTS.md).
+from . import exports  # noqa: E402,F401

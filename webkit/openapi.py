@@ -112,6 +112,8 @@ class ApiDocument:
             success["content"] = {"application/json": {"schema": doc["out"]}}
         elif doc["content_type"].startswith("image/"):
             success["content"] = {doc["content_type"]: {"schema": {"type": "string", "format": "binary"}}}
+        for media_type in doc.get("files", ()):  # a download: the file's bytes
+            success.setdefault("content", {})[media_type] = {"schema": {"type": "string", "format": "binary"}}
         responses = {str(doc["status"]): success}
         for status, codes in sorted(self.error_codes(rule, doc).items()):
             responses[str(status)] = {
