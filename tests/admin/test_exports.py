@@ -349,3 +349,23 @@ def test_a_daily_report_from_a_year_ago_without_to_is_capped(api):
 def test_a_campus_admin_gets_404_for_another_campus_report(campus_api, other_campus):
     assert campus_api.get("/reports/daily", campus_id=other_campus.id).status_code == 404
     assert campus_api.get("/reports/summary", campus_id=other_campus.id, format="xlsx").status_code == 404
+
+
+# ------------------------------------------------------------------ the OpenAPI document
+
+
+def test_downloads_are_documented_as_files_with_their_content_types(client, api, school):
+    paths = client.get("/api/admin/openapi.json").json["paths"]
+    prefix = "/api/admin/v1"
+    for path in ("/ledger/export", "/redemptions/export", "/students/export", "/reports/daily"):
+        content = paths[prefix + path]["get"]["responses"]["200"]["content"]
+        assert content[XLSX]["schema"] == {"type": "string", "format": "binary"}
+        assert "text/csv" in content
+        assert "422" in paths[prefix + path]["get"]["responses"]
+        for file_format, media_type in (("xlsx", XLSX), ("csv", "text/csv")):
+            assert api.get(path, format=file_format).mimetype == media_type
+    assert XLSX in paths[prefix + "/reports/summary"]["get"]["responses"]["200"]["content"]
+    assert "application/json" in paths[prefix + "/reports/daily"]["get"]["responses"]["200"]["content"]
+    upload = paths[prefix + "/uploads"]["post"]
+    assert "multipart/form-data" in upload["requestBody"]["content"]
+    assert {"201", "413", "422", "429"} <= set(upload["responses"])

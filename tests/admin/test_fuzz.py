@@ -111,6 +111,8 @@ query_names = st.sampled_from(
         "limit",
         "cursor",
         "x",
+        "format",
+        "include_bind_codes",
     ]
 )
 
@@ -129,6 +131,10 @@ query_names = st.sampled_from(
             "/audit-log",
             "/reports/summary",
             "/students/{student}/points/history",
+            "/ledger/export",
+            "/redemptions/export",
+            "/students/export",
+            "/reports/daily",
         ]
     ),
 )
