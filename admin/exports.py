@@ -3,15 +3,11 @@ goods-image uploads (docs/EXPORTS.md).
 
 A download is checked (422 for bad dates, ranges or formats; 404 for a campus or class outside
 the admin's scope), audited and committed before any row is read, so a refused request writes
-nothing and every file that left has its audit entry. Then:
-- xlsx is built into an anonymous temporary file on disk (office.tabular: memory stays flat),
-  then sent in chunks with its Content-Length;
-- CSV streams: the view reads the first ~64 KiB itself (so a database failure at the start is
-  still a clean 503), the rest is read batch by batch while the client downloads.
+nothing and every file that left has its audit entry. Then the file streams (office.tabular):
+xlsx and CSV alike are written while the rows are read, a batch at a time, in flat memory.
 """
 
 import itertools
-import tempfile
 from datetime import timedelta
 
 from flask import current_app, g, request
@@ -19,14 +15,14 @@ from flask import current_app, g, request
 from school_points.media import uploads
 from school_points.models import Campus, SchoolClass
 from school_points.office import daily_report, exports
-from school_points.office.tabular import CSV_MIME, XLSX_MIME, csv_chunks, write_xlsx
+from school_points.office.tabular import CSV_MIME, XLSX_MIME, csv_chunks, xlsx_chunks
 from school_points.platform.clock import local_today
 from school_points.platform.errors import ValidationFailed
 from school_points.platform.extensions import db
 from school_points.school import audit
 from school_points.school.scoping import campus_filter_id, get_in_scope
 from webkit.api import load_query
-from webkit.downloads import file_download, streamed_download
+from webkit.downloads import streamed_download
 from webkit.errors import ApiError
 from webkit.responses import respond
 
@@ -71,21 +67,17 @@ def daily_range(args):
 
 
 def download(sheets, file_format, name, ascii_name):
-    """The sheets as an xlsx file (one sheet per table) or the first sheet as CSV."""
+    """The sheets as an xlsx workbook (a sheet per table) or the first sheet as CSV, streamed.
+
+    The view itself produces the first chunk, so a database failure at the start is still a
+    clean 503; the rest is read batch by batch while the client downloads."""
     if file_format == "xlsx":
-        # No name on disk, gone once closed; file_download closes it when the response is done.
-        file = tempfile.TemporaryFile(prefix="sp-export-")  # noqa: SIM115
-        try:
-            write_xlsx(sheets, file)
-        except BaseException:
-            file.close()
-            raise
-        db.session.rollback()  # the reading transaction is done: hand the connection back now
-        return file_download(file, XLSX_MIME, f"{name}.xlsx", f"{ascii_name}.xlsx")
-    sheet = sheets[0]
-    chunks = csv_chunks(sheet.columns, sheet.rows)
-    first = next(chunks)  # the header and the first rows: a failing database answers 503 here
-    return streamed_download(itertools.chain([first], chunks), CSV_MIME, f"{name}.csv", f"{ascii_name}.csv")
+        chunks, mimetype = xlsx_chunks(sheets), XLSX_MIME
+    else:
+        chunks, mimetype = csv_chunks(sheets[0].columns, sheets[0].rows), CSV_MIME
+    first = next(chunks)
+    filename, ascii_filename = f"{name}.{file_format}", f"{ascii_name}.{file_format}"
+    return streamed_download(itertools.chain([first], chunks), mimetype, filename, ascii_filename)
 
 
 def audited(what, file_format, campus_id, **details):

@@ -1,5 +1,5 @@
-"""File downloads: the Content-Disposition header browsers agree on, a finished file sent in
-chunks, and a body streamed as it is produced."""
+"""File downloads: the Content-Disposition header browsers agree on, and a body streamed as it
+is produced."""
 
 import re
 from collections.abc import Iterable
@@ -7,7 +7,6 @@ from urllib.parse import quote
 
 from flask import Response, stream_with_context
 
-CHUNK_BYTES = 256 * 1024
 _NOT_ASCII_SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -23,24 +22,6 @@ def _download(body, mimetype, filename, ascii_filename):
     response.headers["Content-Disposition"] = content_disposition(filename, ascii_filename)
     # Exports hold children's names and the school's accounts: no cache keeps a copy.
     response.headers["Cache-Control"] = "no-store"
-    return response
-
-
-def file_download(file, mimetype, filename, ascii_filename) -> Response:
-    """Send an open, finished binary file (rewound here) in chunks; it is closed with the
-    response. An unlinked temporary file thus disappears once sent."""
-    size = file.seek(0, 2)
-    file.seek(0)
-
-    def chunks():
-        try:
-            while chunk := file.read(CHUNK_BYTES):
-                yield chunk
-        finally:
-            file.close()
-
-    response = _download(chunks(), mimetype, filename, ascii_filename)
-    response.content_length = size
     return response
 
 

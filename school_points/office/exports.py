@@ -113,14 +113,14 @@ def ledger_rows(first_day, last_day, *, campus_id=None) -> Iterator[tuple]:
     )
     if campus_id is not None:
         query = query.where(Student.campus_id == campus_id)
-    names = _Names()
+    names, tz = _Names(), school_tz()
     for rows in _batches(query, LedgerEntry.id, BATCH_ROWS):
         classes = names.classes({row[2] for row in rows})
         actors = names.actors({(row[10], row[11]) for row in rows})
         for entry_id, created, student_id, name, number, campus, kind, delta, after, note, a_type, a_id in rows:
             yield (
                 entry_id,
-                _local(created),
+                _local(created, tz),
                 name,
                 number,
                 campus,
@@ -200,13 +200,13 @@ def order_rows(
         query = query.where(Redemption.created_at >= day_start(first_day))
     if last_day is not None:
         query = query.where(Redemption.created_at < day_end(last_day))
-    names = _Names()
+    names, tz = _Names(), school_tz()
     for rows in _batches(query, Redemption.id, BATCH_ROWS):
         actors = names.actors({(row[12], row[13]) for row in rows} | {(row[15], row[16]) for row in rows})
         for row in rows:
             yield (
                 row[0],
-                _local(row[1]),
+                _local(row[1], tz),
                 row[2],
                 row[3],
                 row[4],
@@ -215,10 +215,10 @@ def order_rows(
                 row[7],
                 row[8],
                 ORDER_STATUS_NAMES.get(row[9], row[9]),
-                _local(row[10]),
+                _local(row[10], tz),
                 ISSUE_METHOD_NAMES.get(row[11], row[11]),
                 actors.get((row[12], row[13]), ""),
-                _local(row[14]),
+                _local(row[14], tz),
                 actors.get((row[15], row[16]), ""),
                 row[17],
             )
@@ -276,7 +276,7 @@ def roster_rows(scope, *, campus_id=None, class_id=None, status=None, include_bi
         query = query.where(Student.id.in_(member))
     if status is not None:
         query = query.where(Student.status == status)
-    names = _Names()
+    names, tz = _Names(), school_tz()
     for rows in _batches(query, Student.id, BATCH_ROWS):
         classes = names.classes({row[0] for row in rows})
         for sid, name, number, campus, birthday, state, balance, lifetime, created, bind_code in rows:
@@ -289,7 +289,7 @@ def roster_rows(scope, *, campus_id=None, class_id=None, status=None, include_bi
                 STUDENT_STATUS_NAMES.get(state, state),
                 int(balance),
                 int(lifetime),
-                _local(created),
+                _local(created, tz),
                 sid,
             )
             yield row + (bind_code,) if include_bind_codes else row
@@ -310,11 +310,11 @@ def _batches(query, id_column, size) -> Iterator[list]:
         last_id = rows[-1][0]
 
 
-def _local(instant):
+def _local(instant, tz):
     """An instant as the school-local wall time Excel shows (naive: Excel has no timezones)."""
     if instant is None:
         return None
-    return as_aware(instant).astimezone(school_tz()).replace(tzinfo=None, microsecond=0)
+    return as_aware(instant).astimezone(tz).replace(tzinfo=None, microsecond=0)
 
 
 class _Names:
