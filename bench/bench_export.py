@@ -5,8 +5,8 @@
 Creates a dedicated PostgreSQL database (`school_points_bench_export_<random>`, dropped at the
 end), migrates it, generates the ledger with one `generate_series` INSERT (5,000 students in 2
 campuses and 40 classes, entries spread over the last 365 school days, one in five with a note
-of its own), starts the Procfile's web command with one gunicorn process (gthread, 3 threads, the
-deployed gunicorn.conf.py) and downloads `/api/admin/v1/ledger/export` for the whole range. While
+of its own), starts gunicorn as the Procfile does but with one process (gthread, 3 threads, the deployed
+gunicorn.conf.py, --timeout 30) and downloads `/api/admin/v1/ledger/export` for the whole range. While
 a download runs, the worker's resident memory is sampled from /proc every 20 ms, after its peak
 counter (VmHWM) was reset. Printed per format: time to the first byte, total time, file size, rows
 per second, RSS before and at its peak, and whether the deltas in the file add up to the
@@ -28,7 +28,7 @@ from datetime import timedelta
 from pathlib import Path
 from urllib.request import Request, urlopen
 
-from servers import expand, free_port, procfile, wait_for_url
+from servers import free_port, wait_for_url
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -64,7 +64,7 @@ def main():
         worker = _worker_pid(server.pid)
         token = _login(port)
         _get(port, token, "/reports/summary")  # warm the worker: imports, first queries, pools
-        print(f"web: {expand(procfile('web'), env)} (one process, 3 threads); worker pid {worker}")
+        print(f"web: {' '.join(server.args[1:])} (worker pid {worker})")
         print("| format | first byte | total | file | rows/s | RSS before | RSS peak | growth | sum matches |")
         print("|---|---|---|---|---|---|---|---|---|")
         for file_format in args.formats:
