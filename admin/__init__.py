@@ -15,3 +15,6 @@ from . import roster_import as _roster_import  # noqa: E402,F401
 from .kit import DOCUMENT  # noqa: E402
 
 docs_bp = DOCUMENT.blueprint("admin_docs")
+
+# The office's downloads, daily report and goods-image uploads (docs/EXPORTS.md).
+from . import exports  # noqa: E402,F401

@@ -36,10 +36,12 @@ def declaration(authenticate=None):
         tags=(),
         description="",
         content_type="application/json",
+        files=(),
     ):
         """Declare a view: `auth` (the adapter's word for who may call it; None: anyone), `body` and
         `query` (input schema classes), `out` (output schema class), `status` (on success), `errors`
-        ({409: ["out_of_stock"], ...}: statuses the declaration does not imply)."""
+        ({409: ["out_of_stock"], ...}: statuses the declaration does not imply), `files` (media
+        types of a file the route may answer with instead of, or besides, JSON)."""
 
         def decorate(view):
             inner = idempotency.idempotent(view) if idempotent else view
@@ -64,6 +66,7 @@ def declaration(authenticate=None):
                 "tags": list(tags),
                 "description": description,
                 "content_type": content_type,
+                "files": list(files),
             }
             return wrapper
 

@@ -114,6 +114,8 @@ class ApiDocument:
             success["content"] = {doc["content_type"]: {"schema": {"type": "string", "format": "binary"}}}
         elif doc["content_type"] == "text/html":  # a page (printable sheets), not a JSON document
             success["content"] = {"text/html": {"schema": {"type": "string"}}}
+        for media_type in doc.get("files", ()):  # a download: the file's bytes
+            success.setdefault("content", {})[media_type] = {"schema": {"type": "string", "format": "binary"}}
         responses = {str(doc["status"]): success}
         for status, codes in sorted(self.error_codes(rule, doc).items()):
             responses[str(status)] = {

@@ -19,7 +19,7 @@ from flask import current_app
 from PIL import Image, ImageOps, UnidentifiedImageError
 from sqlalchemy import func, select
 
-from school_points.models import Upload, WechatUser
+from school_points.models import Admin, Upload, WechatUser
 from school_points.platform import clock
 from school_points.platform.errors import DomainError, ValidationFailed
 from school_points.platform.extensions import db
@@ -73,21 +73,37 @@ def store_upload(user_id, stream, *, source="mp") -> Upload:
     Raises ImageTooLarge past 5 MB, UploadQuotaExceeded past the user's daily quota, NotAnImage,
     BrokenImage or TooManyPixels for anything that is not a whole JPEG, PNG or WebP image.
     """
+    return _store(_Owner(Upload.user_id, WechatUser.id, user_id), stream, source)
+
+
+def store_admin_upload(admin_id, stream) -> Upload:
+    """A goods image sent by an admin: the same checks and clean-up as a family's upload, and the
+    same daily quota, counted per admin."""
+    return _store(_Owner(Upload.admin_id, Admin.id, admin_id), stream, "admin")
+
+
+class _Owner:
+    """Who an upload belongs to: the Upload column naming them, their row's id column, the id."""
+
+    def __init__(self, column, row_id_column, owner_id) -> None:
+        self.column, self.row_id_column, self.id = column, row_id_column, owner_id
+
+
+def _store(owner, stream, source):
     data = stream.read(MAX_IMAGE_BYTES + 1)
     if len(data) > MAX_IMAGE_BYTES:
         raise ImageTooLarge(details={"file": ["图片不能超过 5 MB"], "max_bytes": MAX_IMAGE_BYTES})
     # A first look without the lock refuses an exhausted quota before spending a decode on it.
-    _check_quota(user_id, len(data))
+    _check_quota(owner, len(data))
     kind, clean = clean_image(data)
-    _lock_user(user_id)
-    _check_quota(user_id, len(data))  # again under the lock: concurrent uploads queue here
+    _lock_owner(owner)
+    _check_quota(owner, len(data))  # again under the lock: concurrent uploads queue here
     name = f"{secrets.token_hex(16)}.{kind}"
     # Written before the caller commits: if the commit fails, the file has no row and can never be
     # attached to a record (check_media needs the row); it is only unused disk space.
     _write(name, clean)
     upload = Upload(
         name=name,
-        user_id=user_id,
         source=source,
         kind=kind,
         received_bytes=len(data),
@@ -95,6 +111,7 @@ def store_upload(user_id, stream, *, source="mp") -> Upload:
         local_day=clock.local_today(),
         created_at=clock.utcnow(),
     )
+    setattr(upload, owner.column.key, owner.id)
     db.session.add(upload)
     db.session.flush()
     return upload
@@ -172,19 +189,21 @@ def daily_limits() -> tuple[int, int]:
     return int(config.get("UPLOAD_DAILY_FILES", 50)), int(config.get("UPLOAD_DAILY_BYTES", 100 * 1024 * 1024))
 
 
-def uploaded_today(user_id) -> tuple[int, int]:
-    """(files, bytes received) the user uploaded on today's school day."""
+def uploaded_today(user_id, *, column=None) -> tuple[int, int]:
+    """(files, bytes received) the user (or, with `column=Upload.admin_id`, the admin) uploaded on
+    today's school day."""
+    column = Upload.user_id if column is None else column
     files, size = db.session.execute(
         select(func.count(Upload.id), func.coalesce(func.sum(Upload.received_bytes), 0)).where(
-            Upload.user_id == user_id, Upload.local_day == clock.local_today()
+            column == user_id, Upload.local_day == clock.local_today()
         )
     ).one()
     return int(files), int(size)
 
 
-def _check_quota(user_id, size):
+def _check_quota(owner, size):
     max_files, max_bytes = daily_limits()
-    files, used = uploaded_today(user_id)
+    files, used = uploaded_today(owner.id, column=owner.column)
     if files + 1 > max_files or used + size > max_bytes:
         retry_after = max(1, int((clock.day_end(clock.local_today()) - clock.utcnow()) / timedelta(seconds=1)))
         raise UploadQuotaExceeded(
@@ -198,9 +217,9 @@ def _check_quota(user_id, size):
         )
 
 
-def _lock_user(user_id):
-    """Serialise one user's uploads (row lock on PostgreSQL; SQLite's BEGIN IMMEDIATE already does)."""
-    db.session.execute(select(WechatUser.id).where(WechatUser.id == user_id).with_for_update())
+def _lock_owner(owner):
+    """Serialise one owner's uploads (row lock on PostgreSQL; SQLite's BEGIN IMMEDIATE already does)."""
+    db.session.execute(select(owner.row_id_column).where(owner.row_id_column == owner.id).with_for_update())
 
 
 # --- files and their URLs -------------------------------------------------------------------------

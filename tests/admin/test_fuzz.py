@@ -132,6 +132,8 @@ query_names = st.sampled_from(
         "cursor",
         "kind",
         "x",
+        "format",
+        "include_bind_codes",
     ]
 )
 
@@ -153,6 +155,10 @@ query_names = st.sampled_from(
             "/admins",
             "/notifications",
             "/students/{student}/guardians",
+            "/ledger/export",
+            "/redemptions/export",
+            "/students/export",
+            "/reports/daily",
         ]
     ),
 )

@@ -1,0 +1,112 @@
+"""Points issued, spent, refunded and expired per school-local day: the data behind the charts.
+
+The same definitions as the summary report (office.reports), day by day, so the days of a range
+add up to the summary of that range: issued = positive deltas of the earning kinds and
+adjustments, spent = redemption debits less their refunds, refunded, expired. Every day of the
+range is present, zeros included. One aggregate query, grouped by day and kind.
+"""
+
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import case, func, select
+
+from school_points.models import LedgerEntry, Student
+from school_points.office.exports import ORDER_STATUS_NAMES, kind_name
+from school_points.office.reports import ISSUING_KINDS
+from school_points.office.tabular_writer import Column, Sheet
+from school_points.platform.extensions import db
+
+MAX_DAYS = 366
+
+
+def daily(first_day, last_day, *, campus_id=None) -> dict[str, Any]:
+    """`{"from", "to", "campus_id", "days": [{"date", "issued": {kind: points}, "spent", "refunded",
+    "expired"}]}` for school-local days first_day..last_day (inclusive)."""
+    gained: dict[tuple, int] = {}
+    lost: dict[tuple, int] = {}
+    for day, kind, plus, minus in db.session.execute(_query(first_day, last_day, campus_id)):
+        gained[(day, kind)], lost[(day, kind)] = int(plus or 0), int(minus or 0)
+    days = []
+    day = first_day
+    while day <= last_day:
+        refunded = gained.get((day, "redemption_refund"), 0)
+        days.append(
+            {
+                "date": day.isoformat(),
+                "issued": {kind: gained.get((day, kind), 0) for kind in ISSUING_KINDS},
+                "spent": lost.get((day, "redemption"), 0) - refunded,
+                "refunded": refunded,
+                "expired": lost.get((day, "expiry"), 0),
+            }
+        )
+        day += timedelta(days=1)
+    return {"from": first_day.isoformat(), "to": last_day.isoformat(), "campus_id": campus_id, "days": days}
+
+
+def _query(first_day, last_day, campus_id):
+    positive = case((LedgerEntry.delta > 0, LedgerEntry.delta), else_=0)
+    negative = case((LedgerEntry.delta < 0, -LedgerEntry.delta), else_=0)
+    query = (
+        select(LedgerEntry.local_day, LedgerEntry.kind, func.sum(positive), func.sum(negative))
+        .where(LedgerEntry.local_day >= first_day, LedgerEntry.local_day <= last_day)
+        .group_by(LedgerEntry.local_day, LedgerEntry.kind)
+    )
+    if campus_id is not None:
+        query = query.join(Student, Student.id == LedgerEntry.student_id).where(Student.campus_id == campus_id)
+    return query
+
+
+def daily_sheet(report) -> Sheet:
+    """The daily report as one table: a row a day, a column per issuing kind."""
+    columns = (
+        Column("日期", "date", 12),
+        Column("发放合计", "int", 10),
+        *(Column(f"发放：{kind_name(kind)}", "int", 14) for kind in ISSUING_KINDS),
+        Column("兑换消耗", "int", 10),
+        Column("兑换退回", "int", 10),
+        Column("过期", "int", 8),
+    )
+    rows = (
+        (
+            _date(day["date"]),
+            sum(day["issued"].values()),
+            *(day["issued"][kind] for kind in ISSUING_KINDS),
+            day["spent"],
+            day["refunded"],
+            day["expired"],
+        )
+        for day in report["days"]
+    )
+    return Sheet("每日积分", columns, rows)
+
+
+def summary_sheets(report, campus_name) -> list[Sheet]:
+    """The summary report (office.reports.summary) as two tables: figures, and orders by status."""
+    outstanding = report["outstanding"]
+    figures = [
+        ("统计区间", f"{report['from']} 至 {report['to']}"),
+        ("校区", campus_name),
+        ("发放合计", report["issued"]["total"]),
+        *((f"发放：{kind_name(kind)}", points) for kind, points in report["issued"]["by_kind"].items()),
+        ("兑换消耗", report["spent"]),
+        ("兑换退回", report["refunded"]),
+        ("过期", report["expired"]),
+        ("冲正", report["reversed"]),
+        ("手动扣减", report["adjusted_down"]),
+        ("未使用积分", outstanding["points"]),
+        ("未使用积分折合（元）", Decimal(outstanding["value_yuan"])),
+    ]
+    orders = [
+        (ORDER_STATUS_NAMES.get(status, status), value["count"], value["points"])
+        for status, value in report["orders"].items()
+    ]
+    return [
+        Sheet("汇总", (Column("项目", width=24), Column("数值", "auto", 24)), figures),
+        Sheet("订单", (Column("状态", width=10), Column("订单数", "int", 10), Column("积分", "int", 10)), orders),
+    ]
+
+
+def _date(text):
+    return date.fromisoformat(text)
