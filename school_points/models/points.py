@@ -36,6 +36,8 @@ class LedgerEntry(db.Model):
         Index("ix_ledger_entry_student_kind_day", "student_id", "kind", "local_day"),
         Index("ix_ledger_entry_actor_kind_day", "actor_type", "actor_id", "kind", "local_day"),
         Index("ix_ledger_entry_kind_day", "kind", "local_day"),
+        # Covers the reports' sums over a range of days (office/reports.py, office/daily_report.py).
+        Index("ix_ledger_entry_day_kind_delta", "local_day", "kind", "delta", "student_id"),
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     student_id: Mapped[int] = mapped_column(ForeignKey("student.id"))
