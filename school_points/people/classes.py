@@ -18,6 +18,14 @@ def list_classes_query(scope, *, campus_id=None) -> Select:
     return scope.filter(query, SchoolClass.campus_id, campus_id)
 
 
+def class_choices(scope, *, campus_id=None) -> list[tuple[int, str]]:
+    """(id, name) of the classes inside the scope, by id: for a filter's drop-down. Reads two
+    columns only; `list_classes_query` loads every class's members, which at school scale
+    (300 classes, 10,000 students) costs about half a second to fill a menu."""
+    query = scope.filter(select(SchoolClass.id, SchoolClass.name), SchoolClass.campus_id, campus_id)
+    return [(row.id, row.name) for row in db.session.execute(query.order_by(SchoolClass.id))]
+
+
 def get_class(class_id, scope) -> SchoolClass:
     """A class inside the scope, or NotFound."""
     return get_in_scope(SchoolClass, class_id, scope, message="班级不存在", code="class_not_found")
