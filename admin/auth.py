@@ -9,13 +9,13 @@ from school_points.platform import ratelimit
 from school_points.platform.extensions import db
 from school_points.school.actors import Actor
 from school_points.school.scoping import scope_of
+from staffkit.schemas import AdminOut, LoginIn, LoginOut
 from webkit.api import dump, load_body
 from webkit.errors import ApiError
 from webkit.responses import respond
 
 from . import bp
 from .kit import api
-from .schemas import AdminOut, LoginIn, LoginOut
 
 # Only WRONG passwords count, per username + address and per address, so a flood from
 # one address never locks the same username out from another address.
