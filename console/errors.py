@@ -42,6 +42,7 @@ def _no_such_page(anything):
 
 @bp.errorhandler(CSRFError)
 def _csrf_failed(exc):
+    current_app.logger.info("console: CSRF check failed: %s", exc.description)
     db.session.rollback()
     return error_page(400, "页面已过期或来源无法确认，请返回刷新页面后重试。", title="页面已过期")
 

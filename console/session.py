@@ -88,6 +88,9 @@ def _guard():
     if request.endpoint == "console.static":
         return None
     g.client_address = client_address()
+    # Flask-WTF remembers the page's CSRF token on `g`, which outlives the request when an app
+    # context was pushed before it (tests, scripts): read it from this request's session.
+    g.pop("csrf_token", None)
     if request.method not in SAFE_METHODS:
         csrf.protect()  # CSRFError → the "page expired" page (errors.py)
     g.staff, ended = _signed_in_staff()
