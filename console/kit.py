@@ -70,7 +70,6 @@ def _template_helpers():
         "nav_items": nav_items,
         "school_name": current_app.config["SCHOOL_NAME"],
         "staff": g.get("staff"),
-        "url_with": url_with,
     }
 
 
@@ -99,6 +98,7 @@ def signed(number):
     return f"{number:+d}" if number else "0"
 
 
+@bp.app_template_global("url_with")
 def url_with(**changes) -> str:
     """This page's URL with some query parameters changed (None removes one): filters, pages."""
     args = request.args.to_dict()

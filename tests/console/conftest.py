@@ -156,8 +156,16 @@ def shoot(page, name):
     page.set_viewport_size(before)
 
 
+def visit(page, path):
+    """Open a console path in the browser. The test's own transaction ends first: on SQLite every
+    transaction takes the write lock (db_setup), so a row the test just read (`student.id` after a
+    commit reloads it) would make the server wait for the test, which waits for the page."""
+    db.session.commit()
+    return page.goto(page.base + path)
+
+
 def sign_in(page, username="boss", password=PASSWORD):
-    page.goto(page.base + "/console/")
+    visit(page, "/console/")
     page.fill("#f-username", username)
     page.fill("#f-password", password)
     page.click("button[type=submit]")
