@@ -168,4 +168,5 @@ def sign_in(page, username="boss", password=PASSWORD):
     visit(page, "/console/")
     page.fill("#f-username", username)
     page.fill("#f-password", password)
-    page.click("button[type=submit]")
+    with page.expect_navigation():
+        page.click("button[type=submit]")

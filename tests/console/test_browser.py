@@ -3,11 +3,15 @@ the test database): what staff see, with screenshots at 1366×768 and 390 px in 
 
 from datetime import timedelta
 
+import pytest
+
 from school_points.accounts import ledger
 from school_points.platform.clock import acting_at, utcnow
 from school_points.platform.extensions import db
 from school_points.school.actors import SYSTEM
 from tests.console.conftest import SCREENSHOTS, shoot, sign_in, visit
+
+expect = pytest.importorskip("playwright.sync_api").expect
 
 
 def test_a_wrong_password_shows_a_chinese_error(page, make_admin):
@@ -84,7 +88,7 @@ def test_a_form_without_its_csrf_token_is_refused(page, make_admin, make_student
     page.fill("#f-delta", "5")
     page.fill("#f-reason", "x")
     page.click("text=确认调整")
-    assert page.locator("h1").inner_text() == "页面已过期"
+    expect(page.locator("h1")).to_have_text("页面已过期")
 
 
 def test_logging_out_ends_the_session_even_for_the_back_button(page, make_admin):
@@ -94,7 +98,7 @@ def test_logging_out_ends_the_session_even_for_the_back_button(page, make_admin)
     cookie = next(c for c in page.context.cookies() if c["name"] == "sp_console")
     assert cookie["httpOnly"] and cookie["sameSite"] == "Lax"
     page.click("text=退出")
-    assert "已退出登录" in page.locator(".flash").inner_text()
+    expect(page.locator(".flash")).to_have_text("已退出登录")
     page.go_back()
     page.reload()
     assert page.locator("h1").inner_text() == "登录学校后台"
@@ -125,16 +129,17 @@ def test_an_idle_session_sends_the_admin_back_to_the_login_form(page, make_admin
     page.fill("#f-username", "boss")
     page.fill("#f-password", "correct-horse-battery")
     page.click("button[type=submit]")
-    assert page.url.endswith("/console/students?q=%E7%8E%8B")
+    page.wait_for_url("**/console/students?q=%E7%8E%8B")
 
 
 def test_the_phone_menu_opens_and_closes(page, make_admin):
     make_admin("boss")
     page.set_viewport_size({"width": 390, "height": 844})
     sign_in(page)
-    assert not page.locator("#nav").is_visible()
+    expect(page.locator("#nav")).to_be_hidden()
     page.click(".menu-toggle")
-    assert page.locator("#nav").is_visible()
+    expect(page.locator("#nav")).to_be_visible()
+    expect(page.locator(".menu-toggle")).to_have_attribute("aria-expanded", "true")
     page.screenshot(path=str(SCREENSHOTS / "console-menu-phone.png"))
     page.click(".menu-toggle")
-    assert not page.locator("#nav").is_visible()
+    expect(page.locator("#nav")).to_be_hidden()
