@@ -17,7 +17,7 @@ from school_points.platform.extensions import db, migrate
 from school_points.platform.logsafe import scrub_handlers
 from webkit.errors import DATABASE_RETRY_AFTER_SECONDS, register_error_handlers
 from webkit.security_headers import register_security_headers
-from webkit.sessions import NoCookieSession
+from webkit.sessions import CookieSessionUnder
 
 
 def create_app(overrides=None):
@@ -26,7 +26,8 @@ def create_app(overrides=None):
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     app.config.from_mapping(load_config(app.instance_path, overrides))
     app.json.ensure_ascii = False
-    app.session_interface = NoCookieSession()
+    # Only the staff console has a (signed cookie) session; the APIs and /wechat set no cookie.
+    app.session_interface = CookieSessionUnder("/console/")
     for step in (
         register_extensions,
         register_blueprints,
@@ -64,6 +65,7 @@ def register_extensions(app):
 
 def register_blueprints(app):
     import admin
+    import console
     import miniprogram_api
     import wechat_bot
 
@@ -72,6 +74,8 @@ def register_blueprints(app):
     app.register_blueprint(miniprogram_api.bp, url_prefix="/api/v1")
     app.register_blueprint(wechat_bot.bp, url_prefix="/wechat")
     app.register_blueprint(miniprogram_api.docs_bp, url_prefix="/api")
+    app.register_blueprint(console.bp, url_prefix="/console")
+    console.init_app(app)
 
     @app.get("/healthz")
     def healthz():

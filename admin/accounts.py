@@ -6,6 +6,8 @@ from school_points.models import Admin
 from school_points.people import admin_accounts, tokens
 from school_points.platform import ratelimit
 from school_points.platform.errors import DomainError
+from staffkit.schemas import AdminOut, LoginOut
+from staffkit.staff_schemas import AdminAccountOut, AdminAccountPage, AdminIn, AdminPatch, PasswordChangeIn
 from webkit.api import dump, load_body
 from webkit.fields import PageQuery
 from webkit.responses import respond
@@ -13,8 +15,6 @@ from webkit.responses import respond
 from . import bp
 from .auth import LOGIN_WINDOW, WRONG_PASSWORDS_PER_USERNAME_AND_ADDRESS, no_store
 from .kit import api, filters, listing
-from .schemas import AdminOut, LoginOut
-from .staff_schemas import AdminAccountOut, AdminAccountPage, AdminIn, AdminPatch, PasswordChangeIn
 
 SUPER = {403: ["super_admin_required"]}
 ADMIN_NOT_FOUND = {404: ["admin_not_found"]}

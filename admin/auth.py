@@ -3,25 +3,22 @@
 from flask import Response, current_app, g, request
 
 from school_points.models import Admin
-from school_points.people import tokens
-from school_points.people.admins import authenticate, session_is_current
-from school_points.platform import ratelimit
+from school_points.people import admin_login, tokens
+from school_points.people.admins import session_is_current
 from school_points.platform.extensions import db
 from school_points.school.actors import Actor
 from school_points.school.scoping import scope_of
+from staffkit.schemas import AdminOut, LoginIn, LoginOut
 from webkit.api import dump, load_body
 from webkit.errors import ApiError
 from webkit.responses import respond
 
 from . import bp
 from .kit import api
-from .schemas import AdminOut, LoginIn, LoginOut
 
-# Only WRONG passwords count, per username + address and per address, so a flood from
-# one address never locks the same username out from another address.
-LOGIN_WINDOW = 15 * 60  # seconds
-WRONG_PASSWORDS_PER_USERNAME_AND_ADDRESS = 5
-WRONG_PASSWORDS_PER_ADDRESS = 50
+# The wrong-password limits live with the login itself (people/admin_login.py); accounts.py reuses them.
+LOGIN_WINDOW = admin_login.LOGIN_WINDOW
+WRONG_PASSWORDS_PER_USERNAME_AND_ADDRESS = admin_login.WRONG_PASSWORDS_PER_USERNAME_AND_ADDRESS
 
 
 def client_address():
@@ -78,26 +75,9 @@ def _require_admin():
 )
 def login():
     data = load_body(LoginIn)
-    address = g.client_address
-    per_user = f"{data['username'].lower()}|{address}"
-    # Counted before the password check, so a burst of parallel guesses cannot all slip under the
-    # limit; a right password takes its attempt back below.
-    ratelimit.hit("admin_login_addr", address, limit=WRONG_PASSWORDS_PER_ADDRESS, window_seconds=LOGIN_WINDOW)
-    try:
-        ratelimit.hit(
-            "admin_login_user_addr",
-            per_user,
-            limit=WRONG_PASSWORDS_PER_USERNAME_AND_ADDRESS,
-            window_seconds=LOGIN_WINDOW,
-        )
-    except ratelimit.RateLimited:
-        ratelimit.forgive("admin_login_addr", address)  # refused unchecked: not a wrong password
-        raise
-    admin = authenticate(data["username"], data["password"])
+    admin = admin_login.sign_in(data["username"], data["password"], g.client_address)
     if admin is None:
         raise ApiError(401, "invalid_credentials", "用户名或密码错误")
-    ratelimit.forgive("admin_login_addr", address)
-    ratelimit.reset("admin_login_user_addr", per_user)
     token, ttl = tokens.issue("admin", admin.id, generation=admin.session_generation)
     return no_store(respond({"token": token, "expires_in": ttl, "admin": dump(AdminOut, admin)}))
 

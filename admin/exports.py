@@ -21,14 +21,7 @@ from school_points.platform.errors import ValidationFailed
 from school_points.platform.extensions import db
 from school_points.school import audit
 from school_points.school.scoping import campus_filter_id, get_in_scope
-from webkit.api import load_query
-from webkit.downloads import streamed_download
-from webkit.errors import ApiError
-from webkit.responses import respond
-
-from . import bp
-from .kit import api
-from .office_schemas import (
+from staffkit.office_schemas import (
     DailyOut,
     DailyQuery,
     LedgerExportQuery,
@@ -37,6 +30,13 @@ from .office_schemas import (
     UploadIn,
     UploadOut,
 )
+from webkit.api import load_query
+from webkit.downloads import streamed_download
+from webkit.errors import ApiError
+from webkit.responses import respond
+
+from . import bp
+from .kit import api
 
 FILES = (XLSX_MIME, "text/csv")
 CAMPUS_NOT_FOUND = {404: ["campus_not_found"]}

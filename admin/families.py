@@ -4,12 +4,12 @@ from flask import Response, g
 
 from school_points.people import guardianships
 from school_points.platform.extensions import db
+from staffkit.staff_schemas import GUARDIAN_LIST, GuardianOut
 from webkit.api import dump
 from webkit.responses import respond
 
 from . import bp
 from .kit import api
-from .staff_schemas import GUARDIAN_LIST, GuardianOut
 
 
 @bp.get("/students/<int:student_id>/guardians")

@@ -7,12 +7,12 @@ from flask import Response, current_app, g, request
 from school_points.office import erasure, family_export
 from school_points.platform.clock import local_today
 from school_points.platform.extensions import db
+from staffkit.schemas import OBJECT, EraseIn, FamilyExportQuery, StudentDetailOut
 from webkit.api import dump, load_body, load_query
 from webkit.responses import respond
 
 from . import bp
 from .kit import api
-from .schemas import OBJECT, EraseIn, FamilyExportQuery, StudentDetailOut
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 

@@ -5,12 +5,7 @@ from flask import g
 from school_points.mall import goods as goods_service
 from school_points.mall import order_desk
 from school_points.models import Goods, Redemption
-from webkit.api import dump, load_body
-from webkit.responses import respond
-
-from . import bp
-from .kit import api, filters, listing
-from .schemas import (
+from staffkit.schemas import (
     CancelIn,
     DeletedOut,
     EmptyIn,
@@ -23,6 +18,11 @@ from .schemas import (
     RedemptionPage,
     RedemptionQuery,
 )
+from webkit.api import dump, load_body
+from webkit.responses import respond
+
+from . import bp
+from .kit import api, filters, listing
 
 GOODS_NOT_FOUND = {404: ["goods_not_found"]}
 # All-campus goods belong to the school: only a super admin edits or deletes them.

@@ -4,10 +4,10 @@ from flask import g
 
 from school_points.models import Notification
 from school_points.wechat import outbox
+from staffkit.staff_schemas import NotificationOut, NotificationPage, NotificationQuery
 
 from . import bp
 from .kit import api, filters, listing
-from .staff_schemas import NotificationOut, NotificationPage, NotificationQuery
 
 
 @bp.get("/notifications")

@@ -7,13 +7,7 @@ from flask import g, request
 from school_points.models import LedgerEntry, Student, Teacher
 from school_points.people import students, teachers
 from school_points.points import adjustments
-from webkit.api import dump, load_body
-from webkit.fields import PageQuery
-from webkit.responses import respond
-
-from . import bp
-from .kit import api, filters, listing
-from .schemas import (
+from staffkit.schemas import (
     AdjustmentIn,
     AdjustmentOut,
     BindCodeOut,
@@ -31,6 +25,12 @@ from .schemas import (
     TeacherPage,
     TeacherPatch,
 )
+from webkit.api import dump, load_body
+from webkit.fields import PageQuery
+from webkit.responses import respond
+
+from . import bp
+from .kit import api, filters, listing
 
 STUDENT_NOT_FOUND = {404: ["student_not_found"]}
 STUDENT_CHANGE = {**STUDENT_NOT_FOUND, 409: ["student_erased"]}  # an erased student stays erased

@@ -8,14 +8,14 @@ from school_points.office.tabular_writer import XLSX_MIME
 from school_points.platform.clock import local_today
 from school_points.school.audit_trail import audit_log_query
 from school_points.school.scoping import campus_filter_id
+from staffkit.office_schemas import SummaryQuery
+from staffkit.schemas import OBJECT, AuditLogOut, AuditLogPage, AuditQuery
 from webkit.api import load_query
 from webkit.responses import respond
 
 from . import bp
 from .exports import summary_workbook
 from .kit import api, filters, listing
-from .office_schemas import SummaryQuery
-from .schemas import OBJECT, AuditLogOut, AuditLogPage, AuditQuery
 
 
 @bp.get("/reports/summary")

@@ -7,13 +7,7 @@ from school_points.people import classes
 from school_points.school import campuses
 from school_points.school.settings import deep_merge, get_settings
 from school_points.school.settings_changes import change_settings
-from webkit.api import dump, load, load_body
-from webkit.fields import PageQuery
-from webkit.responses import respond
-
-from . import bp
-from .kit import api, filters, listing
-from .schemas import (
+from staffkit.schemas import (
     OBJECT,
     CampusFilter,
     CampusIn,
@@ -25,6 +19,12 @@ from .schemas import (
     ClassPatch,
     SettingsIn,
 )
+from webkit.api import dump, load, load_body
+from webkit.fields import PageQuery
+from webkit.responses import respond
+
+from . import bp
+from .kit import api, filters, listing
 
 SUPER = ["super_admin_required"]
 

@@ -8,12 +8,12 @@ secrets: nothing may cache the page.
 from flask import Response, g
 
 from school_points.office import sheets
+from staffkit.schemas import InviteSheetQuery
 from webkit.api import load_query
 from webkit.security_headers import policy_allowing_styles
 
 from . import bp
 from .kit import api
-from .schemas import InviteSheetQuery
 
 PAGE = "可打印的 A4 HTML 页面（text/html），每人一张卡片，沿虚线剪开；见 docs/PRINTABLE_SHEETS.md。"
 

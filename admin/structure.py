@@ -5,13 +5,13 @@ from flask import Response, g
 from school_points.people import classes
 from school_points.platform.extensions import db
 from school_points.school import campuses
+from staffkit.schemas import CampusOut
+from staffkit.staff_schemas import CampusPatch
 from webkit.api import dump, load_body
 from webkit.responses import respond
 
 from . import bp
 from .kit import api
-from .schemas import CampusOut
-from .staff_schemas import CampusPatch
 
 
 @bp.patch("/campuses/<int:campus_id>")

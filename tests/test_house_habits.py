@@ -45,7 +45,10 @@ def test_every_domain_error_kind_is_listed_and_has_an_http_status(app):
     from school_points.platform.errors import KINDS, DomainError
     from webkit.errors import STATUS_BY_KIND
 
-    for package in (school_points, *map(importlib.import_module, ("webkit", "admin", "miniprogram_api", "wechat_bot"))):
+    for package in (
+        school_points,
+        *map(importlib.import_module, ("webkit", "staffkit", "admin", "console", "miniprogram_api", "wechat_bot")),
+    ):
         for module in pkgutil.walk_packages(package.__path__, package.__name__ + "."):
             importlib.import_module(module.name)
     used = {error.__name__: error.kind for error in (DomainError, *all_subclasses(DomainError))}

@@ -54,6 +54,18 @@ def parse_rate(name, value) -> tuple[int, int]:
     return parsed
 
 
+def _minutes(env, name, default):
+    """A whole number of minutes >= 1 from the environment; ConfigError names the variable."""
+    raw = str(env.get(name, "")).strip()
+    try:
+        value = int(raw) if raw else default
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number of minutes, got {raw!r}") from None
+    if value < 1:
+        raise ConfigError(f"{name} must be at least 1, got {value}")
+    return value
+
+
 def _proxy_count(value):
     try:
         count = int(value)
@@ -133,6 +145,24 @@ def load_config(instance_path, overrides=None) -> dict[str, Any]:
         # the nightly job keeps the newest BACKUP_KEEP backups it made there and deletes older ones.
         "BACKUP_DIR": env.get("BACKUP_DIR") or str(Path(instance_path) / "backups"),
         "BACKUP_KEEP": _backup_keep(env.get("BACKUP_KEEP", "14")),
+        # The staff console (docs/CONSOLE.md): a signed-in admin who does nothing for this long is
+        # signed out (the session also ends with the admin token inside it, ADMIN_TOKEN_TTL_SECONDS).
+        "CONSOLE_IDLE_MINUTES": _minutes(env, "CONSOLE_IDLE_MINUTES", 30),
+        # The school's name at the top of every console page.
+        "SCHOOL_NAME": env.get("SCHOOL_NAME", "").strip() or "校园积分",
+        # Its session cookie, the only cookie this application sets: on /console/ paths only,
+        # out of reach of scripts, not sent on other sites' cross-site requests, and Secure
+        # whenever the request came over HTTPS (webkit/sessions.py).
+        "SESSION_COOKIE_NAME": "sp_console",
+        "SESSION_COOKIE_PATH": "/console/",
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        # Flask-WTF's CSRF check runs only where the console asks for it (its own before_request):
+        # the JSON APIs (bearer tokens) and /wechat (signatures) send no cookie to forge. Its token
+        # lives as long as the console session it belongs to.
+        "WTF_CSRF_CHECK_DEFAULT": False,
+        "WTF_CSRF_TIME_LIMIT": None,
+        "WTF_CSRF_SSL_STRICT": True,
     }
     if config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
         config["SQLALCHEMY_ENGINE_OPTIONS"].update(

@@ -137,9 +137,9 @@ def test_wrong_passwords_sprayed_over_many_usernames_stop_at_fifty_per_address(
 
 
 def test_right_passwords_never_use_up_an_address_allowance(app, fresh_api, make_admin, monkeypatch):
-    from admin import auth
+    from school_points.people import admin_login
 
-    monkeypatch.setattr(auth, "WRONG_PASSWORDS_PER_ADDRESS", 3)
+    monkeypatch.setattr(admin_login, "WRONG_PASSWORDS_PER_ADDRESS", 3)
     make_admin("boss")
     codes = [fresh_api.post("/auth/login", {"username": "boss", "password": PASSWORD}).status_code for _ in range(10)]
     assert codes == [200] * 10

@@ -1,4 +1,5 @@
-"""marshmallow schemas of the admin API: what comes in (strict, Chinese errors) and what goes out."""
+"""marshmallow schemas the staff adapters share (the admin API and the console): what comes in
+(strict, Chinese errors) and what goes out."""
 
 from datetime import date
 

@@ -1,0 +1,27 @@
+"""HTML adapter for school staff: the staff console (学校后台) at /console/ (docs/CONSOLE.md).
+
+Server-rendered pages in Chinese over the same services, schemas (`staffkit`), admin accounts,
+tokens and campus scope as the admin API. `bp` is registered at /console; `init_app` adds what
+the console needs from the app (CSRF protection, template helpers).
+"""
+
+from flask import Blueprint
+
+from .assets import ConsoleBlueprint
+
+bp: Blueprint = ConsoleBlueprint(
+    "console",
+    __name__,
+    template_folder="templates",
+    static_folder="static",
+    static_url_path="/static",
+)
+
+# The guard, the error pages and the views attach themselves to `bp`; imported after it exists.
+from . import errors, session  # noqa: E402,F401
+from .kit import init_app  # noqa: E402,F401
+
+# isort: split
+# Screens. One module per screen; add yours in a new line (docs/CONSOLE.md, "Adding a screen").
+from . import dashboard as _dashboard  # noqa: E402,F401
+from . import students as _students  # noqa: E402,F401
