@@ -56,7 +56,8 @@ def register_observability(app, collectors=()):
     app.after_request_funcs.setdefault(None, []).insert(0, _finisher(log_on, metrics_on))
     app.teardown_request(_end)
     if metrics_on:
-        app.add_url_rule("/metrics", "metrics", _metrics_view(list(collectors)), methods=["GET"])
+        app.extensions["metrics_collectors"] = collectors = list(collectors)
+        app.add_url_rule("/metrics", "metrics", _metrics_view(collectors), methods=["GET"])
 
 
 def incoming_request_id(value):

@@ -13,6 +13,7 @@ scheduler`). What leaves the machine is kept to what finding a bug needs:
 """
 
 import logging
+import warnings
 from typing import Any
 
 from school_points.platform.jsonlog import current_request_id
@@ -48,18 +49,22 @@ def init_sentry(dsn, *, environment=None, component="web") -> bool:
     from sentry_sdk.integrations.rq import RqIntegration
     from sentry_sdk.scrubber import DEFAULT_DENYLIST, EventScrubber
 
-    sentry_sdk.init(
-        dsn=dsn,
-        environment=environment or None,
-        integrations=[FlaskIntegration(), RqIntegration()],
-        send_default_pii=False,
-        max_request_body_size="never",
-        include_local_variables=False,
-        event_scrubber=EventScrubber(denylist=[*DEFAULT_DENYLIST, *EXTRA_DENYLIST], recursive=True),
-        before_send=_before_send,
-        before_breadcrumb=_before_breadcrumb,
-        traces_sample_rate=0,
-    )
+    with warnings.catch_warnings():
+        # This SDK version calls send_default_pii deprecated (data_collection replaces it); False
+        # still means what it says, and it is the setting operators know and look for.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        sentry_sdk.init(
+            dsn=dsn,
+            environment=environment or None,
+            integrations=[FlaskIntegration(), RqIntegration()],
+            send_default_pii=False,
+            max_request_body_size="never",
+            include_local_variables=False,
+            event_scrubber=EventScrubber(denylist=[*DEFAULT_DENYLIST, *EXTRA_DENYLIST], recursive=True),
+            before_send=_before_send,
+            before_breadcrumb=_before_breadcrumb,
+            traces_sample_rate=0,
+        )
     sentry_sdk.set_tag("component", component)
     return True
 
