@@ -76,7 +76,10 @@ def _begin():
 def _end(exc):
     token = g.pop("request_id_token", None)
     if token is not None:
-        REQUEST_ID.reset(token)
+        try:
+            REQUEST_ID.reset(token)
+        except ValueError:  # set in another context (a copied one): nothing of ours to undo here
+            REQUEST_ID.set(None)
 
 
 def _finisher(log_on, metrics_on):

@@ -164,3 +164,12 @@ def test_counts_from_four_processes_add_up_exactly(app, make_student, gunicorn):
     assert {line["logger"] for line in lines if str(line["request_id"]).startswith("plan-")} == {"request"}
     assert all(line["client"] == "127.0.0.1" for line in lines if line["logger"] == "request")
     assert not [line for line in log_path.read_text().splitlines() if '"GET /healthz HTTP/1.1"' in line]
+
+
+def test_a_huge_request_id_is_replaced_or_refused_by_gunicorn_never_a_500(gunicorn):
+    base, _, _ = gunicorn
+    with urlopen(Request(base + "/healthz", headers={"X-Request-ID": "x" * 6000}), timeout=20) as response:
+        assert response.status == 200
+        assert len(response.headers["X-Request-ID"]) == 32
+    # past gunicorn's 8 KB header limit: gunicorn answers 400 itself, the app never sees it
+    assert get(base + "/healthz", {"X-Request-ID": "x" * 20_000}) == 400
