@@ -54,9 +54,16 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(line, ensure_ascii=False, default=str, separators=(",", ":"))
 
 
+_last_second = [0, ""]  # strftime once per second, not once per line
+
+
 def _utc(created):
     seconds = int(created)
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{int((created - seconds) * 1000):03d}Z"
+    second, text = _last_second
+    if second != seconds:
+        text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds))
+        _last_second[:] = [seconds, text]
+    return f"{text}.{int((created - seconds) * 1000):03d}Z"
 
 
 def install_record_factory() -> None:
