@@ -2,6 +2,7 @@
 alternated in one session, figures side by side.
 
     .venv/bin/python bench/bench_observability.py [--pairs 3] [--only api bot] [--seconds 8]
+    .venv/bin/python bench/bench_observability.py --side-by-side [--windows 12] [--seconds 4] [--clients 50]
 
 "on" is the deployed default (REQUEST_LOG=1, METRICS_ENABLED=1: one JSON line and three
 Prometheus updates per request); "off" sets both to 0 (the request id is still read and answered).
@@ -10,6 +11,12 @@ that comes and goes on the machine hits both alike. Runs `bench_api.py --only re
 and redemption throughput, CPU per request) and `bench_bot.py` (bursts of check-ins), each on a
 database of its own (`sp_bench_mp_obs`, `sp_bench_bot_obs`). Every run's full output is kept in
 bench/results/observability-<arm>-<pair>-<bench>.txt.
+
+`--side-by-side` is steadier on a machine whose load comes and goes: both servers (the Procfile's
+web command, once "on" and once "off") run at the same time on one database, and the load goes
+to one then the other in short windows (ping-db, then redemption), so both see the same
+machine within seconds. Each window's CPU is read per server (each gunicorn is a process group of
+its own), which is the figure the cost shows in.
 """
 
 import argparse
@@ -39,6 +46,8 @@ BOT_CPU = re.compile(r"^\s+(\S.*?)\s+total\s+([\d.]+)")
 def main():
     args = _parse()
     RESULTS.mkdir(exist_ok=True)
+    if args.side_by_side:
+        return side_by_side(args)
     figures = {arm: [] for arm in ARMS}
     for pair in range(args.pairs):
         order = ("on", "off") if pair % 2 == 0 else ("off", "on")
@@ -57,6 +66,9 @@ def _parse():
     parser.add_argument("--only", nargs="*", choices=["api", "bot"], default=["api", "bot"])
     parser.add_argument("--seconds", type=float, default=8.0, help="bench_api seconds per run")
     parser.add_argument("--bot-rounds", type=int, default=5)
+    parser.add_argument("--side-by-side", action="store_true", help="both servers at once, alternating windows")
+    parser.add_argument("--windows", type=int, default=12, help="--side-by-side: windows per server and endpoint")
+    parser.add_argument("--clients", type=int, default=50, help="--side-by-side: concurrent clients")
     parser.add_argument("--pg-url", default=os.environ.get("PG_URL", "postgresql://postgres@127.0.0.1:5432"))
     parser.add_argument("--redis-url", default=os.environ.get("REDIS_BENCH_URL", "redis://127.0.0.1:6379/11"))
     return parser.parse_args()
@@ -132,6 +144,75 @@ def _table(figures):
             lines.append(f"| {key} | {shown[0]} | {shown[1]} | {ratio:.3f} |")
         lines.append("")
     return "\n".join(lines)
+
+
+def side_by_side(args):
+    """Both servers up at once; alternate short load windows between them (module docstring)."""
+    sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
+    import bench_api
+    import loadgen
+    from servers import CpuMeter, free_port, wait_for_url
+
+    bench_api.DB_NAME = "sp_bench_mp_obs"
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"{args.pg_url.rstrip('/')}/{bench_api.DB_NAME}",
+        "REDIS_URL": args.redis_url,
+        "SECRET_KEY": "bench-only",
+        "APP_ENV": "bench",
+    }
+    os.environ.update(env)
+    bench_api._create_database(args.pg_url)
+    import seed
+
+    fixture = seed.seed(seed.make_app(), clients=max(args.clients, 100))
+    clients = fixture["families"][: args.clients]
+    loads = {
+        "ping-db": [("GET", "/api/v1/ping-db", None, None)] * len(clients),
+        "redemption": [
+            ("POST", "/api/v1/redemptions", {"student_id": sid, "goods_id": goods}, token)
+            for (sid, token), goods in zip(clients, fixture["own_goods"], strict=False)
+        ],
+    }
+    servers, meter = {}, CpuMeter(bench_api.DB_NAME)
+    try:
+        for arm, flags in ARMS.items():
+            port = free_port()
+            server, _ = bench_api._start_gunicorn({**env, **flags}, port, None, None)
+            servers[arm] = (server, port)
+            meter.add(arm, server.pid)
+        for _, port in servers.values():
+            wait_for_url(f"http://127.0.0.1:{port}/healthz")
+        windows = {(arm, load): [] for arm in ARMS for load in loads}
+        for i in range(args.windows):
+            for load, jobs in loads.items():
+                for arm in ARMS if i % 2 == 0 else reversed(list(ARMS)):
+                    before = meter.sample()
+                    result = loadgen.run(servers[arm][1], jobs, duration=args.seconds)
+                    after = meter.sample()
+                    windows[arm, load].append(
+                        (result.throughput, (after[arm] - before[arm]) * 1000 / max(result.requests, 1), result.p99)
+                    )
+    finally:
+        for server, _ in servers.values():
+            server.terminate()
+            server.wait(30)
+    lines = [
+        f"{args.windows} windows of {args.seconds:.0f} s per server and endpoint, {len(clients)} clients, "
+        "servers side by side; medians, and on/off per pair of neighbouring windows",
+        "",
+        "| endpoint | figure | on | off | on / off (median of the pairs) |",
+        "|---|---|---|---|---|",
+    ]
+    for load in loads:
+        on, off = windows["on", load], windows["off", load]
+        for index, figure in enumerate(("throughput req/s", "gunicorn CPU ms per request", "p99 ms")):
+            ratios = [a[index] / b[index] for a, b in zip(on, off, strict=True) if b[index]]
+            lines.append(
+                f"| {load} | {figure} | {statistics.median(w[index] for w in on):,.2f} | "
+                f"{statistics.median(w[index] for w in off):,.2f} | {statistics.median(ratios):.3f} |"
+            )
+    print("\n".join(lines))
 
 
 if __name__ == "__main__":
