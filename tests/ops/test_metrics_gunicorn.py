@@ -173,3 +173,28 @@ def test_a_huge_request_id_is_replaced_or_refused_by_gunicorn_never_a_500(gunico
         assert len(response.headers["X-Request-ID"]) == 32
     # past gunicorn's 8 KB header limit: gunicorn answers 400 itself, the app never sees it
     assert get(base + "/healthz", {"X-Request-ID": "x" * 20_000}) == 400
+
+
+def test_the_server_hooks_start_the_metrics_afresh_and_forget_dead_workers(tmp_path, monkeypatch):
+    import runpy
+    from types import SimpleNamespace
+
+    hooks = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    given = tmp_path / "metrics"
+    given.mkdir()
+    for name in ("counter_41.db", "histogram_41.db", "gauge_livesum_41.db", "gauge_livesum_42.db"):
+        (given / name).write_bytes(b"")
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(given))
+    hooks["on_starting"](server=None)
+    assert list(given.iterdir()) == []  # an earlier server's counts are not added to ours
+    (given / "gauge_livesum_42.db").write_bytes(b"")
+    (given / "counter_42.db").write_bytes(b"")
+    hooks["child_exit"](server=None, worker=SimpleNamespace(pid=42))
+    assert [path.name for path in given.iterdir()] == ["counter_42.db"]  # its counts stay in the sums
+
+    monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR")
+    hooks["on_starting"](server=None)
+    made = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
+    assert made.is_dir() and made != given
+    hooks["on_exit"](server=None)
+    assert not made.exists()
