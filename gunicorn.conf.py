@@ -19,13 +19,27 @@ X-Forwarded-Proto (or -Ssl, -Protocol) itself for any peer on 127.0.0.1, also wi
 TRUSTED_PROXY_COUNT=0, where the app promises to ignore forwarded headers: so it trusts no peer.
 The bind address comes from the command line (Procfile: 0.0.0.0:$PORT; the systemd unit:
 127.0.0.1:8000, reachable by nginx only).
+
+The app writes one JSON line per request itself (route, status, duration, request id, actor,
+client: docs/OBSERVABILITY.md), so the Procfile no longer turns gunicorn's access log on; the
+format below is what `--access-logfile -` would print (without the query string). gunicorn's
+error log (worker boots and deaths, timeouts) is written as JSON lines like the app's.
+
+Metrics: each worker process keeps its Prometheus values in files under PROMETHEUS_MULTIPROC_DIR,
+which `on_starting` makes fresh for every server start (a temporary directory, or the one the
+environment names, emptied), before any worker imports prometheus_client; /metrics adds up every
+process's files, so the figures are right whichever worker answers the scrape.
 """
 
 import gc
 import os
+import shutil
+import tempfile
+from pathlib import Path
 
 from gunicorn.glogging import Logger
 
+from school_points.platform.jsonlog import JsonFormatter
 from school_points.platform.logsafe import scrub_handlers
 
 # Client address, time, method + path (no query) + protocol, status, bytes, duration, user agent.
@@ -38,6 +52,8 @@ class ScrubbingLogger(Logger):
     def setup(self, cfg):
         super().setup(cfg)  # also on every reload (HUP): new handlers, filtered again
         scrub_handlers(self.error_log, self.access_log)
+        for handler in self.error_log.handlers:
+            handler.setFormatter(JsonFormatter())
 
 
 logger_class = ScrubbingLogger
@@ -54,7 +70,7 @@ def post_worker_init(worker):
 workers = int(os.environ.get("WEB_CONCURRENCY", "4"))
 threads = int(os.environ.get("WEB_THREADS", "3"))
 timeout = 30
-accesslog = "-"
+# No access log: the app writes one JSON line per request (above); `--access-logfile -` turns it on.
 # Forwarded headers are ProxyFix's alone (above): gunicorn believes none, from no address.
 forwarded_allow_ips = ""
 secure_scheme_headers = {}
@@ -62,3 +78,30 @@ forwarder_headers = ""
 # The workers' heartbeat files in memory: on a container's overlay filesystem a write can block
 # long enough for the arbiter to think a busy worker hung.
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
+METRICS_DIR_PREFIX = "school-points-metrics-"
+
+
+def on_starting(server):
+    """A fresh PROMETHEUS_MULTIPROC_DIR for this server, before any worker is forked."""
+    given = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if given:
+        path = Path(given)
+        path.mkdir(parents=True, exist_ok=True)
+        for stale in path.glob("*.db"):  # a previous server's counts would be added to ours
+            stale.unlink()
+    else:
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix=METRICS_DIR_PREFIX)
+
+
+def child_exit(server, worker):
+    """A worker is gone: drop its live gauges (its counters stay in the sums, as they should)."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server):
+    """Remove the metrics directory this server made itself (a temporary one)."""
+    path = Path(os.environ.get("PROMETHEUS_MULTIPROC_DIR") or "/nonexistent")
+    if path.parent == Path(tempfile.gettempdir()) and path.name.startswith(METRICS_DIR_PREFIX):
+        shutil.rmtree(path, ignore_errors=True)

@@ -14,8 +14,11 @@ from school_points.platform import health
 from school_points.platform.config import load_config
 from school_points.platform.db_setup import configure_engine
 from school_points.platform.extensions import db, migrate
+from school_points.platform.jsonlog import configure_logging
 from school_points.platform.logsafe import scrub_handlers
+from school_points.platform.sentry import init_sentry
 from webkit.errors import DATABASE_RETRY_AFTER_SECONDS, register_error_handlers
+from webkit.observability import register_observability
 from webkit.security_headers import register_security_headers
 from webkit.sessions import CookieSessionUnder
 
@@ -28,15 +31,18 @@ def create_app(overrides=None):
     app.json.ensure_ascii = False
     # Only the staff console has a (signed cookie) session; the APIs and /wechat set no cookie.
     app.session_interface = CookieSessionUnder("/console/")
+    # One JSON line per record (LOG_FORMAT=text for a terminal), stamped with the request id; set
+    # up first, so Flask's app.logger finds a handler and adds no text one of its own.
+    configure_logging(app.config["LOG_FORMAT"], logging.INFO)
     for step in (
         register_extensions,
         register_blueprints,
         register_error_handlers,
         register_security_headers,
         register_commands,
+        register_monitoring,
     ):
         step(app)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # Library lines (werkzeug's request line, a URL in an exception) may carry WeChat's signature,
     # nonce, openid or an access token in a query string: every root handler blanks those.
     scrub_handlers()
@@ -94,3 +100,12 @@ def register_blueprints(app):
 
 def register_commands(app):
     cli.register(app)
+
+
+def register_monitoring(app):
+    """Request ids, the request log, /metrics with the data's figures, Sentry when configured
+    (docs/OBSERVABILITY.md)."""
+    from school_points.ops.metrics import collectors
+
+    register_observability(app, collectors())
+    init_sentry(app.config["SENTRY_DSN"], environment=app.config["SENTRY_ENVIRONMENT"])

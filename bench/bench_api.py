@@ -100,7 +100,7 @@ def _create_database(pg_url):
 
 
 def _start_gunicorn(env, port, workers, threads):
-    """The Procfile's `web` command as deployed (gthread workers, access log), on a free port."""
+    """The Procfile's `web` command as deployed (gthread workers, the app's request log), on a free port."""
     results = ROOT / "bench" / "results"  # git-ignored
     results.mkdir(exist_ok=True)
     log = open(results / "gunicorn-bench.log", "w")  # noqa: SIM115 - the server writes to it until it is stopped

@@ -464,7 +464,8 @@ def report(args, results, retry, landed, delays, verification, round_p99):
         }
     )
     print(
-        f"Procfile web: gunicorn {workers} workers x {threads} threads (gthread, access log); worker WORKER_NICE="
+        f"Procfile web: gunicorn {workers} workers x {threads} threads (gthread); request log "
+        f"{os.environ.get('REQUEST_LOG', '1')}, metrics {os.environ.get('METRICS_ENABLED', '1')}; worker WORKER_NICE="
         f"{os.environ.get('WORKER_NICE', 10)}; PostgreSQL, Redis; "
         f"{args.rounds} rounds of "
         f"{args.concurrency} concurrent requests; {mode} mode; check-ins {path}; {os.cpu_count()} cores"

@@ -75,8 +75,11 @@ def _raise_stop(signum, frame):
 @with_appcontext
 def scheduler_command(timetable) -> None:
     """Run the scheduler: enqueue the periodic jobs (sweeps, expiry, reminders, birthdays)."""
+    from school_points.platform.sentry import tag_component
+
     connection = get_redis()
     if connection is None:
         raise click.ClickException("REDIS_URL is not set: the scheduler needs Redis")
+    tag_component("scheduler")
     logging.getLogger("rq.cron").setLevel(logging.INFO)
     run_scheduler(connection, timetable, retry_cap=current_app.config["REDIS_RETRY_MAX_SECONDS"])

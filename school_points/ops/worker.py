@@ -27,11 +27,14 @@ from rq import SimpleWorker
 from rq.exceptions import StopRequested
 
 from school_points.platform.extensions import db
+from school_points.platform.jsonlog import REQUEST_ID
+from school_points.platform.metrics import count_job
 from school_points.platform.queue import QUEUE_NAME
 from school_points.platform.redis_conn import get_redis
 from school_points.platform.redis_retry import Backoff, Outage
 
 log = logging.getLogger(__name__)
+job_log = logging.getLogger("job")
 # RQ's lines about a Redis it cannot reach: replaced by Outage's one line per outage.
 RQ_REDIS_NOISE = ("Worker %s: could not connect to Redis instance", "Worker %s: Redis connection timeout")
 
@@ -50,6 +53,29 @@ class AppContextWorker(SimpleWorker):
                 return super().execute_job(job, queue)
             finally:
                 db.session.remove()
+
+    def perform_job(self, job, queue, execution) -> bool:
+        """RQ's perform_job under the request id the job was queued with (its log lines carry
+        it), then one line and one count (run, failed) per job."""
+        token = REQUEST_ID.set((job.meta or {}).get("request_id"))
+        started, succeeded = time.perf_counter(), False
+        try:
+            succeeded = super().perform_job(job, queue, execution)
+            return succeeded
+        finally:
+            name = _job_name(job)
+            job_log.info(
+                "job %s",
+                "done" if succeeded else "failed",
+                extra={
+                    "job": name,
+                    "job_id": job.id,
+                    "outcome": "done" if succeeded else "failed",
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                },
+            )
+            count_job(self.connection, name, succeeded)
+            REQUEST_ID.reset(token)
 
     def heartbeat(self, timeout=None, pipeline=None) -> None:
         """RQ's heartbeat; the first one that reaches Redis after an outage ends it (one queued
@@ -73,6 +99,13 @@ class AppContextWorker(SimpleWorker):
             if self.pubsub_thread:
                 self.pubsub_thread.stop()
                 self.pubsub_thread.join(timeout=1)
+
+
+def _job_name(job):
+    try:
+        return job.func_name
+    except Exception:  # noqa: BLE001 - a job whose data cannot be read is still counted
+        return "unknown"
 
 
 def make_worker(app, connection=None, queues=(QUEUE_NAME,), outage=None) -> AppContextWorker:
@@ -185,7 +218,10 @@ class _RedisNoiseFilter(logging.Filter):
 @with_appcontext
 def worker_command(burst) -> None:
     """Run the RQ worker for background jobs (notifications, photos, scheduled jobs)."""
+    from school_points.platform.sentry import tag_component
+
     app = current_app._get_current_object()
+    tag_component("worker")
     logging.getLogger("rq.worker").setLevel(logging.INFO)
     lower_priority(app.config.get("WORKER_NICE", 0))
     run_worker(app, burst=burst)

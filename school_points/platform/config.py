@@ -76,6 +76,13 @@ def _proxy_count(value):
     return count
 
 
+def _log_format(value):
+    value = str(value).strip().lower()
+    if value not in ("json", "text"):
+        raise ConfigError(f'LOG_FORMAT must be "json" or "text", not {value!r}')
+    return value
+
+
 def load_config(instance_path, overrides=None) -> dict[str, Any]:
     """Build the Flask config mapping from the environment plus explicit overrides."""
     env = dict(os.environ)
@@ -163,6 +170,18 @@ def load_config(instance_path, overrides=None) -> dict[str, Any]:
         "WTF_CSRF_CHECK_DEFAULT": False,
         "WTF_CSRF_TIME_LIMIT": None,
         "WTF_CSRF_SSL_STRICT": True,
+        # --- Observability (docs/OBSERVABILITY.md) ---
+        # Log lines as JSON objects ("json") or plain text ("text", for reading a terminal).
+        "LOG_FORMAT": _log_format(env.get("LOG_FORMAT", "json")),
+        # One JSON line per request (off: only for measuring what it costs).
+        "REQUEST_LOG": as_flag(env.get("REQUEST_LOG", "1")),
+        # Request metrics and GET /metrics (off: no counting, /metrics answers 404).
+        "METRICS_ENABLED": as_flag(env.get("METRICS_ENABLED", "1")),
+        # Scrapers send `Authorization: Bearer <token>`; unset, /metrics answers only loopback.
+        "METRICS_TOKEN": env.get("METRICS_TOKEN", ""),
+        # Errors of the web, the worker and the scheduler go to Sentry when set.
+        "SENTRY_DSN": env.get("SENTRY_DSN", "").strip(),
+        "SENTRY_ENVIRONMENT": env.get("SENTRY_ENVIRONMENT", "") or app_env,
     }
     if config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
         config["SQLALCHEMY_ENGINE_OPTIONS"].update(

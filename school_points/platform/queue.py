@@ -7,6 +7,7 @@ import redis
 from flask import current_app
 from rq import Queue
 
+from school_points.platform.jsonlog import current_request_id
 from school_points.platform.redis_conn import get_redis
 
 log = logging.getLogger(__name__)
@@ -24,13 +25,13 @@ def enqueue(func, *args, job_id=None, **kwargs) -> Any:
 
     Without Redis the job runs here and now. When Redis is configured but down, the job is not
     lost: every job's effect is stored first (outbox rows, lots, records) and the scheduler's sweep
-    finds what was never done.
+    finds what was never done. The job carries the current request id in its meta (job_meta).
     """
     queue = get_queue()
     if queue is None:
         return run_inline(func, *args, **kwargs)
     try:
-        return queue.enqueue(func, *args, job_id=job_id, **kwargs)
+        return queue.enqueue(func, *args, job_id=job_id, meta=job_meta(), **kwargs)
     except redis.RedisError as exc:
         log.warning("enqueue %s failed, left for the sweep: %s", getattr(func, "__name__", func), exc)
         return None
@@ -45,11 +46,19 @@ def enqueue_each(func, args) -> None:
             run_inline(func, arg)
         return
     try:
-        queue.enqueue_many([Queue.prepare_data(func, args=(arg,)) for arg in args])
+        meta = job_meta()
+        queue.enqueue_many([Queue.prepare_data(func, args=(arg,), meta=meta) for arg in args])
     except redis.RedisError as exc:
         log.warning(
             "enqueue of %d %s jobs failed, left for the sweep: %s", len(args), getattr(func, "__name__", func), exc
         )
+
+
+def job_meta() -> dict | None:
+    """What a queued job carries besides its arguments: the id of the request (or of the job) that
+    queued it, so the worker's log lines for it can be joined with the request's."""
+    request_id = current_request_id()
+    return {"request_id": request_id} if request_id else None
 
 
 def run_inline(func, *args, **kwargs) -> Any:
