@@ -190,18 +190,18 @@ class Nginx:
     def tls_context(self):
         return ssl.create_default_context(cafile=str(self.cert))
 
-    def https(self, *, source="127.0.0.1", timeout=10.0):
+    def https(self, *, source="127.0.0.1", timeout=60.0):
         """An HTTPS connection to the site (SNI and Host: the server name) from `source`."""
         return LoopbackHTTPS(self.https_port, self.tls_context(), source=source, timeout=timeout)
 
-    def http(self, *, source="127.0.0.1", timeout=10.0):
+    def http(self, *, source="127.0.0.1", timeout=60.0):
         return LoopbackHTTP(self.http_port, source=source, timeout=timeout)
 
 
 class LoopbackHTTP(http.client.HTTPConnection):
     """A connection to 127.0.0.1:`port` sent from `source` (any 127.x address), for SERVER_NAME."""
 
-    def __init__(self, port, *, source="127.0.0.1", timeout=10.0, host=SERVER_NAME):
+    def __init__(self, port, *, source="127.0.0.1", timeout=60.0, host=SERVER_NAME):
         super().__init__(host, port, timeout=timeout, source_address=(source, 0))
 
     def connect(self):
@@ -212,7 +212,7 @@ class LoopbackHTTP(http.client.HTTPConnection):
 class LoopbackHTTPS(http.client.HTTPSConnection):
     """An HTTPS connection to 127.0.0.1:`port` from `source`, verifying the certificate of SERVER_NAME."""
 
-    def __init__(self, port, context, *, source="127.0.0.1", timeout=10.0, host=SERVER_NAME):
+    def __init__(self, port, context, *, source="127.0.0.1", timeout=60.0, host=SERVER_NAME):
         super().__init__(host, port, timeout=timeout, source_address=(source, 0), context=context)
 
     def connect(self):

@@ -275,7 +275,7 @@ def test_fifty_slow_clients_do_not_stall_healthz_through_nginx_but_stall_gunicor
 
     slow = stack.SlowClients(count, lambda: _tls_socket(site)).start()
     try:
-        via_nginx = stack.healthz_seconds(through_nginx, timeout=10)
+        via_nginx = stack.healthz_seconds(through_nginx, timeout=30)  # generous: a loaded CI machine
     finally:
         slow.stop()
     assert not slow.errors, slow.errors[:3]
@@ -286,7 +286,7 @@ def test_fifty_slow_clients_do_not_stall_healthz_through_nginx_but_stall_gunicor
         alone = stack.healthz_seconds(direct, timeout=3)
     finally:
         slow.stop()
-    after = stack.healthz_seconds(direct, timeout=10)
+    after = stack.healthz_seconds(direct, timeout=30)
     with capsys.disabled():
         print(
             f"\n/healthz with {count} slow clients: through nginx {via_nginx * 1000:.0f} ms; gunicorn alone "
