@@ -7,7 +7,6 @@ nothing and every file that left has its audit entry. Then the file streams (off
 xlsx and CSV alike are written while the rows are read, a batch at a time, in flat memory.
 """
 
-import itertools
 from datetime import timedelta
 
 from flask import current_app, g, request
@@ -15,12 +14,13 @@ from flask import current_app, g, request
 from school_points.media import uploads
 from school_points.models import Campus, SchoolClass
 from school_points.office import daily_report, exports
-from school_points.office.tabular_writer import CSV_MIME, XLSX_MIME, csv_chunks, xlsx_chunks
+from school_points.office.tabular_writer import XLSX_MIME
 from school_points.platform.clock import local_today
 from school_points.platform.errors import ValidationFailed
 from school_points.platform.extensions import db
 from school_points.school import audit
 from school_points.school.scoping import campus_filter_id, get_in_scope
+from staffkit.downloads import download
 from staffkit.office_schemas import (
     DailyOut,
     DailyQuery,
@@ -31,7 +31,6 @@ from staffkit.office_schemas import (
     UploadOut,
 )
 from webkit.api import load_query
-from webkit.downloads import streamed_download
 from webkit.errors import ApiError
 from webkit.responses import respond
 
@@ -64,20 +63,6 @@ def daily_range(args):
     if (last_day - first_day).days + 1 > daily_report.MAX_DAYS:
         raise ValidationFailed(details={"from": [f"时间范围不能超过 {daily_report.MAX_DAYS} 天"]})
     return first_day, last_day
-
-
-def download(sheets, file_format, name, ascii_name):
-    """The sheets as an xlsx workbook (a sheet per table) or the first sheet as CSV, streamed.
-
-    The view itself produces the first chunk, so a database failure at the start is still a
-    clean 503; the rest is read batch by batch while the client downloads."""
-    if file_format == "xlsx":
-        chunks, mimetype = xlsx_chunks(sheets), XLSX_MIME
-    else:
-        chunks, mimetype = csv_chunks(sheets[0].columns, sheets[0].rows), CSV_MIME
-    first = next(chunks)
-    filename, ascii_filename = f"{name}.{file_format}", f"{ascii_name}.{file_format}"
-    return streamed_download(itertools.chain([first], chunks), mimetype, filename, ascii_filename)
 
 
 def audited(what, file_format, campus_id, **details):

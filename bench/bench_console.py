@@ -80,6 +80,11 @@ CONSOLE_PAGES = [
     ("notifications ?kind=expiring", "/console/notifications?kind=expiring", BOTH),
     ("admins", "/console/admins", ("super",)),
     ("import", "/console/import", BOTH),
+    # 班级 and 老师: forms and filters (the lists are above)
+    ("classes ?campus_id=", "/console/classes?campus_id={campus}", BOTH),
+    ("class edit", "/console/classes/{class_id}/edit", BOTH),
+    ("class new", "/console/classes/new", BOTH),
+    ("teacher new", "/console/teachers/new", BOTH),
 ]
 
 # The admin API's routes the console's pages will query alike (runnable before the console lands).

@@ -11,7 +11,7 @@ from school_points.people import classes, guardianships, students
 from school_points.platform.errors import DomainError
 from school_points.platform.extensions import db
 from school_points.points import adjustments
-from staffkit.schemas import AdjustmentIn, StudentQuery
+from staffkit.schemas import AdjustmentIn, EraseIn, StudentQuery
 
 from . import bp
 from .forms import Form
@@ -36,7 +36,7 @@ def student_list(staff):
 @bp.get("/students/<int:student_id>")
 @staff_page
 def student_detail(staff, student_id):
-    return _detail(staff, students.get_student(student_id, staff.scope), Form(AdjustmentIn, load=False))
+    return detail_page(staff, students.get_student(student_id, staff.scope), Form(AdjustmentIn, load=False))
 
 
 @bp.post("/students/<int:student_id>/adjustments")
@@ -59,10 +59,11 @@ def adjust_points(staff, student_id):
             db.session.commit()
             message = f"已为 {student.name} 调整 {entry.delta:+d} 积分，当前余额 {entry.balance_after}"
             return done(message, "console.student_detail", student_id=student.id)
-    return _detail(staff, student, form, status=422 if form.errors else 200)
+    return detail_page(staff, student, form, status=422 if form.errors else 200)
 
 
-def _detail(staff, student, form, status=200):
+def detail_page(staff, student, form, status=200, erase_form=None):
+    """The student's page; `erase_form` carries a refused erasure's errors (console/families.py)."""
     history = paged(students.points_history_query(student.id, staff.scope), LedgerEntry.id)
     return render_template(
         "console/students/detail.html",
@@ -71,4 +72,5 @@ def _detail(staff, student, form, status=200):
         history=history,
         form=form,
         form_key=uuid.uuid4().hex,
+        erase_form=erase_form or Form(EraseIn, load=False),
     ), status

@@ -2,10 +2,10 @@
 
 from typing import Any
 
-from sqlalchemy import Select, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import joinedload, selectinload
 
-from school_points.models import SchoolClass, Student, Teacher
+from school_points.models import SchoolClass, Student, Teacher, class_student, class_teacher
 from school_points.platform.errors import ValidationFailed
 from school_points.platform.extensions import db
 from school_points.school import audit
@@ -117,3 +117,33 @@ def delete_class(class_id, *, scope, actor) -> None:
     db.session.delete(klass)
     db.session.flush()
     audit.record(actor, "class.delete", "class", class_id, campus_id=before["campus_id"], changes={"old": before})
+
+
+def class_rows_query(scope, *, campus_id=None) -> Select:
+    """Classes inside the scope without their members (a list page at school scale: pair it
+    with `member_summary` for the rows shown)."""
+    return scope.filter(select(SchoolClass).options(joinedload(SchoolClass.campus)), SchoolClass.campus_id, campus_id)
+
+
+def member_summary(class_ids) -> dict[int, tuple[int, list[str]]]:
+    """{class id: (number of students, teachers' names)} for these classes, in two grouped
+    queries however many students they hold."""
+    ids = list(class_ids)
+    if not ids:
+        return {}
+    counts = dict(
+        db.session.execute(
+            select(class_student.c.class_id, func.count())
+            .where(class_student.c.class_id.in_(ids))
+            .group_by(class_student.c.class_id)
+        ).all()
+    )
+    names: dict[int, list[str]] = {class_id: [] for class_id in ids}
+    for class_id, name in db.session.execute(
+        select(class_teacher.c.class_id, Teacher.name)
+        .join(Teacher, Teacher.id == class_teacher.c.teacher_id)
+        .where(class_teacher.c.class_id.in_(ids))
+        .order_by(class_teacher.c.class_id, Teacher.id)
+    ):
+        names[class_id].append(name)
+    return {class_id: (counts.get(class_id, 0), names[class_id]) for class_id in ids}
