@@ -24,4 +24,6 @@ from .kit import init_app  # noqa: E402,F401
 # isort: split
 # Screens. One module per screen; add yours in a new line (docs/CONSOLE.md, "Adding a screen").
 from . import dashboard as _dashboard  # noqa: E402,F401
+from . import goods as _goods  # noqa: E402,F401
+from . import redemptions as _redemptions  # noqa: E402,F401
 from . import students as _students  # noqa: E402,F401
