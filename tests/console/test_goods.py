@@ -5,10 +5,12 @@ import io
 
 from sqlalchemy import func, select
 
+from school_points.accounts.reconcile import find_differences
 from school_points.mall.redemption import redeem
-from school_points.models import AuditLog, Goods, Upload
+from school_points.models import AuditLog, Goods, Redemption, Upload
 from school_points.platform.extensions import db
 from school_points.school.actors import Actor
+from tests.conftest import requires_pg, run_concurrently
 from tests.console.conftest import ConsoleClient
 from tests.miniprogram_api.test_uploads import image_bytes
 
@@ -168,3 +170,33 @@ def test_a_goods_name_with_markup_is_text(boss, make_goods):
     for path in ("/console/goods", f"/console/goods/{goods.id}"):
         page = text(boss.get(path))
         assert "<script>alert(1)</script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+
+
+@requires_pg
+def test_a_stock_edit_racing_orders_never_oversells(app, boss, make_goods, make_student):
+    goods = make_goods("铅笔", points=10, stock=5)
+    goods_id = goods.id
+    students = [make_student(f"学员{i}", balance=100).id for i in range(6)]
+    boss.get(f"/console/goods/{goods_id}")
+
+    def act(who):
+        if who == "edit":
+            form = new_goods(name="铅笔", points="10", stock="8", stock_seen="5")
+            return boss.post(f"/console/goods/{goods_id}", form).status_code
+        order = redeem(who, goods_id, 1, key=f"race-{who}", actor=Actor.system())
+        db.session.commit()
+        return order.id
+
+    outcomes = run_concurrently(app, act, ["edit", *students])
+    db.session.expire_all()
+    goods = db.session.get(Goods, goods_id)
+    live = db.session.scalar(
+        select(func.coalesce(func.sum(Redemption.quantity), 0)).where(
+            Redemption.goods_id == goods_id, Redemption.status != "cancelled"
+        )
+    )
+    assert goods.stock >= 0 and goods.stock == goods.stock_received - live
+    assert outcomes[0] in (302, 422)
+    # The edit lands only if no order took a unit first (then all six fit); else it is refused.
+    assert (goods.stock_received, live) == ((8, 6) if outcomes[0] == 302 else (5, 5))
+    assert find_differences() == []

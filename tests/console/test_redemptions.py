@@ -14,7 +14,7 @@ from school_points.models import AuditLog, Goods, Notification, Redemption
 from school_points.platform.clock import local_today, utcnow
 from school_points.platform.extensions import db
 from school_points.school.actors import Actor
-from tests.conftest import balance_of
+from tests.conftest import balance_of, requires_pg, run_concurrently
 from tests.console.conftest import ConsoleClient
 
 
@@ -182,3 +182,23 @@ def test_names_with_markup_are_text(boss, make_student, make_goods):
         page = text(boss.get(path))
         assert "<script>alert(1)</script>" not in page and "<b>笔</b>" not in page
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+
+
+@requires_pg
+def test_a_double_click_racing_itself_issues_once(app, boss, make_student, make_goods, make_guardian):
+    student = make_student(balance=50)
+    make_guardian(student)
+    order_id = place(student, make_goods(points=30)).id
+    boss.get("/console/redemptions")
+    form = {"form_key": "9" * 32, "next": "/console/redemptions"}
+
+    def click(_):
+        response = boss.post(f"/console/redemptions/{order_id}/issue", form)
+        return response.status_code
+
+    assert run_concurrently(app, click, range(3)) == [302, 302, 302]
+    assert fresh(order_id).status == "issued"
+    assert count(AuditLog, AuditLog.action == "redemption.issue") == 1
+    assert count(Notification, Notification.kind == "issued") == 1
+    assert "已发放" in text(boss.get("/console/redemptions"))
+    assert "该订单已发放" not in text(boss.get("/console/redemptions"))
