@@ -68,7 +68,7 @@ CONSOLE_PAGES = [
     ("redemptions ?status=pending", "/console/redemptions?status=pending", BOTH),
     ("redemptions ?status=cancelled&campus", "/console/redemptions?status=cancelled&campus_id={campus}", BOTH),
     ("redemptions ?from&to", "/console/redemptions?from={d30}&to={today}", BOTH),
-    ("redemptions pickup code", "/console/redemptions?q={pickup_code}", BOTH),
+    ("redemptions pickup code", "/console/redemptions?code={pickup_code}", BOTH),
     ("settings", "/console/settings", ("super",)),
     ("reports 30 days", "/console/reports?from={d30}&to={today}", BOTH),
     ("reports 1 year", "/console/reports?from={d365}&to={today}", BOTH),

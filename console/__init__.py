@@ -26,6 +26,8 @@ from .kit import init_app  # noqa: E402,F401
 from . import classes as _classes  # noqa: E402,F401
 from . import dashboard as _dashboard  # noqa: E402,F401
 from . import families as _families  # noqa: E402,F401
+from . import goods as _goods  # noqa: E402,F401
+from . import redemptions as _redemptions  # noqa: E402,F401
 from . import roster as _roster  # noqa: E402,F401
 from . import students as _students  # noqa: E402,F401
 from . import teachers as _teachers  # noqa: E402,F401

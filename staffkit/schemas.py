@@ -448,3 +448,25 @@ class EraseIn(StrictSchema):
 
 class InviteSheetQuery(StrictSchema):
     campus_id = query_id()
+
+
+# ------------------------------------------------------------------ the console's order desk (console/redemptions.py)
+
+
+class RedemptionDeskQuery(RedemptionQuery):
+    """The order list's filters, the order's school-local day range and a pickup code to look up."""
+
+    from_ = Date(data_key="from", validate=report_day)
+    to = Date(validate=report_day)
+    code = Str(validate=length(0, 32))
+
+    @validates_schema
+    def _ordered(self, data, **kwargs):
+        if "from_" in data and "to" in data and data["from_"] > data["to"]:
+            raise ValidationError("开始日期不能晚于结束日期", "from")
+
+
+class CancelWithReasonIn(StrictSchema):
+    """Cancelling at the desk: the same reason as the API's, but staff must write one."""
+
+    reason = Str(required=True, validate=length(1, 255))

@@ -9,10 +9,15 @@ from sqlalchemy import Select, or_, select
 
 from school_points.models import Goods
 from school_points.platform.clock import utcnow
-from school_points.platform.errors import Forbidden, NotFound, ValidationFailed
+from school_points.platform.errors import DomainError, Forbidden, NotFound, ValidationFailed
 from school_points.platform.extensions import db
 from school_points.school import audit
 from school_points.school.scoping import MAX_ID, campus_filter_id, campus_for_write
+
+
+class StockChanged(DomainError):
+    code, message = "stock_changed", "库存已变化，请核对后重新填写"
+
 
 EDITABLE = ("name", "description", "image_url", "points", "limit_per_student", "on_shelf", "sort", "verify_code")
 
@@ -58,10 +63,16 @@ def create_goods(data, *, scope, actor) -> Goods:
     return goods
 
 
-def update_goods(goods_id, data, *, scope, actor) -> Goods:
-    """Edit goods; a new stock figure moves stock_received by the same amount, under the row lock."""
+def update_goods(goods_id, data, *, scope, actor, expected_stock=None) -> Goods:
+    """Edit goods; a new stock figure moves stock_received by the same amount, under the row lock.
+
+    `expected_stock`: the stock the editor saw when they typed a new figure (a form); if orders
+    or a cancellation changed it since, nothing is changed (StockChanged), so their edit never
+    silently undoes those units."""
     goods = get_goods(goods_id, scope, lock=True)
     _require_own(goods, scope)
+    if "stock" in data and expected_stock is not None and goods.stock != expected_stock:
+        raise StockChanged(details={"stock": [f"库存已变为 {goods.stock}（期间有兑换或取消），请核对后重新填写"]})
     before = _snapshot(goods)
     for field in EDITABLE:
         if field in data:
