@@ -79,6 +79,9 @@ CONSOLE_PAGES = [
     ("notifications ?status=failed", "/console/notifications?status=failed", BOTH),
     ("notifications ?kind=expiring", "/console/notifications?kind=expiring", BOTH),
     ("admins", "/console/admins", ("super",)),
+    ("audit ?actor&from&to", "/console/audit?actor_type=admin&actor_id=1&from={d30}&to={today}", BOTH),
+    ("notifications ?student_id=", "/console/notifications?student_id={student}", BOTH),
+    ("password", "/console/password", BOTH),
     ("import", "/console/import", BOTH),
     # 班级 and 老师: forms and filters (the lists are above)
     ("classes ?campus_id=", "/console/classes?campus_id={campus}", BOTH),

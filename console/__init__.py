@@ -23,11 +23,16 @@ from .kit import init_app  # noqa: E402,F401
 
 # isort: split
 # Screens. One module per screen; add yours in a new line (docs/CONSOLE.md, "Adding a screen").
+from . import admins as _admins  # noqa: E402,F401
+from . import audit as _audit  # noqa: E402,F401
 from . import classes as _classes  # noqa: E402,F401
 from . import dashboard as _dashboard  # noqa: E402,F401
 from . import families as _families  # noqa: E402,F401
 from . import goods as _goods  # noqa: E402,F401
+from . import notifications as _notifications  # noqa: E402,F401
 from . import redemptions as _redemptions  # noqa: E402,F401
+from . import reports as _reports  # noqa: E402,F401
 from . import roster as _roster  # noqa: E402,F401
+from . import settings as _settings  # noqa: E402,F401
 from . import students as _students  # noqa: E402,F401
 from . import teachers as _teachers  # noqa: E402,F401

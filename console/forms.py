@@ -97,7 +97,7 @@ class Form:
             elif key in formdata:
                 text = formdata.get(key, "")
                 self.raw[key] = text
-                if text.strip() == "" and (field.required or not isinstance(field, fields.String)):
+                if text.strip() == "" and (field.required or not _takes_blank(field)):
                     continue  # an empty box: "not filled in", which a required field then names
                 values[key] = _typed(field, text)
         return values
@@ -110,6 +110,18 @@ class Form:
             for name, messages in _flat(exc.normalized_messages()):
                 for message in messages:
                     self.fail(FORM_WORDS.get(message, message), name)
+
+
+def _takes_blank(field):
+    """Whether an optional field means something by "" (a description cleared); otherwise an empty
+    box, such as a filter's 全部 or a blank 对象类型, is simply left out."""
+    if not isinstance(field, fields.String):
+        return False
+    try:
+        field.deserialize("")
+    except ValidationError:
+        return False
+    return True
 
 
 def _typed(field, text):

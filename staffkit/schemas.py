@@ -272,6 +272,16 @@ class AuditQuery(PageQuery):
     action = Str(validate=length(1, 48))
     target_type = Str(validate=length(1, 24))
     target_id = Str(validate=length(1, 64))
+    # Who (the console's 操作日志 filters; the API takes them too) and when (school-local days).
+    actor_type = Str(validate=one_of(("admin", "teacher", "user", "system")))
+    actor_id = query_id()
+    from_ = Date(data_key="from", validate=report_day)
+    to = Date(validate=report_day)
+
+    @validates_schema
+    def _ordered(self, data, **kwargs):
+        if "from_" in data and "to" in data and data["from_"] > data["to"]:
+            raise ValidationError("开始日期不能晚于结束日期", "from")
 
 
 # ------------------------------------------------------------------ responses

@@ -123,6 +123,14 @@ def test_audit_log_lists_who_changed_what_newest_first(api, make_student):
     only = api.get("/audit-log", action="points.adjust").json["items"]
     assert [e["action"] for e in only] == ["points.adjust"]
     assert api.get("/audit-log", actor="me").status_code == 422
+    actor_id = items[1]["actor"]["id"]
+    by_actor = api.get("/audit-log", actor_type="admin", actor_id=actor_id).json["items"]
+    assert len(by_actor) == 2 and api.get("/audit-log", actor_type="teacher").json["items"] == []
+    today = items[0]["created_at"][:10]
+    assert len(api.get("/audit-log", **{"from": today, "to": today}).json["items"]) == 2
+    assert api.get("/audit-log", **{"from": "2099-01-01"}).json["items"] == []
+    backwards = api.get("/audit-log", **{"from": "2026-02-01", "to": "2026-01-01"})
+    assert backwards.status_code == 422 and "from" in backwards.json["error"]["details"]
 
 
 def test_campus_admin_sees_only_its_campus_audit_entries(api, campus_api, make_student, other_campus):
