@@ -19,6 +19,7 @@ cat <<MSG
 School Points is running on the embedded default (jobs in-process, no WeChat needed):
   health          http://127.0.0.1:${PORT}/healthz
   admin API       http://127.0.0.1:${PORT}/api/admin/v1   (POST /auth/login with the demo admin above)
+  staff console   http://127.0.0.1:${PORT}/console/   (sign in as admin / admin12345)
   mini-program    http://127.0.0.1:${PORT}/api/v1
 ${dev_login}
   API docs        http://127.0.0.1:${PORT}/api/docs
