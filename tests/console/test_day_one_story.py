@@ -116,8 +116,9 @@ def test_day_one(
         page.locator("tr", has_text="钢琴一班").locator("text=打印绑定码").click()
     sheet = opened.value
     sheet.wait_for_load_state()
+    expect(sheet.locator("article.card")).to_have_count(2)
     for name in ("王小明", "李小红"):
-        expect(sheet.locator("body")).to_contain_text(name)
+        expect(sheet.locator("article.card", has_text=name)).to_have_count(1)
     assert "张伟" not in sheet.locator("body").inner_text()
     sheet.close()
     log.check("bind sheet")
