@@ -19,8 +19,11 @@ OUTSIDE = {"REMOTE_ADDR": "203.0.113.9"}
 
 
 @pytest.fixture
-def request_lines(caplog):
-    """The request log's records of this test."""
+def request_lines(caplog, monkeypatch):
+    """The request log's records of this test. The logger is switched back on first: a logging
+    configuration run earlier in this process by another test (a `fileConfig` without
+    disable_existing_loggers=False) disables every logger that existed then."""
+    monkeypatch.setattr(logging.getLogger("request"), "disabled", False)
     caplog.set_level(logging.INFO, logger="request")
     return lambda: [r for r in caplog.records if r.name == "request"]
 
