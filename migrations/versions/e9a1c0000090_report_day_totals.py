@@ -100,9 +100,7 @@ def upgrade():
         sa.PrimaryKeyConstraint("id", name=op.f("pk_report_day_total")),
     )
     with op.batch_alter_table("report_day_total", schema=None) as batch_op:
-        batch_op.create_index(
-            "ix_report_day_total_day_campus_kind", ["local_day", "campus_id", "kind"], unique=True
-        )
+        batch_op.create_index("ix_report_day_total_day_campus_kind", ["local_day", "campus_id", "kind"], unique=True)
     dialect = op.get_bind().dialect.name
     for statement in POSTGRESQL_TRIGGERS if dialect == "postgresql" else SQLITE_TRIGGERS:
         op.execute(statement)
