@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from school_points.accounts.ledger import LIFETIME_KINDS
 from school_points.models import ORDER_STATUSES, PointsAccount, Redemption, Student
-from school_points.office.report_rollup import ledger_sums
+from school_points.office.report_rollup import ledger_sums_by_kind
 from school_points.platform.clock import day_end, day_start
 from school_points.platform.extensions import db
 from school_points.school.settings import get_settings
@@ -49,9 +49,8 @@ def summary(first_day, last_day, *, campus_id=None) -> dict[str, Any]:
 def _ledger_flows(first_day, last_day, campus_id):
     gained: dict[str, int] = {}
     lost: dict[str, int] = {}
-    for (_day, kind), (plus, minus) in ledger_sums(first_day, last_day, campus_id=campus_id).items():
-        gained[kind] = gained.get(kind, 0) + plus
-        lost[kind] = lost.get(kind, 0) + minus
+    for kind, (plus, minus) in ledger_sums_by_kind(first_day, last_day, campus_id=campus_id).items():
+        gained[kind], lost[kind] = plus, minus
     return {
         "issued": {kind: gained.get(kind, 0) for kind in ISSUING_KINDS},
         # What orders really cost: redemption debits less the refunds of cancelled orders.

@@ -47,6 +47,14 @@ def assert_exact(campuses, first_day=None, last_day=None):
         expected = direct(first_day, last_day, campus_id)
         got = report_rollup.ledger_sums(first_day, last_day, campus_id=campus_id)
         assert {k: v for k, v in got.items() if v != (0, 0)} == {k: v for k, v in expected.items() if v != (0, 0)}
+        by_kind = {}
+        for (_day, kind), (gained, lost) in expected.items():
+            before = by_kind.get(kind, (0, 0))
+            by_kind[kind] = (before[0] + gained, before[1] + lost)
+        got_by_kind = report_rollup.ledger_sums_by_kind(first_day, last_day, campus_id=campus_id)
+        assert {k: v for k, v in got_by_kind.items() if v != (0, 0)} == {
+            k: v for k, v in by_kind.items() if v != (0, 0)
+        }
         report = summary(first_day, last_day, campus_id=campus_id)
         issued = sum(g for (_d, kind), (g, _l) in expected.items() if kind in set(KINDS) | {"welcome"})
         assert report["issued"]["total"] == issued
