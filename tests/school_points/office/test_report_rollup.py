@@ -5,6 +5,7 @@ import random
 import threading
 from datetime import timedelta
 
+from flask_migrate import upgrade
 from sqlalchemy import case, func, select, text, update
 
 from school_points.accounts import ledger
@@ -15,9 +16,12 @@ from school_points.office.daily_report import daily
 from school_points.office.erasure import ALL_CAMPUSES, erase_student
 from school_points.office.reports import summary
 from school_points.platform.clock import acting_at, day_start, local_today
+from school_points.platform.config import normalize_database_url
 from school_points.platform.extensions import db
 from school_points.school.actors import SYSTEM, Actor
 from tests.conftest import requires_pg
+from tests.ops.test_migrations import empty_database_url  # noqa: F401 - a fixture
+from wsgi import create_app
 
 DAYS = 12
 KINDS = ["checkin", "evaluation", "like", "birthday", "adjustment"]
@@ -296,3 +300,36 @@ def test_a_campus_move_racing_a_roll_up_is_never_lost(app, make_student, make_ca
     db.session.commit()
     assert day not in marked_days()
     assert_exact(campuses)
+
+
+TRIGGERS = {
+    "postgresql": {"ledger_entry_report_day", "student_report_day"},
+    "sqlite": {
+        "ledger_entry_report_day_insert",
+        "ledger_entry_report_day_delete",
+        "ledger_entry_report_day_update",
+        "student_report_day",
+    },
+}
+
+
+def trigger_names(connection):
+    if connection.dialect.name == "postgresql":
+        return set(connection.scalars(text("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal")))
+    return set(connection.scalars(text("SELECT name FROM sqlite_master WHERE type = 'trigger'")))
+
+
+def test_the_migrations_leave_the_triggers_in_place(empty_database_url):
+    """A later migration that rebuilds ledger_entry or student (SQLite's batch mode copies the table)
+    would drop the triggers silently and leave stale totals: it must create them again."""
+    app = create_app({"SQLALCHEMY_DATABASE_URI": normalize_database_url(empty_database_url), "REDIS_URL": None})
+    with app.app_context():
+        upgrade()
+        with db.engine.connect() as connection:
+            assert TRIGGERS[connection.dialect.name] <= trigger_names(connection)
+        db.engine.dispose()
+
+
+def test_the_test_schema_has_the_triggers(app):
+    with db.engine.connect() as connection:
+        assert TRIGGERS[connection.dialect.name] <= trigger_names(connection)
