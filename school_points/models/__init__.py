@@ -16,6 +16,7 @@ from school_points.models.org import (
 )
 from school_points.models.people import AccountLink, Guardian, WechatUser
 from school_points.models.points import LedgerEntry, LotUse, PointsAccount, PointsLot, Signin
+from school_points.models.reporting import ReportDay, ReportDayTotal
 from school_points.models.social import GrowthRecord, Like, Referral, Share
 from school_points.models.wechat_qr import OaSceneQr
 from school_points.platform.idempotency import IdempotencyRecord
@@ -41,6 +42,8 @@ __all__ = [
     "ProcessedWechatMessage",
     "Redemption",
     "Referral",
+    "ReportDay",
+    "ReportDayTotal",
     "RevokedToken",
     "SchoolClass",
     "SchoolSetting",

@@ -3,20 +3,18 @@
 The same definitions as the summary report (office.reports), day by day, so the days of a range
 add up to the summary of that range: issued = positive deltas of the earning kinds and
 adjustments, spent = redemption debits less their refunds, refunded, expired. Every day of the
-range is present, zeros included. One aggregate query, grouped by day and kind.
+range is present, zeros included. The sums by day and kind come from office.report_rollup
+(per-day totals where valid, the ledger itself for other days).
 """
 
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import case, func, select
-
-from school_points.models import LedgerEntry, Student
 from school_points.office.exports import ORDER_STATUS_NAMES, kind_name
+from school_points.office.report_rollup import ledger_sums
 from school_points.office.reports import ISSUING_KINDS
 from school_points.office.tabular_writer import Column, Sheet
-from school_points.platform.extensions import db
 
 MAX_DAYS = 366
 
@@ -26,8 +24,8 @@ def daily(first_day, last_day, *, campus_id=None) -> dict[str, Any]:
     "expired"}]}` for school-local days first_day..last_day (inclusive)."""
     gained: dict[tuple, int] = {}
     lost: dict[tuple, int] = {}
-    for day, kind, plus, minus in db.session.execute(_query(first_day, last_day, campus_id)):
-        gained[(day, kind)], lost[(day, kind)] = int(plus or 0), int(minus or 0)
+    for key, (plus, minus) in ledger_sums(first_day, last_day, campus_id=campus_id).items():
+        gained[key], lost[key] = plus, minus
     days = []
     day = first_day
     while day <= last_day:
@@ -43,19 +41,6 @@ def daily(first_day, last_day, *, campus_id=None) -> dict[str, Any]:
         )
         day += timedelta(days=1)
     return {"from": first_day.isoformat(), "to": last_day.isoformat(), "campus_id": campus_id, "days": days}
-
-
-def _query(first_day, last_day, campus_id):
-    positive = case((LedgerEntry.delta > 0, LedgerEntry.delta), else_=0)
-    negative = case((LedgerEntry.delta < 0, -LedgerEntry.delta), else_=0)
-    query = (
-        select(LedgerEntry.local_day, LedgerEntry.kind, func.sum(positive), func.sum(negative))
-        .where(LedgerEntry.local_day >= first_day, LedgerEntry.local_day <= last_day)
-        .group_by(LedgerEntry.local_day, LedgerEntry.kind)
-    )
-    if campus_id is not None:
-        query = query.join(Student, Student.id == LedgerEntry.student_id).where(Student.campus_id == campus_id)
-    return query
 
 
 def daily_sheet(report) -> Sheet:

@@ -10,6 +10,7 @@ from rq import cron
 
 from school_points.office.backups import nightly_backup
 from school_points.office.erasure import erase_expired_archives
+from school_points.office.report_rollup import roll_up_days
 from school_points.ops.sweep import prune_processed_messages, sweep_media, sweep_outbox
 from school_points.platform.queue import QUEUE_NAME
 from school_points.points.birthday import award_birthdays
@@ -24,3 +25,5 @@ cron.register(prune_processed_messages, QUEUE_NAME, cron="35 * * * *", job_timeo
 # Hourly, like the daily jobs: it backs up once a school day, at its first run from 02:00 school time.
 cron.register(nightly_backup, QUEUE_NAME, cron="50 * * * *", job_timeout=3 * 3600)
 cron.register(erase_expired_archives, QUEUE_NAME, cron="45 * * * *", job_timeout=1800)
+# Hourly: rolls up the reports' totals of closed days that have none (new days, invalidated days).
+cron.register(roll_up_days, QUEUE_NAME, cron="55 * * * *", job_timeout=1800)

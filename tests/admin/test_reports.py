@@ -104,7 +104,10 @@ def test_summary_is_a_handful_of_queries_however_big_the_school(api, make_studen
     with count_queries() as counter:
         report = api.get("/reports/summary").json
     assert report["issued"]["total"] == 150
-    assert counter.count <= 7
+    # The ledger's sums: the valid per-day totals, then the ledger for the other days; on
+    # PostgreSQL the first read of the month also rolls up its closed days (6 statements a month).
+    rolling_up = 6 if db.engine.dialect.name == "postgresql" else 0
+    assert counter.count <= 8 + rolling_up
 
 
 # ------------------------------------------------------------------ audit log

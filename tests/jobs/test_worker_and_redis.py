@@ -58,6 +58,7 @@ def test_cron_config_schedules_every_periodic_job(throwaway_redis, run_worker):
         "prune_processed_messages",
         "nightly_backup",
         "erase_expired_archives",
+        "roll_up_days",
     }
     enqueued = scheduler.enqueue_jobs()  # interval jobs are due at once
     assert {job.func.__name__ for job in enqueued} == {"sweep_outbox", "sweep_media"}
