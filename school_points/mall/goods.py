@@ -14,7 +14,17 @@ from school_points.platform.extensions import db
 from school_points.school import audit
 from school_points.school.scoping import MAX_ID, campus_filter_id, campus_for_write
 
-EDITABLE = ("name", "description", "image_url", "points", "limit_per_student", "on_shelf", "sort", "verify_code")
+EDITABLE = (
+    "name",
+    "description",
+    "image_url",
+    "points",
+    "limit_per_student",
+    "on_shelf",
+    "sort",
+    "verify_code",
+    "min_level",
+)
 
 
 def list_goods_query(scope, *, campus_id=None, on_shelf=None) -> Select:
