@@ -9,6 +9,11 @@ from typing import Any
 
 from school_points.school.settings import get_settings
 
+# Entries written beside an award (points/level_rewards.py), and the awards that earn them;
+# evaluations, referrals, welcome and birthday points, and adjustments never do.
+BONUS_KINDS = ("level_bonus", "birthday_bonus")
+BONUSED_KINDS = frozenset({"checkin", "signin", "like", "share"})
+
 
 def levels_config(settings=None) -> dict[str, Any] | None:
     """The levels section when levels are switched on (tiers sorted by level), else None."""

@@ -21,17 +21,19 @@ from dataclasses import dataclass
 from datetime import date
 
 from school_points.accounts import ledger
-from school_points.accounts.levels import bonus_percent, level_number, levels_config, tier_for
+from school_points.accounts.levels import (
+    BONUS_KINDS,
+    BONUSED_KINDS,
+    bonus_percent,
+    level_number,
+    levels_config,
+    tier_for,
+)
 from school_points.models import LedgerEntry, Student
 from school_points.platform.clock import local_today
 from school_points.platform.extensions import db
 from school_points.school.settings import get_settings
 from school_points.wechat.notifications import notify_student
-
-BONUS_KINDS = ("level_bonus", "birthday_bonus")
-# The awards that earn bonuses; evaluations, referrals, welcome and birthday points, and
-# adjustments never do.
-BONUSED_KINDS = frozenset({"checkin", "signin", "like", "share"})
 
 
 @dataclass(frozen=True)
