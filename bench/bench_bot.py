@@ -145,6 +145,20 @@ def prepare_database(app, parents):
             user.default_student_id = student.id
         db.session.flush()
         ledger.ensure_accounts([s.id for s in db.session.scalars(db.select(Student))])
+        if os.environ.get("BENCH_LEVELS") == "1":
+            # Member levels on, the worst case: every award also writes a level bonus (level 1 at
+            # +20 %) and a birthday bonus (every student's birthday is today).
+            from school_points.platform.clock import local_today
+            from school_points.school.settings import update_settings
+
+            update_settings(
+                {
+                    "levels": {"enabled": True, "earn_bonus_pct": {"1": 20}},
+                    "birthday": {"double_on_birthday": True},
+                }
+            )
+            for student in db.session.scalars(db.select(Student)):
+                student.birthday = local_today().replace(year=2016)
         db.session.commit()
 
 
