@@ -148,7 +148,8 @@ def nth_record(student_id, n):
 
 def assert_level_ups_once(student_id):
     """At most one level_up notice per level (one guardian), never above the level reached."""
-    levels = [n.dedupe_key.split(":")[2] for n in db.session.query(Notification).filter_by(kind="level_up")]
+    notices = db.session.query(Notification).filter_by(kind="level_up", student_id=student_id)
+    levels = [n.dedupe_key.split(":")[2] for n in notices]
     assert len(levels) == len(set(levels))
     notified = db.session.get(PointsAccount, student_id).level_notified
     assert all(int(level[1:]) <= notified for level in levels)
