@@ -292,3 +292,35 @@ def test_twenty_concurrent_awards_crossing_a_tier_notify_once(app, family, level
     assert [(n.values["level"], n.values["points"]) for n in notices] == [("小树", 100)]
     assert db.session.scalar(select(func.count()).select_from(LedgerEntry).where(LedgerEntry.kind == "checkin")) == 20
     assert find_differences() == []
+
+
+def test_a_level_up_notice_maps_to_the_template_keywords(family, levels_on, rules):
+    from school_points.wechat.delivery import template_data
+
+    student, parent = family
+    rules({"notifications": {"level_up": {"enabled": True, "template_id": "TPL-L"}}})
+    seed(student.id, 95)
+    post(parent, student)
+    [notice] = level_ups(student.id)
+    assert notice.template_id == "TPL-L"  # delivered (here: skipped, no WeChat credentials) as any kind
+    data = template_data("level_up", notice.values)
+    assert data["thing1"]["value"] == "王小明" and data["thing2"]["value"] == "小树"
+    assert data["number3"]["value"] == "115" and data["thing5"]["value"] == "升级为 Lv2 小树"
+
+
+def test_points_check_reports_a_bonus_without_its_award(family):
+    student, _ = family
+    account = ledger.lock(student.id)
+    ledger.credit(account, 3, "level_bonus", key="level_bonus:nothing", actor=SYSTEM, note="测试")
+    db.session.commit()
+    assert [line for line in find_differences() if "level_bonus entry" in line]
+
+
+def test_points_check_reports_a_birthday_bonus_unequal_to_its_award(family):
+    student, parent = family
+    record, _ = post(parent, student)
+    account = ledger.lock(student.id)
+    ref = ledger.Ref("ledger_entry", record.checkin_entry_id)
+    ledger.credit(account, 4, "birthday_bonus", key="birthday_bonus:x", ref=ref, actor=SYSTEM, note="测试")
+    db.session.commit()
+    assert [line for line in find_differences() if "birthday_bonus" in line]
