@@ -1,7 +1,7 @@
 """`points check`: every balance against its ledger, every lot against its balance, stock against
 orders, every level or birthday bonus against the award it belongs to."""
 
-from sqlalchemy import String, and_, case, cast, func, or_, select
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import aliased
 
 from school_points.accounts.ledger import LIFETIME_KINDS
@@ -71,8 +71,8 @@ def _balances(session):
 
 def _bonuses(session):
     """Every level or birthday bonus sits beside an award of its own student that earns bonuses
-    (its ref names the award's entry), is no larger than the award (at most 100 %), and a
-    birthday bonus equals its award."""
+    (the award's key is the bonus's key without its `<kind>:` prefix), is no larger than the award
+    (at most 100 %), and a birthday bonus equals its award."""
     award = aliased(LedgerEntry)
     bonus = LedgerEntry
     wrong = or_(
@@ -84,7 +84,7 @@ def _bonuses(session):
     )
     rows = session.execute(
         select(bonus.id, bonus.student_id, bonus.kind)
-        .outerjoin(award, and_(bonus.ref_type == "ledger_entry", bonus.ref_id == cast(award.id, String)))
+        .outerjoin(award, award.idempotency_key == func.substr(bonus.idempotency_key, func.length(bonus.kind) + 2))
         .where(bonus.kind.in_(BONUS_KINDS), wrong)
         .order_by(bonus.id)
     ).all()

@@ -5,9 +5,10 @@ award, and the `level_up` notice when earning carries a student into a higher le
   and under the same account lock, a `level_bonus` entry (floor(award × the level's percent /
   100), by the level the student had *before* this award) and, with `double_on_birthday` on the
   student's birthday (school timezone), a `birthday_bonus` entry equal to the award. Each bonus's
-  key is the award's key with the bonus kind in front, and its ref names the award's entry, so a
-  replay is refused by the award's key and a reversal finds its bonuses. Caps count the award's
-  own kind only, so bonuses never count against them.
+  key is the award's key with the bonus kind in front (that is what ties it to its award: a
+  replay is refused by the award's key, a reversal and `points check` find the bonuses by it) and
+  its ref is the award's own (what caused it). Written in the award's flush, without a round trip
+  of their own. Caps count the award's own kind only, so bonuses never count against them.
 - `note_level_up` runs after any entry that grew lifetime points (every earning path, bonuses or
   not): when the tiers as they are now put the student on a higher level after the entries than
   before them, and the account has not yet been told of that level, it raises the account's
@@ -61,8 +62,6 @@ def credit_award(account, points, kind, *, key, ref, actor, note, student=None) 
     level_bonus = points * bonus_percent(level_number(lifetime_before, config), config) // 100 if config else 0
     birthday_bonus = points if settings["birthday"].get("double_on_birthday") and _birthday(account, student) else 0
     if level_bonus > 0 or birthday_bonus > 0:
-        db.session.flush()  # the bonuses name the award's entry id
-        award_ref = ledger.Ref("ledger_entry", entry.id)
         if level_bonus > 0:
             name = tier_for(lifetime_before, config)["name"]
             ledger.credit(
@@ -70,7 +69,7 @@ def credit_award(account, points, kind, *, key, ref, actor, note, student=None) 
                 level_bonus,
                 "level_bonus",
                 key=bonus_key("level_bonus", key),
-                ref=award_ref,
+                ref=ref,
                 actor=actor,
                 note=f"{name}等级加成",
             )
@@ -80,7 +79,7 @@ def credit_award(account, points, kind, *, key, ref, actor, note, student=None) 
                 birthday_bonus,
                 "birthday_bonus",
                 key=bonus_key("birthday_bonus", key),
-                ref=award_ref,
+                ref=ref,
                 actor=actor,
                 note="生日积分翻倍",
             )

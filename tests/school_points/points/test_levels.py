@@ -92,7 +92,8 @@ def test_a_checkin_at_level_3_earns_a_level_bonus_entry_right_after_the_award(fa
     assert awarded == 30  # 20 + floor(20 × 50 %)
     assert kinds(student.id)[-2:] == [("checkin", 20), ("level_bonus", 10)]
     bonus = entries(student.id, "level_bonus")[0]
-    assert (bonus.ref_type, bonus.ref_id) == ("ledger_entry", str(record.checkin_entry_id))
+    assert bonus.idempotency_key == f"level_bonus:checkin:rec:{record.id}"
+    assert (bonus.ref_type, bonus.ref_id) == ("growth_record", str(record.id))
     assert bonus.note == "大树等级加成"
     assert account_of(student.id) == (330, 330)  # bonuses are earned points: lifetime grows
     assert find_differences() == []
@@ -142,9 +143,8 @@ def test_shares_and_signins_earn_bonuses_evaluations_and_adjustments_do_not(
     evaluation.evaluate(teacher, [student.id], points=5, key="e1")
     adjustments.adjust(student.id, 7, "补录", actor=Actor.admin(1), key="a1")
     db.session.commit()
-    bonused = [
-        e.kind for e in entries(student.id) if e.id in {int(b.ref_id) for b in entries(student.id, "level_bonus")}
-    ]
+    bonus_keys = {b.idempotency_key.removeprefix("level_bonus:") for b in entries(student.id, "level_bonus")}
+    bonused = [e.kind for e in entries(student.id) if e.idempotency_key in bonus_keys]
     assert sorted(bonused) == ["checkin", "share", "signin"]
     assert find_differences() == []
 
@@ -320,7 +320,7 @@ def test_points_check_reports_a_birthday_bonus_unequal_to_its_award(family):
     student, parent = family
     record, _ = post(parent, student)
     account = ledger.lock(student.id)
-    ref = ledger.Ref("ledger_entry", record.checkin_entry_id)
-    ledger.credit(account, 4, "birthday_bonus", key="birthday_bonus:x", ref=ref, actor=SYSTEM, note="测试")
+    key = f"birthday_bonus:checkin:rec:{record.id}"  # beside the check-in (5), but not equal to it
+    ledger.credit(account, 4, "birthday_bonus", key=key, actor=SYSTEM, note="测试")
     db.session.commit()
     assert [line for line in find_differences() if "birthday_bonus" in line]
