@@ -14,17 +14,8 @@ from school_points.platform.extensions import db
 from school_points.school import audit
 from school_points.school.scoping import MAX_ID, campus_filter_id, campus_for_write
 
-EDITABLE = (
-    "name",
-    "description",
-    "image_url",
-    "points",
-    "limit_per_student",
-    "on_shelf",
-    "sort",
-    "verify_code",
-    "min_level",
-)
+EDITABLE = ("name", "description", "image_url", "points", "limit_per_student", "on_shelf", "sort", "verify_code")
+EDITABLE += ("min_level",)  # the member level needed to redeem (docs/PRODUCT.md, member levels)
 
 
 def list_goods_query(scope, *, campus_id=None, on_shelf=None) -> Select:
