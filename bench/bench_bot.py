@@ -41,6 +41,10 @@ AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
 APP_ID = "wx-bench"
 APP_SECRET = "bench-secret"
 CHECKIN_POINTS = 5
+# BENCH_LEVELS=1 (member levels on, every student's birthday today): each award also brings a
+# level bonus of 20 % (rounded down) and a birthday bonus equal to it.
+LEVELS = os.environ.get("BENCH_LEVELS") == "1"
+EXPECTED_BALANCE = CHECKIN_POINTS * 2 + CHECKIN_POINTS * 20 // 100 if LEVELS else CHECKIN_POINTS
 AWARD_TIMEOUT_SECONDS = 120
 
 
@@ -145,6 +149,20 @@ def prepare_database(app, parents):
             user.default_student_id = student.id
         db.session.flush()
         ledger.ensure_accounts([s.id for s in db.session.scalars(db.select(Student))])
+        if LEVELS:
+            # Member levels on, the worst case: every award also writes a level bonus (level 1 at
+            # +20 %) and a birthday bonus (every student's birthday is today).
+            from school_points.platform.clock import local_today
+            from school_points.school.settings import update_settings
+
+            update_settings(
+                {
+                    "levels": {"enabled": True, "earn_bonus_pct": {"1": 20}},
+                    "birthday": {"double_on_birthday": True},
+                }
+            )
+            for student in db.session.scalars(db.select(Student)):
+                student.birthday = local_today().replace(year=2016)
         db.session.commit()
 
 
@@ -205,7 +223,7 @@ def verify(app):
     with app.app_context():
         entries = db.session.scalar(select(func.count(LedgerEntry.id)).where(LedgerEntry.kind == "checkin"))
         wrong = db.session.scalar(
-            select(func.count()).select_from(PointsAccount).where(PointsAccount.balance != CHECKIN_POINTS)
+            select(func.count()).select_from(PointsAccount).where(PointsAccount.balance != EXPECTED_BALANCE)
         )
         told = dict(
             db.session.execute(

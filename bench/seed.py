@@ -1,5 +1,7 @@
 """Seed data for bench_api.py: families with points, goods, a teacher with a class of 40, ledger bulk loads."""
 
+import os
+
 from sqlalchemy import func, select, text
 
 from school_points.accounts import ledger
@@ -44,10 +46,17 @@ def _family(campus_id, name, balance):
     return student, user
 
 
+# BENCH_LEVELS=1: member levels switched on, and the redeemed goods gated at level 1 (everyone
+# passes), so every redemption runs the level check (bench/README.md, "Member levels").
+LEVELS = os.environ.get("BENCH_LEVELS") == "1"
+
+
 def seed(app, *, clients):
     """Create everything the benchmarks need; returns ids and tokens."""
     with app.app_context():
         update_settings({"evaluation": {"teacher_daily_budget": 10**9}})
+        if LEVELS:
+            update_settings({"levels": {"enabled": True}})
         campus = Campus(name="总校区")
         db.session.add(campus)
         db.session.flush()
@@ -55,6 +64,9 @@ def seed(app, *, clients):
         bulk = Goods(name="铅笔", points=1, stock=10**7, stock_received=10**7, verify_code="8888")
         flash = Goods(name="限量礼物", points=1, stock=100, stock_received=100, verify_code="8888")
         own = [Goods(name=f"文具{i}", points=1, stock=10**6, stock_received=10**6) for i in range(clients)]
+        if LEVELS:
+            for goods in (bulk, flash, *own):
+                goods.min_level = 1
         db.session.add_all([bulk, flash, *own])
         small, big = _family(campus.id, "小历史", 0), _family(campus.id, "大历史", 0)
         pupils = [_family(campus.id, f"班级学生{i}", 0) for i in range(40)]

@@ -15,7 +15,14 @@ from .kit import api, load_body, load_query, request_key
 from .presenters import goods_out, redemption_out
 from .queries import family_redemptions_page
 
-REDEEM_ERRORS = ["insufficient_points", "out_of_stock", "limit_reached", "mall_closed", "goods_unavailable"]
+REDEEM_ERRORS = [
+    "insufficient_points",
+    "out_of_stock",
+    "limit_reached",
+    "mall_closed",
+    "goods_unavailable",
+    "level_too_low",
+]
 
 
 def _student_for_mall(student_id):
@@ -52,7 +59,8 @@ def goods_detail(gid):
     student = _student_for_mall(args["student_id"])
     goods = catalogue.get_goods_for_student(gid, student)
     redeemed = catalogue.units_redeemed(student.id, [goods.id]).get(goods.id, 0) if student else 0
-    return respond(goods_out(catalogue.goods_item(goods, redeemed)))
+    level = catalogue.student_level(student) if goods.min_level is not None else None
+    return respond(goods_out(catalogue.goods_item(goods, redeemed, level)))
 
 
 @bp.post("/redemptions")

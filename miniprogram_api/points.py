@@ -3,6 +3,7 @@
 from flask import g
 
 from school_points.accounts import ledger
+from school_points.accounts.levels import level_view
 from school_points.people import guardians
 from webkit.pagination import page
 from webkit.responses import respond
@@ -14,7 +15,7 @@ from .queries import ledger_page
 
 
 @bp.get("/students/<int:sid>/points")
-@api("学员积分：余额、累计积分、即将过期", out=schemas.PointsOut, tags=["积分"])
+@api("学员积分：余额、累计积分、会员等级、即将过期", out=schemas.PointsOut, tags=["积分"])
 def student_points(sid):
     guardians.guardian_student(g.user, sid)
     balance, lifetime = accounts_of([sid]).get(sid, (0, 0))
@@ -24,6 +25,7 @@ def student_points(sid):
             {
                 "balance": balance,
                 "lifetime_points": lifetime,
+                "level": level_view(lifetime),
                 "expiring": ledger.expiring_points(sid),
             },
         )

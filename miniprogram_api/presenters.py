@@ -2,6 +2,7 @@
 
 from sqlalchemy import select
 
+from school_points.accounts.levels import level_view, levels_config
 from school_points.models import Campus, Guardian, Like, PointsAccount, Student
 from school_points.people import guardians
 from school_points.people.names import given_name
@@ -48,6 +49,7 @@ def student_summaries(user):
     ).all()
     accounts = accounts_of([student.id for student, _, _ in rows])
     default = guardians.default_among(user, [student for student, _, _ in rows])
+    levels = levels_config()
     return [
         {
             "id": student.id,
@@ -57,6 +59,7 @@ def student_summaries(user):
             "relation": relation,
             "balance": accounts.get(student.id, (0, 0))[0],
             "lifetime_points": accounts.get(student.id, (0, 0))[1],
+            "level": level_view(accounts.get(student.id, (0, 0))[1], levels) if levels else None,
             "is_default": default is not None and default.id == student.id,
         }
         for student, relation, campus in rows
@@ -157,5 +160,7 @@ def goods_out(goods):
             "stock": goods["stock"],
             "limit_per_student": goods.get("limit_per_student"),
             "redeemed_by_student": goods.get("redeemed_by_student") or 0,
+            "min_level": goods.get("min_level"),
+            "locked": bool(goods.get("locked")),
         },
     )

@@ -49,6 +49,21 @@ class LoginOut(Schema):
     user = fields.Nested(UserOut, required=True)
 
 
+class LevelNextOut(Schema):
+    level = fields.Integer(required=True)
+    name = fields.String(required=True)
+    min_lifetime = fields.Integer(required=True)
+    points_to_go = fields.Integer(required=True, metadata={"description": "距离下一等级还差的累计积分"})
+
+
+class LevelOut(Schema):
+    level = fields.Integer(required=True)
+    name = fields.String(required=True)
+    next = fields.Nested(
+        LevelNextOut, required=True, allow_none=True, metadata={"description": "已是最高等级时为 null"}
+    )
+
+
 class StudentSummary(Schema):
     id = fields.Integer(required=True)
     name = fields.String(required=True)
@@ -57,6 +72,9 @@ class StudentSummary(Schema):
     relation = fields.String(required=True)
     balance = fields.Integer(required=True)
     lifetime_points = fields.Integer(required=True)
+    level = fields.Nested(
+        LevelOut, required=True, allow_none=True, metadata={"description": "会员等级；未开启时为 null"}
+    )
     is_default = fields.Boolean(required=True)
 
 
@@ -140,6 +158,9 @@ class ExpiringOut(Schema):
 class PointsOut(Schema):
     balance = fields.Integer(required=True)
     lifetime_points = fields.Integer(required=True)
+    level = fields.Nested(
+        LevelOut, required=True, allow_none=True, metadata={"description": "会员等级；未开启时为 null"}
+    )
     expiring = fields.List(fields.Nested(ExpiringOut), required=True)
 
 
@@ -181,6 +202,8 @@ class GoodsOut(Schema):
     stock = fields.Integer(required=True)
     limit_per_student = fields.Integer(required=True, allow_none=True)
     redeemed_by_student = fields.Integer(required=True, metadata={"description": "units in non-cancelled orders"})
+    min_level = fields.Integer(required=True, allow_none=True, metadata={"description": "兑换所需会员等级；null 不限"})
+    locked = fields.Boolean(required=True, metadata={"description": "学员等级低于 min_level（等级开启时）"})
 
 
 class MallOut(Schema):

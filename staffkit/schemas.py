@@ -5,6 +5,7 @@ from datetime import date
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from school_points.accounts.levels import level_view
 from school_points.models import ORDER_STATUSES
 from school_points.platform.clock import isoformat, local_today
 from school_points.school.settings import NOTIFICATION_FIELD_DEFAULTS
@@ -33,7 +34,7 @@ URL = validate.Regexp(r"^(https?://\S+|/\S*)?$", error="必须是 http(s):// 地
 
 # ------------------------------------------------------------------ settings (docs/PRODUCT.md)
 
-VALUE_NAMES = ("student", "goods", "points", "balance", "time", "status", "remark")
+VALUE_NAMES = ("student", "goods", "points", "balance", "time", "status", "remark", "level")
 TEMPLATE_KEYWORD = validate.Regexp(r"^[a-z_]{1,32}[0-9]{1,2}$", error="必须是模板关键词名，如 thing1、number3")
 
 
@@ -81,6 +82,8 @@ class SigninSettings(StrictSchema):
 
 class BirthdaySettings(StrictSchema):
     points = Int(validate=int_range(0, 100_000))
+    # Check-in, sign-in, like and share awards doubled on the student's birthday (a birthday_bonus entry).
+    double_on_birthday = Bool()
 
 
 class ExpirySettings(StrictSchema):
@@ -117,6 +120,40 @@ class PrivacySettings(StrictSchema):
     erase_archived_after_days = Int(validate=int_range(0, 3650))
 
 
+# ------------------------------------------------------------------ member levels (docs/PRODUCT.md)
+
+MAX_LEVELS = 10
+LEVEL_KEYS = tuple(str(level) for level in range(1, MAX_LEVELS + 1))
+
+
+class TierIn(StrictSchema):
+    level = Int(required=True, validate=int_range(1, MAX_LEVELS))
+    name = Str(required=True, validate=length(1, 16))
+    min_lifetime = Int(required=True, validate=int_range(0, 100_000_000))
+
+
+def valid_tiers(tiers):
+    """2 to 10 tiers, levels 1..n in order, min_lifetime 0 first and strictly increasing, names distinct."""
+    if not 2 <= len(tiers) <= MAX_LEVELS:
+        raise ValidationError(f"等级数量必须在 2 到 {MAX_LEVELS} 之间")
+    if [tier["level"] for tier in tiers] != list(range(1, len(tiers) + 1)):
+        raise ValidationError("等级必须从 1 开始依次编号（1、2、3……）")
+    if tiers[0]["min_lifetime"] != 0:
+        raise ValidationError("第 1 级的累计积分门槛必须是 0")
+    if any(low["min_lifetime"] >= high["min_lifetime"] for low, high in zip(tiers, tiers[1:], strict=False)):
+        raise ValidationError("累计积分门槛必须逐级递增")
+    if len({tier["name"] for tier in tiers}) != len(tiers):
+        raise ValidationError("等级名称不能重复")
+
+
+class LevelsSettings(StrictSchema):
+    enabled = Bool()
+    tiers = List(Nested(TierIn), validate=valid_tiers)
+    # Percent added to check-in, sign-in, like and share awards by level ("1".."10"; a level not
+    # listed gets 0, a key without a tier is ignored).
+    earn_bonus_pct = Dict(keys=Str(validate=one_of(LEVEL_KEYS)), values=Int(validate=int_range(0, 100)))
+
+
 class SettingsIn(StrictSchema):
     """The settings document; every key optional (a PATCH), every value checked."""
 
@@ -132,6 +169,7 @@ class SettingsIn(StrictSchema):
     mall = Nested(MallSettings)
     notifications = Nested(NotificationsSettings)
     privacy = Nested(PrivacySettings)
+    levels = Nested(LevelsSettings)
 
 
 # ------------------------------------------------------------------ request bodies
@@ -210,6 +248,8 @@ class GoodsIn(StrictSchema):
     verify_code = Str(
         required=True, validate=validate.Regexp(r"^[A-Za-z0-9]{4,32}$", error="必须是 4 到 32 位字母或数字")
     )
+    # The member level a student needs to redeem (null: everyone); enforced while levels are on.
+    min_level = Int(allow_none=True, validate=int_range(1, MAX_LEVELS))
 
 
 ClassPatch = optional(ClassIn, "ClassPatch")
@@ -327,8 +367,30 @@ class StudentOut(Schema):
     created_at = when("created_at")
 
 
+class LevelNextOut(Schema):
+    level = fields.Integer()
+    name = fields.String()
+    min_lifetime = fields.Integer()
+    points_to_go = fields.Integer()
+
+
+class LevelOut(Schema):
+    level = fields.Integer()
+    name = fields.String()
+    next = fields.Nested(LevelNextOut, allow_none=True)
+
+
+class _StudentLevel(fields.Nested):
+    """A student's level, read from the account's lifetime points (documented as LevelOut)."""
+
+    def get_value(self, obj, attr, accessor=None, default=None):
+        return level_view(obj.account.lifetime if obj.account else 0)
+
+
 class StudentDetailOut(StudentOut):
     bind_code = fields.String(allow_none=True)
+    # Member level from lifetime points and the tiers now; null while levels are switched off.
+    level = _StudentLevel(LevelOut, allow_none=True, metadata={"description": "会员等级；未开启等级时为 null"})
 
 
 class LedgerEntryOut(Schema):
@@ -369,6 +431,7 @@ class GoodsOut(Schema):
     on_shelf = fields.Boolean()
     sort = fields.Integer()
     verify_code = fields.String()
+    min_level = fields.Integer(allow_none=True)
     created_at = when("created_at")
     updated_at = when("updated_at")
 

@@ -9,6 +9,7 @@ import redis
 from flask import current_app
 from sqlalchemy import select
 
+from school_points.accounts.levels import level_text, level_view, levels_config
 from school_points.media.wechat_media import fetch_record_media
 from school_points.models import Redemption
 from school_points.people import guardians
@@ -37,12 +38,14 @@ def points(message, user, key):
     if not students:
         return say(message, texts.NO_STUDENT)
     current = guardians.default_among(user, students)
+    levels = levels_config()
     lines = []
     for student in students:
         account = student.account
-        line = texts.POINTS_LINE.format(
-            name=student.name, balance=account.balance if account else 0, lifetime=account.lifetime if account else 0
-        )
+        lifetime = account.lifetime if account else 0
+        line = texts.POINTS_LINE.format(name=student.name, balance=account.balance if account else 0, lifetime=lifetime)
+        if levels is not None:
+            line += texts.POINTS_LEVEL.format(level=level_text(level_view(lifetime, levels)))
         lines.append(line + (texts.POINTS_DEFAULT_MARK if len(students) > 1 and student.id == current.id else ""))
     return say(message, "\n".join(lines))
 

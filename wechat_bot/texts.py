@@ -30,6 +30,7 @@ SWITCH_UNKNOWN = "没有找到名为“{name}”的孩子。您已绑定：{name
 
 POINTS_LINE = "{name}：可用 {balance} 积分（累计 {lifetime}）"
 POINTS_DEFAULT_MARK = "（当前）"
+POINTS_LEVEL = "，等级 {level}"
 
 SIGNED_IN = "签到成功！{name} 获得 {awarded} 积分，已连续签到 {streak} 天，当前 {balance} 积分。"
 ALREADY_SIGNED_IN = "{name} 今天已经签到过了，明天再来吧。"

@@ -21,7 +21,11 @@ from school_points.platform.extensions import db
 from school_points.school.actors import SYSTEM
 from school_points.school.settings import get_settings
 
-EARNING_KINDS = frozenset({"evaluation", "checkin", "like", "share", "referral", "welcome", "signin", "birthday"})
+EARNING_KINDS = frozenset(
+    {"evaluation", "checkin", "like", "share", "referral", "welcome", "signin", "birthday"}
+    # Bonuses beside an award (points/level_rewards.py) are earned points too: they grow lifetime.
+    | {"level_bonus", "birthday_bonus"}
+)
 # What a positive entry of these kinds adds also grows lifetime points (reports call it "issued").
 LIFETIME_KINDS = EARNING_KINDS | frozenset({"adjustment"})
 ALL_KINDS = LIFETIME_KINDS | frozenset({"redemption", "redemption_refund", "reversal", "expiry"})
@@ -154,6 +158,15 @@ def reverse(account, earned_entry, *, key, actor=SYSTEM, note="") -> LedgerEntry
     )
     entry.reverses_id = earned_entry.id
     return entry
+
+
+def mark_level_reached(account, level) -> bool:
+    """Raise a locked account's notified level to `level`; False when it was there already
+    (the notice of that level, or a higher one, was recorded before)."""
+    if level <= account.level_notified:
+        return False
+    account.level_notified = level
+    return True
 
 
 def expiry_key(lot_id) -> str:

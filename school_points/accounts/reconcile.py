@@ -1,8 +1,11 @@
-"""`points check`: every balance against its ledger, every lot against its balance, stock against orders."""
+"""`points check`: every balance against its ledger, every lot against its balance, stock against
+orders, every level or birthday bonus against the award it belongs to."""
 
-from sqlalchemy import case, func, select
+from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy.orm import aliased
 
 from school_points.accounts.ledger import LIFETIME_KINDS
+from school_points.accounts.levels import BONUS_KINDS, BONUSED_KINDS
 from school_points.models import Goods, LedgerEntry, PointsAccount, PointsLot, Redemption
 from school_points.platform.extensions import db
 
@@ -13,7 +16,7 @@ def find_differences(session=None) -> list[str]:
     `session`: another database's session (a restored backup is checked this way); the app's by default.
     """
     session = session if session is not None else db.session
-    return _balances(session) + _lots(session) + _stock(session)
+    return _balances(session) + _lots(session) + _stock(session) + _bonuses(session)
 
 
 def _balances(session):
@@ -64,6 +67,28 @@ def _balances(session):
     ).all()
     out += [f"student {sid}: balance {bal} but last entry says {after}" for sid, bal, after in chain]
     return out
+
+
+def _bonuses(session):
+    """Every level or birthday bonus sits beside an award of its own student that earns bonuses
+    (the award's key is the bonus's key without its `<kind>:` prefix), is no larger than the award
+    (at most 100 %), and a birthday bonus equals its award."""
+    award = aliased(LedgerEntry)
+    bonus = LedgerEntry
+    wrong = or_(
+        award.id.is_(None),
+        award.student_id != bonus.student_id,
+        award.kind.not_in(sorted(BONUSED_KINDS)),
+        bonus.delta > award.delta,
+        and_(bonus.kind == "birthday_bonus", bonus.delta != award.delta),
+    )
+    rows = session.execute(
+        select(bonus.id, bonus.student_id, bonus.kind)
+        .outerjoin(award, award.idempotency_key == func.substr(bonus.idempotency_key, func.length(bonus.kind) + 2))
+        .where(bonus.kind.in_(BONUS_KINDS), wrong)
+        .order_by(bonus.id)
+    ).all()
+    return [f"student {sid}: {kind} entry {eid} has no matching award beside it" for eid, sid, kind in rows]
 
 
 def _lots(session):

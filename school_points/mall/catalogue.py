@@ -4,7 +4,8 @@ from typing import Any
 
 from sqlalchemy import func, or_, select
 
-from school_points.models import Goods, Redemption
+from school_points.accounts.levels import level_number, levels_config
+from school_points.models import Goods, PointsAccount, Redemption
 from school_points.platform.errors import GoodsUnavailable, MallClosed, NotFound
 from school_points.platform.extensions import db
 from school_points.school.settings import get_settings
@@ -23,8 +24,25 @@ def mall_view(student=None) -> dict[str, Any]:
         return view  # a closed mall lists nothing (docs/PRODUCT.md)
     goods = db.session.scalars(_on_sale(student).order_by(Goods.sort, Goods.id)).all()
     redeemed = units_redeemed(student.id, [g.id for g in goods]) if student is not None else {}
-    view["goods"] = [goods_item(g, redeemed.get(g.id, 0)) for g in goods]
+    level = student_level(student) if any(g.min_level is not None for g in goods) else None
+    view["goods"] = [goods_item(g, redeemed.get(g.id, 0), level) for g in goods]
     return view
+
+
+def student_level(student) -> int | None:
+    """The student's member level now (None with levels switched off); level 1 without a student."""
+    config = levels_config()
+    if config is None:
+        return None
+    lifetime = 0
+    if student is not None:
+        lifetime = db.session.scalar(select(PointsAccount.lifetime).where(PointsAccount.student_id == student.id)) or 0
+    return level_number(lifetime, config)
+
+
+def is_locked(goods, level) -> bool:
+    """Goods above the student's level are locked; with levels switched off (level None) none are."""
+    return goods.min_level is not None and level is not None and level < goods.min_level
 
 
 def get_goods_for_student(goods_id, student) -> Goods:
@@ -60,8 +78,8 @@ def units_redeemed(student_id, goods_ids) -> dict[int, int]:
     return {goods_id: int(units) for goods_id, units in rows}
 
 
-def goods_item(goods, redeemed_by_student=0) -> dict[str, Any]:
-    """One goods as the mall lists it."""
+def goods_item(goods, redeemed_by_student=0, level=None) -> dict[str, Any]:
+    """One goods as the mall lists it; `locked` when the student's `level` is below its min_level."""
     return {
         "id": goods.id,
         "name": goods.name,
@@ -72,6 +90,8 @@ def goods_item(goods, redeemed_by_student=0) -> dict[str, Any]:
         "limit_per_student": goods.limit_per_student,
         "campus_id": goods.campus_id,
         "redeemed_by_student": redeemed_by_student,
+        "min_level": goods.min_level,
+        "locked": is_locked(goods, level),
     }
 
 

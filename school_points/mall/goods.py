@@ -20,6 +20,7 @@ class StockChanged(DomainError):
 
 
 EDITABLE = ("name", "description", "image_url", "points", "limit_per_student", "on_shelf", "sort", "verify_code")
+EDITABLE += ("min_level",)  # the member level needed to redeem (docs/PRODUCT.md, member levels)
 
 
 def list_goods_query(scope, *, campus_id=None, on_shelf=None) -> Select:

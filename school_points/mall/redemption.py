@@ -10,6 +10,7 @@ import hmac
 from sqlalchemy import select, update
 
 from school_points.accounts import ledger
+from school_points.accounts.levels import level_number, levels_config
 from school_points.mall import redemption_pg
 from school_points.mall.catalogue import get_goods_for_sale, units_redeemed
 from school_points.models import Goods, Redemption
@@ -22,6 +23,7 @@ from school_points.platform.codes import key_digest, new_pickup_code
 from school_points.platform.errors import (
     AlreadyIssued,
     Forbidden,
+    LevelTooLow,
     LimitReached,
     NotFound,
     OrderNotPending,
@@ -62,6 +64,7 @@ def redeem(student_id, goods_id, quantity, *, key, actor, guardian_id=None, stan
     account = ledger.lock(student.id)
     if (done := find_by_key(order_key)) is not None:  # a concurrent repeat committed while we waited
         return done
+    _ensure_level(account, goods)
     _ensure_within_limit(student.id, goods, quantity)
     with db.session.begin_nested():  # a failure below undoes the debit even if a caller commits
         ledger.debit(
@@ -188,6 +191,17 @@ def _ensure_pending(order):
         raise AlreadyIssued()
     if order.status != "pending":
         raise OrderNotPending()
+
+
+def _ensure_level(account, goods):
+    """The student's level (from lifetime points, read under the account lock) reaches the goods'
+    min_level; with levels switched off min_level is not enforced."""
+    config = levels_config()
+    if goods.min_level is None or config is None:
+        return
+    level = level_number(account.lifetime, config)
+    if level < goods.min_level:
+        raise LevelTooLow(details={"required_level": goods.min_level, "student_level": level})
 
 
 def _ensure_within_limit(student_id, goods, quantity):

@@ -4,16 +4,16 @@ The Python path in `redemption.py` costs ~20 statements (and their ORM work) per
 function makes the same checks, in the same order and under the same locks, inside the database:
 user enabled → guardian → idempotency key → active student → mall open → goods (exists, not
 deleted, on shelf, campus) → the student's account row lock → key again (a concurrent repeat may
-have committed while we waited) → per-student limit over all non-cancelled orders → balance →
-stock as last read (sold out: stop before writing) → pickup code free (else the caller retries
-with another) → ledger entry + balance + lots oldest-expiring first (lot_use) → order → audit
-(teachers, admins) → one `redeemed` outbox row per guardian → guarded stock UPDATE, last. A failed
-check returns an error code having changed nothing. When the stock UPDATE finds the goods sold out
-meanwhile (another order took the last one), the function raises SQLSTATE SP409, which undoes
-its writes with the statement (no subtransaction on every call) and which `redeem` maps to
-OutOfStock after rolling the session back.
+have committed while we waited) → member level (goods' min_level) → per-student limit over all
+non-cancelled orders → balance → stock as last read (sold out: stop before writing) → pickup
+code free (else the caller retries with another) → ledger entry + balance + lots oldest-expiring
+first (lot_use) → order → audit (teachers, admins) → one `redeemed` outbox row per guardian →
+guarded stock UPDATE, last. A failed check returns an error code having changed nothing. When
+the stock UPDATE finds the goods sold out meanwhile (another order took the last one), the
+function raises SQLSTATE SP409, which undoes its writes with the statement (no subtransaction on
+every call) and which `redeem` maps to OutOfStock after rolling the session back.
 
-The function is created by the Alembic revisions 7d0844d37b46, a6e61b32ddc2 and e9a1c0000010
+The function is created by the Alembic revisions 7d0844d37b46, a6e61b32ddc2, e9a1c0000010 and e9a1c0000070
 (deployments) and by the metadata's `after_create` event below (test and benchmark databases built with
 `create_all`); tests/perf/test_redeem_function.py checks the two definitions are the same.
 """
@@ -33,6 +33,7 @@ from school_points.platform.codes import new_pickup_code
 from school_points.platform.errors import (
     GoodsUnavailable,
     InsufficientPoints,
+    LevelTooLow,
     LimitReached,
     MallClosed,
     NotFound,
@@ -63,6 +64,9 @@ DECLARE
     v_notify jsonb;
     v_enabled boolean;
     v_balance integer;
+    v_lifetime integer;
+    v_levels jsonb;
+    v_level integer;
     v_used integer;
     v_total integer;
     v_entry_id bigint;
@@ -100,15 +104,28 @@ BEGIN
         RETURN jsonb_build_object('error', 'goods_unavailable');
     END IF;
 
-    SELECT balance INTO v_balance FROM points_account WHERE student_id = p_student_id FOR UPDATE;
+    SELECT balance, lifetime INTO v_balance, v_lifetime FROM points_account WHERE student_id = p_student_id FOR UPDATE;
     IF NOT FOUND THEN
         INSERT INTO points_account (student_id, balance, lifetime, updated_at)
         VALUES (p_student_id, 0, 0, p_now) ON CONFLICT (student_id) DO NOTHING;
-        SELECT balance INTO v_balance FROM points_account WHERE student_id = p_student_id FOR UPDATE;
+        SELECT balance, lifetime INTO v_balance, v_lifetime FROM points_account
+        WHERE student_id = p_student_id FOR UPDATE;
     END IF;
     SELECT id INTO v_order_id FROM redemption WHERE idempotency_key = p_order_key;
     IF FOUND THEN
         RETURN jsonb_build_object('replay', v_order_id);
+    END IF;
+    -- Member level (levels switched on): the highest tier whose min_lifetime <= lifetime points.
+    v_levels := v_settings -> 'levels';
+    IF v_goods.min_level IS NOT NULL AND NOT (coalesce(v_levels -> 'enabled', 'false') = ANY (falsy))
+            AND jsonb_typeof(v_levels -> 'tiers') = 'array' AND jsonb_array_length(v_levels -> 'tiers') > 0 THEN
+        SELECT coalesce(max((t ->> 'level')::integer) FILTER (WHERE (t ->> 'min_lifetime')::integer <= v_lifetime),
+                        min((t ->> 'level')::integer))
+        INTO v_level FROM jsonb_array_elements(v_levels -> 'tiers') t;
+        IF v_level < v_goods.min_level THEN
+            RETURN jsonb_build_object('error', 'level_too_low', 'details', jsonb_build_object(
+                'required_level', v_goods.min_level, 'student_level', v_level));
+        END IF;
     END IF;
     IF v_goods.limit_per_student IS NOT NULL THEN
         SELECT coalesce(sum(quantity), 0) INTO v_used FROM redemption
@@ -222,6 +239,7 @@ _ERRORS = {
     "goods_not_found": lambda details: NotFound("商品不存在"),
     "mall_closed": lambda details: MallClosed(),
     "goods_unavailable": lambda details: GoodsUnavailable(),
+    "level_too_low": lambda details: LevelTooLow(details=details),
     "limit_reached": lambda details: LimitReached(details=details),
     "insufficient_points": lambda details: InsufficientPoints(details=details),
     "out_of_stock": lambda details: OutOfStock(),

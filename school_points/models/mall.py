@@ -27,6 +27,8 @@ class Goods(db.Model):
     # Every unit ever put on sale; `points check` asserts stock == stock_received - units in live orders.
     stock_received: Mapped[int] = mapped_column(default=0)
     limit_per_student = mapped_column(db.Integer, nullable=True)
+    # The member level a student needs to redeem these goods (None: everyone); docs/REDEMPTION_RULES.md.
+    min_level = mapped_column(db.Integer, nullable=True)
     campus_id = mapped_column(ForeignKey("campus.id"), nullable=True, index=True)
     on_shelf: Mapped[bool] = mapped_column(default=True)
     sort: Mapped[int] = mapped_column(default=0)

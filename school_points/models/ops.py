@@ -7,7 +7,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from school_points.platform.columns import AwareDateTime, now_default
 from school_points.platform.extensions import db
 
-NOTIFICATION_KINDS = ("redeemed", "issued", "cancelled", "points_awarded", "expiring")
+NOTIFICATION_KINDS = ("redeemed", "issued", "cancelled", "points_awarded", "expiring", "level_up")
 
 
 class Notification(db.Model):

@@ -20,6 +20,9 @@ class PointsAccount(db.Model):
     student_id: Mapped[int] = mapped_column(ForeignKey("student.id", ondelete="CASCADE"), primary_key=True)
     balance: Mapped[int] = mapped_column(default=0)
     lifetime: Mapped[int] = mapped_column(default=0)
+    # The highest member level a `level_up` notice was recorded for (0: none), raised under this
+    # row's lock: the durable guard that notifies each level once (points/level_rewards.py).
+    level_notified: Mapped[int] = mapped_column(default=0, server_default="0")
     updated_at = mapped_column(AwareDateTime, default=now_default, onupdate=now_default)
 
     student = relationship("Student", back_populates="account")

@@ -87,10 +87,18 @@ def summary_sheets(report, campus_name) -> list[Sheet]:
         (ORDER_STATUS_NAMES.get(status, status), value["count"], value["points"])
         for status, value in report["orders"].items()
     ]
-    return [
+    sheets = [
         Sheet("汇总", (Column("项目", width=24), Column("数值", "auto", 24)), figures),
         Sheet("订单", (Column("状态", width=10), Column("订单数", "int", 10), Column("积分", "int", 10)), orders),
     ]
+    if report.get("students_by_level"):  # levels switched on
+        levels = [
+            (f"Lv{row['level']} {row['name']}", row["min_lifetime"], row["students"])
+            for row in report["students_by_level"]
+        ]
+        columns = (Column("等级", width=16), Column("累计积分门槛", "int", 14), Column("学员数", "int", 10))
+        sheets.append(Sheet("等级", columns, levels))
+    return sheets
 
 
 def _date(text):

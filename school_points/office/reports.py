@@ -10,9 +10,10 @@ few milliseconds, and their statuses change long after the day.
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 
 from school_points.accounts.ledger import LIFETIME_KINDS
+from school_points.accounts.levels import levels_config
 from school_points.models import ORDER_STATUSES, PointsAccount, Redemption, Student
 from school_points.office.report_rollup import ledger_sums_by_kind
 from school_points.platform.clock import day_end, day_start
@@ -43,7 +44,41 @@ def summary(first_day, last_day, *, campus_id=None) -> dict[str, Any]:
             "value_yuan": str((Decimal(value_fen) / 100).quantize(Decimal("0.01"))),
         },
         "orders": _orders(first_day, last_day, campus_id),
+        "students_by_level": students_by_level(campus_id),
     }
+
+
+def students_by_level(campus_id=None) -> list[dict[str, Any]] | None:
+    """Active students at each level now (by lifetime points and today's tiers, not the report's
+    dates), every level listed even when empty; None while levels are switched off."""
+    config = levels_config()
+    if config is None:
+        return None
+    lifetime = func.coalesce(PointsAccount.lifetime, 0)
+    tiers = config["tiers"]
+    band = case(
+        *((lifetime >= int(tier["min_lifetime"]), int(tier["level"])) for tier in reversed(tiers[1:])),
+        else_=int(tiers[0]["level"]),
+    )
+    query = (
+        select(band, func.count())
+        .select_from(Student)
+        .outerjoin(PointsAccount, PointsAccount.student_id == Student.id)
+        .where(Student.status == "active")
+        .group_by(band)
+    )
+    if campus_id is not None:
+        query = query.where(Student.campus_id == campus_id)
+    counts = {int(level): int(count) for level, count in db.session.execute(query)}
+    return [
+        {
+            "level": int(tier["level"]),
+            "name": str(tier["name"]),
+            "min_lifetime": int(tier["min_lifetime"]),
+            "students": counts.get(int(tier["level"]), 0),
+        }
+        for tier in tiers
+    ]
 
 
 def _ledger_flows(first_day, last_day, campus_id):

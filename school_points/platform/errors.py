@@ -72,6 +72,10 @@ class GoodsUnavailable(DomainError):
     code, message = "goods_unavailable", "该商品暂不可兑换"
 
 
+class LevelTooLow(DomainError):
+    code, message = "level_too_low", "会员等级不足，暂不能兑换该商品"
+
+
 class BudgetExceeded(DomainError):
     code, message = "budget_exceeded", "今日评价积分额度不足"
 

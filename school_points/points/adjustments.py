@@ -4,6 +4,7 @@ from school_points.accounts import ledger
 from school_points.models import LedgerEntry
 from school_points.people.students import get_student, refuse_erased
 from school_points.platform.extensions import db
+from school_points.points.level_rewards import note_level_up
 from school_points.school import audit
 from school_points.school.scoping import Scope
 
@@ -26,6 +27,7 @@ def adjust(student_id, delta, reason, *, actor, key, scope=ALL_CAMPUSES) -> Ledg
     ref = ledger.Ref("student", student.id)
     if delta > 0:
         entry = ledger.credit(account, delta, "adjustment", key=ledger_key, ref=ref, actor=actor, note=reason)
+        note_level_up(account, account.lifetime - delta)
     else:
         entry = ledger.debit(account, -delta, "adjustment", key=ledger_key, ref=ref, actor=actor, note=reason)
     db.session.flush()

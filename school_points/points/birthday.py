@@ -8,6 +8,7 @@ from school_points.accounts import ledger
 from school_points.models import LedgerEntry, Student
 from school_points.platform.clock import local_today
 from school_points.platform.extensions import db
+from school_points.points.level_rewards import note_level_up
 from school_points.school.actors import SYSTEM
 from school_points.school.settings import get_settings
 from school_points.wechat.notifications import notify_student
@@ -56,6 +57,7 @@ def _award_batch(student_ids, points, year):
     for sid in student_ids:
         if keys[sid] in done:
             continue
+        lifetime_before = accounts[sid].lifetime
         entry = ledger.credit(
             accounts[sid],
             points,
@@ -65,6 +67,7 @@ def _award_batch(student_ids, points, year):
             actor=SYSTEM,
             note="生日快乐！生日积分",
         )
+        note_level_up(accounts[sid], lifetime_before)
         notify_student(
             "points_awarded",
             sid,

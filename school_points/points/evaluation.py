@@ -8,6 +8,7 @@ from school_points.platform.clock import local_today
 from school_points.platform.codes import key_digest
 from school_points.platform.errors import BudgetExceeded, Forbidden, ValidationFailed
 from school_points.platform.extensions import db
+from school_points.points.level_rewards import note_level_up
 from school_points.school import audit
 from school_points.school.actors import Actor
 from school_points.school.settings import get_settings
@@ -31,6 +32,7 @@ def evaluate(teacher, student_ids, *, behavior_id=None, points=None, comment="",
     _ensure_own_active_students(teacher, ids)
     _ensure_budget(teacher, rules, points * len(ids))
     accounts = ledger.lock_many(ids)
+    lifetime_before = {sid: account.lifetime for sid, account in accounts.items()}
     note = f"{reason}：{comment}" if comment else reason
     actor = Actor.teacher(teacher.id)
     entries = [
@@ -46,6 +48,8 @@ def evaluate(teacher, student_ids, *, behavior_id=None, points=None, comment="",
         for sid in ids
     ]
     db.session.flush()  # one batched INSERT for the whole class
+    for sid in ids:
+        note_level_up(accounts[sid], lifetime_before[sid])
     audit.record(
         actor,
         "evaluate",

@@ -14,6 +14,7 @@ from school_points.platform.codes import key_digest
 from school_points.platform.db_setup import insert_or_skip
 from school_points.platform.errors import NotFound, ValidationFailed
 from school_points.platform.extensions import db
+from school_points.points import level_rewards
 from school_points.school.actors import Actor
 from school_points.school.settings import get_settings
 
@@ -83,7 +84,7 @@ def _post(user, student, content, media, *, source, key):
     if record is None:
         done = _record_by_key(record_key)
         return done, _checkin_points(done), account
-    return record, _award_checkin(account, record, Actor.user(user.id)), account
+    return record, _award_checkin(account, record, Actor.user(user.id), student), account
 
 
 def delete_record(user, record_id) -> GrowthRecord:
@@ -102,6 +103,14 @@ def delete_record(user, record_id) -> GrowthRecord:
             actor=Actor.user(user.id),
             note="删除打卡记录，收回打卡积分",
         )
+        for bonus in level_rewards.bonus_entries(earned.idempotency_key):  # its bonuses go with it
+            ledger.reverse(
+                account,
+                bonus,
+                key=f"reversal:{bonus.idempotency_key}"[:200],
+                actor=Actor.user(user.id),
+                note="删除打卡记录，收回加成积分",
+            )
     db.session.flush()
     return record
 
@@ -144,7 +153,7 @@ def share_record(user, record_id, *, key) -> int:
     rules = get_settings()["share"]
     points, cap = int(rules["points"]), int(rules["daily_cap"])
     if points > 0 and _entries_today(record.student_id, "share") < cap:
-        ledger.credit(
+        share.awarded = level_rewards.credit_award(
             account,
             points,
             "share",
@@ -152,8 +161,7 @@ def share_record(user, record_id, *, key) -> int:
             ref=ledger.Ref("growth_record", record.id),
             actor=Actor.user(user.id),
             note="分享成长记录",
-        )
-        share.awarded = points
+        ).total
     db.session.flush()
     return share.awarded
 
@@ -171,13 +179,14 @@ def get_record(record_id, *, refresh=False) -> GrowthRecord:
     return record
 
 
-def _award_checkin(account, record, actor):
-    """Check-in points while today's check-in entries (even reversed ones) are under the daily count."""
+def _award_checkin(account, record, actor, student):
+    """Check-in points (and their bonuses) while today's check-in entries (even reversed ones) are
+    under the daily count; returns the points credited."""
     rules = get_settings()["checkin"]
     points, daily_count = int(rules["points"]), int(rules["daily_count"])
     if points <= 0 or _entries_today(record.student_id, "checkin") >= daily_count:
         return 0
-    entry = ledger.credit(
+    award = level_rewards.credit_award(
         account,
         points,
         "checkin",
@@ -185,10 +194,11 @@ def _award_checkin(account, record, actor):
         ref=ledger.Ref("growth_record", record.id),
         actor=actor,
         note="成长记录打卡",
+        student=student,
     )
     db.session.flush()
-    record.checkin_entry_id = entry.id
-    return points
+    record.checkin_entry_id = award.entry.id
+    return award.total
 
 
 def _award_like(account, record, user):
@@ -200,7 +210,7 @@ def _award_like(account, record, user):
     points = min(int(rules["points"]), room)
     if points <= 0:
         return 0
-    ledger.credit(
+    return level_rewards.credit_award(
         account,
         points,
         "like",
@@ -208,8 +218,7 @@ def _award_like(account, record, user):
         ref=ledger.Ref("growth_record", record.id),
         actor=Actor.user(user.id),
         note="成长记录获赞",
-    )
-    return points
+    ).total
 
 
 def _clean_content(content, media):
@@ -231,7 +240,7 @@ def _clean_content(content, media):
 def _checkin_points(record):
     if record.checkin_entry_id is None:
         return 0
-    return db.session.get(LedgerEntry, record.checkin_entry_id).delta
+    return level_rewards.award_total(f"checkin:rec:{record.id}")
 
 
 def _entries_today(student_id, kind):

@@ -10,6 +10,7 @@ from school_points.models import Guardian, Referral, Teacher, WechatUser
 from school_points.people import guardians
 from school_points.platform.clock import as_aware, utcnow
 from school_points.platform.extensions import db
+from school_points.points.level_rewards import note_level_up
 from school_points.school.actors import SYSTEM
 from school_points.school.settings import get_settings
 from school_points.wechat.notifications import notify_student
@@ -94,6 +95,7 @@ def _pay(referral, referrer_student_id, new_student_id):
         if points <= 0:
             continue
         key = f"{kind}:referral:{referral.id}"
+        lifetime_before = accounts[student_id].lifetime
         ledger.credit(
             accounts[student_id],
             points,
@@ -103,6 +105,7 @@ def _pay(referral, referrer_student_id, new_student_id):
             actor=SYSTEM,
             note=note,
         )
+        note_level_up(accounts[student_id], lifetime_before)
         notify_student(
             "points_awarded",
             student_id,

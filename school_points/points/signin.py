@@ -10,11 +10,14 @@ from school_points.people.students import active_student
 from school_points.platform.clock import local_today, utcnow
 from school_points.platform.errors import AlreadySignedIn
 from school_points.platform.extensions import db
+from school_points.points import level_rewards
 from school_points.school.settings import get_settings
 
 
 def sign_in(student_id, *, actor) -> tuple[int, int, int]:
-    """Sign a student in for today; returns (awarded, streak, balance). AlreadySignedIn the second time."""
+    """Sign a student in for today; returns (awarded, streak, balance). AlreadySignedIn the second time.
+
+    `awarded` counts the streak day's points and their bonuses (level, birthday)."""
     student = active_student(student_id)
     account = ledger.lock(student.id)
     today = local_today()
@@ -25,8 +28,9 @@ def sign_in(student_id, *, actor) -> tuple[int, int, int]:
     points = points_for_streak_day(streak)
     db.session.add(Signin(student_id=student.id, local_day=today, streak=streak, points=points, created_at=utcnow()))
     db.session.flush()
+    awarded = 0
     if points > 0:
-        ledger.credit(
+        awarded = level_rewards.credit_award(
             account,
             points,
             "signin",
@@ -34,8 +38,9 @@ def sign_in(student_id, *, actor) -> tuple[int, int, int]:
             ref=ledger.Ref("signin", today.isoformat()),
             actor=actor,
             note=f"连续签到第 {streak} 天",
-        )
-    return points, streak, account.balance
+            student=student,
+        ).total
+    return awarded, streak, account.balance
 
 
 def points_for_streak_day(streak) -> int:

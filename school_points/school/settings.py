@@ -19,6 +19,9 @@ NOTIFICATION_FIELD_DEFAULTS = {
         "time": "time5",
     },
     "expiring": {"student": "thing1", "points": "number2", "time": "time3", "remark": "thing4"},
+    # A student reached a member level (docs/PRODUCT.md, levels): `level` is the level's name,
+    # `points` the lifetime points that reached it.
+    "level_up": {"student": "thing1", "level": "thing2", "points": "number3", "time": "time4", "remark": "thing5"},
 }
 
 DEFAULTS = {
@@ -38,7 +41,7 @@ DEFAULTS = {
     "share": {"points": 0, "daily_cap": 3},
     "referral": {"referrer_points": 100, "welcome_points": 50},
     "signin": {"streak_points": [1, 1, 2, 2, 3, 3, 5]},
-    "birthday": {"points": 20},
+    "birthday": {"points": 20, "double_on_birthday": False},
     "expiry": {"policy": "none", "months": 12, "remind_days": 7},
     "mall": {"open": True, "poster_url": "", "notice": ""},
     "notifications": {
@@ -47,6 +50,17 @@ DEFAULTS = {
     },
     # Erase students archived longer than this many days (0: never); office/erasure.py.
     "privacy": {"erase_archived_after_days": 0},
+    # Member levels from lifetime points (accounts/levels.py; docs/PRODUCT.md).
+    "levels": {
+        "enabled": False,
+        "tiers": [
+            {"level": 1, "name": "新芽", "min_lifetime": 0},
+            {"level": 2, "name": "小树", "min_lifetime": 500},
+            {"level": 3, "name": "大树", "min_lifetime": 2000},
+            {"level": 4, "name": "森林", "min_lifetime": 5000},
+        ],
+        "earn_bonus_pct": {"1": 0, "2": 0, "3": 10, "4": 20},
+    },
 }
 
 

@@ -91,8 +91,8 @@ def test_patch_writes_old_and_new_to_the_audit_log(api):
     api.patch("/settings", {"point_value_fen": 2, "birthday": {"points": 30}})
     entry = db.session.scalars(select(AuditLog).where(AuditLog.action == "settings.update")).one()
     assert entry.actor_type == "admin"
-    assert entry.changes["old"] == {"point_value_fen": 1, "birthday": {"points": 20}}
-    assert entry.changes["new"] == {"point_value_fen": 2, "birthday": {"points": 30}}
+    assert entry.changes["old"] == {"point_value_fen": 1, "birthday": {"points": 20, "double_on_birthday": False}}
+    assert entry.changes["new"] == {"point_value_fen": 2, "birthday": {"points": 30, "double_on_birthday": False}}
 
 
 def test_campus_admin_reads_but_cannot_change_settings(campus_api):

@@ -22,6 +22,7 @@ def test_me_lists_students_with_balance_and_lifetime_points(family):
         "relation": "妈妈",
         "balance": 40,
         "lifetime_points": 40,
+        "level": None,  # levels are switched off by default
         "is_default": True,
     }
 

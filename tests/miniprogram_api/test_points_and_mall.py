@@ -10,7 +10,12 @@ from tests.conftest import balance_of
 
 def test_points_show_balance_lifetime_and_expiring(family):
     mp, student = family(balance=70)
-    assert mp.get(f"/students/{student.id}/points").json == {"balance": 70, "lifetime_points": 70, "expiring": []}
+    assert mp.get(f"/students/{student.id}/points").json == {
+        "balance": 70,
+        "lifetime_points": 70,
+        "level": None,  # levels are switched off by default
+        "expiring": [],
+    }
 
 
 def test_history_is_newest_first_and_pages_with_a_cursor(family):
@@ -71,6 +76,8 @@ def test_mall_lists_goods_for_the_students_campus_with_redeemed_count(family, ma
         "stock": 9,
         "limit_per_student": 2,
         "redeemed_by_student": 1,
+        "min_level": None,
+        "locked": False,
     }
     assert mp.get(f"/mall/goods/{pencil.id}").json["redeemed_by_student"] == 1
 

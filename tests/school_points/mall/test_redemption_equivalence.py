@@ -84,6 +84,8 @@ class Case:
     mall_open: bool = True
     notify: bool = False  # the `redeemed` notification switched on
     guardians: int = 1
+    levels: bool = False  # member levels switched on (LEVEL_TIERS); the student's lifetime = balance + lots
+    min_level: int | None = None  # the goods' min_level
     # the call
     caller: str = "none"  # the guardian_id passed: none | guardian | disabled (a disabled guardian) | stranger
     actor: str = "user"  # user | teacher | admin
@@ -104,6 +106,12 @@ class Case:
 OK = dict(expect="ok")
 # After one earlier order of the goods: the limit (1) reached, 29 points left (30 needed), stock 0.
 EVERYTHING_ELSE_FAILS = dict(limit=1, prior=((1, "pending"),), balance=59, stock=1)
+LEVEL_TIERS = [
+    {"level": 1, "name": "新芽", "min_lifetime": 0},
+    {"level": 2, "name": "小树", "min_lifetime": 100},
+    {"level": 3, "name": "大树", "min_lifetime": 300},
+]
+LEVELS_ON = dict(levels=True)
 CASES = [
     # ---- success and its effects
     Case("one unit", **OK, balance_after=70, stock_after=9),
@@ -297,6 +305,44 @@ CASES = [
         "limit before points and stock", "limit_reached", **EVERYTHING_ELSE_FAILS, details={"limit": 1, "redeemed": 1}
     ),
     Case("points before stock", "insufficient_points", balance=29, stock=0, details={"balance": 29, "required": 30}),
+    # ---- member levels (goods' min_level)
+    Case("goods for a level the student has", **OK, **LEVELS_ON, min_level=2, balance_after=70, stock_after=9),
+    Case(
+        "level from lifetime points, not the balance left",
+        **OK,
+        **LEVELS_ON,
+        min_level=2,
+        prior=((1, "issued"),),
+        balance_after=40,
+        stock_after=8,
+    ),
+    Case(
+        "level too low",
+        "level_too_low",
+        **LEVELS_ON,
+        min_level=3,
+        message="会员等级不足，暂不能兑换该商品",
+        details={"required_level": 3, "student_level": 2},
+    ),
+    Case("levels switched off: min_level not enforced", **OK, min_level=3, balance_after=70, stock_after=9),
+    Case(
+        "same key again after the goods were raised to a higher level",
+        **OK,
+        **LEVELS_ON,
+        min_level=2,
+        repeat={"min_level": 3},
+        balance_after=70,
+        stock_after=9,
+    ),
+    Case("unavailable goods before the level", "goods_unavailable", **LEVELS_ON, min_level=3, on_shelf=False),
+    Case(
+        "level before limit, points and stock",
+        "level_too_low",
+        **LEVELS_ON,
+        min_level=3,
+        **EVERYTHING_ELSE_FAILS,
+        details={"required_level": 3, "student_level": 1},
+    ),
 ]
 
 
@@ -404,6 +450,8 @@ def build(case):
         image_url="https://img.example.com/p.png",
     )
     db.session.add(goods)
+    if case.levels:
+        update_settings({"levels": {"enabled": True, "tiers": LEVEL_TIERS}})
     if case.notify:
         update_settings({"notifications": {"redeemed": {"enabled": True, "template_id": "TPL-R"}}})
     db.session.commit()
@@ -417,6 +465,7 @@ def build(case):
     if case.caller == "disabled":
         guardians[0].disabled = True
     student.status, goods.on_shelf, goods.deleted = case.student_status, case.on_shelf, case.deleted
+    goods.min_level = case.min_level  # after the earlier orders, which the level may have refused
     if not case.mall_open:
         update_settings({"mall": {"open": False}})
     db.session.commit()
@@ -448,6 +497,8 @@ def change(values, ids):
         goods.stock_received, goods.stock = goods.stock_received - goods.stock, 0
     if values.get("mall_open") is False:
         update_settings({"mall": {"open": False}})
+    if "min_level" in values:
+        goods.min_level = values["min_level"]
     db.session.commit()
 
 
