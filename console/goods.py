@@ -103,6 +103,7 @@ def goods_update(staff, goods_id):
     if form.valid and not image_error:
         data = dict(form.data)
         data.setdefault("limit_per_student", None)  # an emptied box: no limit
+        data.setdefault("min_level", None)  # an emptied box: every level
         if staff.is_super:
             data.setdefault("campus_id", None)  # 全部校区
         else:

@@ -42,6 +42,7 @@ class Entry:
     choices: tuple = ()  # (value, label) for a string with fixed choices
     columns: tuple = ()  # (name, label) for a table of rows
     wide: bool = False  # a textarea
+    ids: bool = True  # a table of rows whose rows carry an `id` (behaviours; tiers do not)
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,7 @@ NOTIFICATION_NAMES = {
     "cancelled": "兑换已取消",
     "points_awarded": "获得积分",
     "expiring": "积分即将过期",
+    "level_up": "等级提升",
 }
 VALUE_LABELS = {
     "student": "学员姓名",
@@ -70,6 +72,7 @@ VALUE_LABELS = {
     "time": "时间",
     "status": "状态",
     "remark": "备注",
+    "level": "等级",
 }
 
 
@@ -141,7 +144,15 @@ SECTIONS: tuple[Section, ...] = (
         "按连续签到的天数给分，超过列出的天数后按最后一天计。",
         (Entry("streak_points", "第 1、2、3… 天的积分", "用逗号分隔，例如 1, 1, 2, 2, 3, 3, 5（最多 31 天）"),),
     ),
-    Section("birthday", "生日", "学员生日当天自动发放。", (Entry("points", "生日积分", "0 表示不发放"),)),
+    Section(
+        "birthday",
+        "生日",
+        "学员生日当天自动发放。",
+        (
+            Entry("points", "生日积分", "0 表示不发放"),
+            Entry("double_on_birthday", "生日当天积分翻倍", "打卡、签到、点赞、分享所得积分在学员生日当天翻倍"),
+        ),
+    ),
     Section(
         "expiry",
         "积分过期",
@@ -164,6 +175,28 @@ SECTIONS: tuple[Section, ...] = (
             Entry("open", "商城开放", "关闭后家长不能下单"),
             Entry("notice", "商城公告", "显示在商城顶部，最多 500 字", wide=True),
             Entry("poster_url", "海报图片地址", "http(s):// 开头的地址，或以 / 开头的站内路径"),
+        ),
+    ),
+    Section(
+        "levels",
+        "会员等级",
+        "按学员的累计积分（只增不减）划分等级；等级越高，打卡、签到、点赞、分享所得积分加成越多，"
+        "部分商品可设置等级要求。修改等级规则后，所有学员的等级立即按新规则计算。",
+        (
+            Entry("enabled", "开启会员等级", "关闭后学员没有等级，商品的等级要求也不生效"),
+            Entry(
+                "tiers",
+                "等级",
+                "2 到 10 级，等级从 1 开始依次编号；第 1 级门槛为 0，门槛逐级递增；清空某行即可删除该行",
+                columns=(("level", "等级"), ("name", "名称"), ("min_lifetime", "累计积分门槛")),
+                ids=False,
+            ),
+            Entry(
+                "earn_bonus_pct",
+                "各等级积分加成",
+                "打卡、签到、点赞、分享所得积分按等级额外增加的百分比（0–100）；未列出的等级为 0",
+                columns=(("key", "等级"), ("value", "加成（%）")),
+            ),
         ),
     ),
     *(_notification_section(kind, names) for kind, names in NOTIFICATION_FIELD_DEFAULTS.items()),
@@ -202,6 +235,8 @@ def widget(path) -> str:
         return "checkbox"
     if isinstance(found, fields.List):
         return "rows" if isinstance(found.inner, fields.Nested) else "int_list"
+    if isinstance(found, fields.Dict):
+        return "map"
     return "text"
 
 
@@ -242,9 +277,15 @@ def boxes(settings) -> dict:
                 raw[name] = ", ".join(str(v) for v in value or [])
             elif kind == "rows":
                 for i, row in enumerate(value or []):
-                    for key in ("id", *(c for c, _ in entry.columns)):
+                    for key in ("id", *(c for c, _ in entry.columns)) if entry.ids else (c for c, _ in entry.columns):
                         raw[f"{name}.{i}.{key}"] = row.get(key, "")
                 raw[f"{name}.count"] = len(value or [])
+            elif kind == "map":
+                shown = sorted(((k, v) for k, v in (value or {}).items() if v), key=lambda kv: _sort_key(kv[0]))
+                (key_column, _), (value_column, _) = entry.columns
+                for i, (key, item) in enumerate(shown):
+                    raw[f"{name}.{i}.{key_column}"], raw[f"{name}.{i}.{value_column}"] = key, item
+                raw[f"{name}.count"] = len(shown)
             else:
                 raw[name] = value
     return raw
@@ -269,18 +310,51 @@ def submitted(formdata):
                 _put(document, name, [_number(item) for item in items])
             elif kind == "rows":
                 _put(document, name, _rows(formdata, name, entry, raw, renames))
+            elif kind == "map":
+                _put(document, name, _map(formdata, name, entry, raw, renames))
             else:
                 raw[name] = formdata.get(name, "")
                 _put(document, name, raw[name])
     return raw, document, renames
 
 
-def _rows(formdata, name, entry, raw, renames):
-    """The rows of a table: a row left empty is dropped; a new row gets the next free id."""
+def _shown_rows(formdata, name):
     try:
-        shown = max(0, min(int(formdata.get(f"{name}.count", "0")), 200))
+        return max(0, min(int(formdata.get(f"{name}.count", "0")), 200))
     except ValueError:
-        shown = 0
+        return 0
+
+
+def _sort_key(key):
+    return (0, int(key)) if str(key).isdigit() else (1, str(key))
+
+
+def _map(formdata, name, entry, raw, renames):
+    """A map of integers from its (key, value) rows (`entry.columns` names both): an empty row is
+    dropped; a stored key left out is saved as 0, so deleting a row clears its value (a PATCH
+    merges maps, it would keep the old value)."""
+    shown = _shown_rows(formdata, name)
+    (key_column, _), (value_column, _) = entry.columns
+    document = dict.fromkeys(_get(get_settings(), name) or {}, 0)
+    for i in range(shown + BLANK_ROWS):
+        key_text = formdata.get(f"{name}.{i}.{key_column}", "")
+        value_text = formdata.get(f"{name}.{i}.{value_column}", "")
+        raw[f"{name}.{i}.{key_column}"], raw[f"{name}.{i}.{value_column}"] = key_text, value_text
+        if key_text.strip() == "" and value_text.strip() == "":
+            continue
+        key = key_text.strip()
+        key = str(int(key)) if key.isdigit() else key
+        document[key] = _number(value_text)
+        renames[f"{name}.{key}.key"] = f"{name}.{i}.{key_column}"
+        renames[f"{name}.{key}.value"] = f"{name}.{i}.{value_column}"
+    raw[f"{name}.count"] = shown
+    return document
+
+
+def _rows(formdata, name, entry, raw, renames):
+    """The rows of a table: a row left empty is dropped; a new row gets the next free id
+    (when the rows carry ids)."""
+    shown = _shown_rows(formdata, name)
     count = shown + BLANK_ROWS
     rows, used = [], set()
     for i in range(count):
@@ -291,14 +365,15 @@ def _rows(formdata, name, entry, raw, renames):
         if all(text.strip() == "" for text in cells.values()):
             continue
         row = {key: _typed_cell(f"{name}.{key}", text) for key, text in cells.items()}
-        row["id"] = int(row_id) if row_id.isdigit() and int(row_id) not in used else None
-        if row["id"] is not None:
-            used.add(row["id"])
+        if entry.ids:
+            row["id"] = int(row_id) if row_id.isdigit() and int(row_id) not in used else None
+            if row["id"] is not None:
+                used.add(row["id"])
         for key, _ in entry.columns:
             renames[f"{name}.{len(rows)}.{key}"] = f"{name}.{i}.{key}"
         rows.append(row)
     next_id = max(used, default=0) + 1
-    for row in rows:
+    for row in rows if entry.ids else ():
         if row["id"] is None:
             row["id"], next_id = next_id, next_id + 1
     raw[f"{name}.count"] = shown
@@ -327,8 +402,8 @@ def _placed(errors, raw, renames):
     placed = {}
     for key, messages in errors.items():
         target = renames.get(key, key)
-        while target not in raw and "." in target:
-            target = target.rsplit(".", 1)[0]
+        while target not in raw and "." in target and not any(k.startswith(target + ".") for k in raw):
+            target = target.rsplit(".", 1)[0]  # up to a box, or to a table of rows (its own error)
         if target not in raw and target != "_form":
             target = target if any(k.startswith(target + ".") for k in raw) else "_form"
         placed.setdefault(target, []).extend(messages)

@@ -6,6 +6,7 @@ import uuid
 
 from flask import render_template, request
 
+from school_points.accounts.levels import level_view
 from school_points.models import LedgerEntry, Student
 from school_points.people import classes, guardianships, students
 from school_points.platform.errors import DomainError
@@ -68,6 +69,7 @@ def detail_page(staff, student, form, status=200, erase_form=None):
     return render_template(
         "console/students/detail.html",
         student=student,
+        level=level_view(student.account.lifetime if student.account else 0),  # None with levels off
         guardians=guardianships.guardians_of(student.id, staff.scope),
         history=history,
         form=form,

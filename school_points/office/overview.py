@@ -26,6 +26,7 @@ def overview(scope, today=None) -> dict[str, Any]:
         "today": _flows(reports.summary(today, today, campus_id=campus_id)),
         "month": _flows(month),
         "outstanding": month["outstanding"],
+        "students_by_level": month["students_by_level"],  # None while member levels are off
         "chart": chart["days"],
         "pending_orders": _count(
             scope.filter(select(Redemption.id).where(Redemption.status == "pending"), Redemption.campus_id)
