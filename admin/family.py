@@ -5,6 +5,7 @@ from urllib.parse import quote
 from flask import Response, current_app, g, request
 
 from school_points.office import erasure, family_export
+from school_points.office.tabular_writer import XLSX_MIME
 from school_points.platform.clock import local_today
 from school_points.platform.extensions import db
 from staffkit.schemas import OBJECT, EraseIn, FamilyExportQuery, StudentDetailOut
@@ -14,7 +15,7 @@ from webkit.responses import respond
 from . import bp
 from .kit import api
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+XLSX = XLSX_MIME
 
 
 @bp.get("/students/<int:student_id>/export")
@@ -22,6 +23,7 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     "导出学员及其家长的全部数据（JSON，或 ?format=xlsx 工作簿）",
     query=FamilyExportQuery,
     out=OBJECT,
+    files=[XLSX_MIME],  # ?format=xlsx: the workbook's bytes
     tags=["家庭数据"],
     errors={404: ["student_not_found"]},
     description="结构见 docs/FAMILY_DATA.md。`format=xlsx` 时返回 Excel 工作簿（每部分一张工作表）。"
