@@ -103,3 +103,11 @@ def test_a_name_with_markup_is_shown_as_text(boss, make_student):
     for path in ("/console/students", f"/console/students/{student.id}"):
         page = text(boss.get(path))
         assert "<script>alert(1)</script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+
+
+def test_the_list_page_has_a_plain_title_and_its_tools_once(boss):
+    """A merge once pasted the roster tools into the <title> block: the tab read as markup."""
+    page = text(boss.get("/console/students"))
+    title = re.search(r"<title>(.*?)</title>", page, re.S).group(1)
+    assert "<" not in title and title.startswith("学员")
+    assert page.count('id="roster-tools"') == 1
